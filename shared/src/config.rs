@@ -1,0 +1,264 @@
+//! Deployment settings, read once per cold start from the environment.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::credentials;
+
+/// The default retry schedule of spec §6: the delay before attempts 2..=8.
+pub const DEFAULT_RETRY_SCHEDULE: &str = "5s,5m,30m,2h,5h,10h,10h";
+
+#[derive(Debug, Error, PartialEq)]
+pub enum ConfigError {
+    #[error("{name}: {problem}")]
+    Invalid { name: &'static str, problem: String },
+    #[error("{0} must be set")]
+    Missing(&'static str),
+}
+
+/// A CIDR block that the destination guard lets through although it is not public.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(text: &str) -> Option<IpNet> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().ok()?, p.parse::<u8>().ok()?),
+            None => {
+                let a = text.parse::<IpAddr>().ok()?;
+                (a, if a.is_ipv4() { 32 } else { 128 })
+            }
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        (prefix <= max).then_some(IpNet { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The single DynamoDB table holding every item.
+    pub table: String,
+    /// The delivery queue's URL.
+    pub queue_url: String,
+    /// SHA-256 of the admin token; `None` means no admin route can succeed.
+    pub admin_token_sha256: Option<String>,
+    /// Delays before attempts 2, 3, …; its length + 1 is the number of attempts.
+    pub retry_schedule: Vec<Duration>,
+    pub delivery_timeout: Duration,
+    /// Accept `http://` webhook URLs (local runs).
+    pub allow_http: bool,
+    /// Let deliveries reach any address, loopback and private included (local runs).
+    pub allow_private_destinations: bool,
+    /// Non-public ranges that are still allowed as destinations.
+    pub allowed_networks: Vec<IpNet>,
+    pub rate_limit_per_minute: u32,
+    pub rate_limit_burst: u32,
+    pub retention_days: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            table: "hookline".into(),
+            queue_url: String::new(),
+            admin_token_sha256: None,
+            retry_schedule: parse_schedule(DEFAULT_RETRY_SCHEDULE).expect("default schedule"),
+            delivery_timeout: Duration::from_secs(10),
+            allow_http: false,
+            allow_private_destinations: false,
+            allowed_networks: Vec::new(),
+            rate_limit_per_minute: 100,
+            rate_limit_burst: 200,
+            retention_days: 30,
+        }
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Builds settings from any variable source, so tests need not touch the process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let mut s = Settings::default();
+        if let Some(v) = get("HOOKLINE_TABLE") {
+            s.table = v;
+        }
+        s.queue_url = get("HOOKLINE_QUEUE_URL").unwrap_or_default();
+        s.admin_token_sha256 = match (get("HOOKLINE_ADMIN_TOKEN_SHA256"), get("HOOKLINE_ADMIN_TOKEN")) {
+            (Some(hash), _) => {
+                let hash = hash.trim().to_ascii_lowercase();
+                if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(invalid("HOOKLINE_ADMIN_TOKEN_SHA256", "must be 64 hex digits"));
+                }
+                Some(hash)
+            }
+            (None, Some(token)) => Some(credentials::sha256_hex(token.trim())),
+            (None, None) => None,
+        };
+        if let Some(v) = get("HOOKLINE_RETRY_SCHEDULE") {
+            s.retry_schedule = parse_schedule(&v).map_err(|p| invalid("HOOKLINE_RETRY_SCHEDULE", &p))?;
+        }
+        if let Some(v) = get("HOOKLINE_DELIVERY_TIMEOUT") {
+            s.delivery_timeout = parse_duration(&v).map_err(|p| invalid("HOOKLINE_DELIVERY_TIMEOUT", &p))?;
+            if s.delivery_timeout.is_zero() || s.delivery_timeout > Duration::from_secs(300) {
+                return Err(invalid("HOOKLINE_DELIVERY_TIMEOUT", "must be between 1ms and 300s"));
+            }
+        }
+        s.allow_http = parse_bool(&get, "HOOKLINE_ALLOW_HTTP")?.unwrap_or(false);
+        s.allow_private_destinations =
+            parse_bool(&get, "HOOKLINE_ALLOW_PRIVATE_DESTINATIONS")?.unwrap_or(false);
+        if let Some(v) = get("HOOKLINE_ALLOWED_NETWORKS") {
+            s.allowed_networks = v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| IpNet::parse(p).ok_or_else(|| invalid("HOOKLINE_ALLOWED_NETWORKS", &format!("`{p}` is not a CIDR block"))))
+                .collect::<Result<_, _>>()?;
+        }
+        s.rate_limit_per_minute = parse_num(&get, "HOOKLINE_RATE_LIMIT_PER_MINUTE")?.unwrap_or(100);
+        s.rate_limit_burst = parse_num(&get, "HOOKLINE_RATE_LIMIT_BURST")?.unwrap_or(200);
+        s.retention_days = parse_num(&get, "HOOKLINE_RETENTION_DAYS")?.unwrap_or(30);
+        if s.rate_limit_per_minute == 0 || s.rate_limit_burst == 0 || s.retention_days == 0 {
+            return Err(invalid("HOOKLINE_RATE_LIMIT_*/HOOKLINE_RETENTION_DAYS", "must be positive"));
+        }
+        Ok(s)
+    }
+
+    /// Total attempts a delivery gets: the first plus one per schedule step.
+    pub fn max_attempts(&self) -> u32 {
+        self.retry_schedule.len() as u32 + 1
+    }
+
+    pub fn retention(&self) -> Duration {
+        Duration::from_secs(u64::from(self.retention_days) * 86_400)
+    }
+}
+
+fn invalid(name: &'static str, problem: &str) -> ConfigError {
+    ConfigError::Invalid { name, problem: problem.to_string() }
+}
+
+fn parse_bool(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<Option<bool>, ConfigError> {
+    match get(name).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(None),
+        Some(v) if matches!(v.as_str(), "1" | "true" | "yes") => Ok(Some(true)),
+        Some(v) if matches!(v.as_str(), "0" | "false" | "no") => Ok(Some(false)),
+        Some(_) => Err(invalid(name, "must be true or false")),
+    }
+}
+
+fn parse_num(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<Option<u32>, ConfigError> {
+    get(name)
+        .map(|v| v.trim().parse::<u32>().map_err(|_| invalid(name, "must be a whole number")))
+        .transpose()
+}
+
+/// Parses `500ms`, `5s`, `5m`, `2h`, `1d` (a bare number means seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num.parse().map_err(|_| format!("`{text}` is not a duration like 5s, 5m or 2h"))?;
+    let secs = match unit.trim() {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        "d" => value * 86_400.0,
+        _ => return Err(format!("`{text}` has an unknown unit (use ms, s, m, h or d)")),
+    };
+    if !secs.is_finite() || secs < 0.0 || secs > 7.0 * 86_400.0 {
+        return Err(format!("`{text}` is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+pub fn parse_schedule(text: &str) -> Result<Vec<Duration>, String> {
+    let steps = text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(parse_duration)
+        .collect::<Result<Vec<_>, _>>()?;
+    if steps.len() > 20 {
+        return Err("at most 20 retries".into());
+    }
+    Ok(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_every_unit() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert_eq!(parse_duration("7").unwrap(), Duration::from_secs(7));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn default_schedule_is_eight_attempts_over_about_28_hours() {
+        let s = Settings::default();
+        assert_eq!(s.max_attempts(), 8);
+        let total: Duration = s.retry_schedule.iter().sum();
+        assert_eq!(total.as_secs(), 5 + 300 + 1800 + 7200 + 18_000 + 36_000 + 36_000);
+    }
+
+    #[test]
+    fn reads_local_settings() {
+        let env = |name: &str| match name {
+            "HOOKLINE_RETRY_SCHEDULE" => Some("1s,2s,5s".to_string()),
+            "HOOKLINE_DELIVERY_TIMEOUT" => Some("3s".to_string()),
+            "HOOKLINE_ALLOW_HTTP" => Some("true".to_string()),
+            "HOOKLINE_ADMIN_TOKEN" => Some("secret".to_string()),
+            "HOOKLINE_ALLOWED_NETWORKS" => Some("10.1.0.0/16, fd00::/8".to_string()),
+            _ => None,
+        };
+        let s = Settings::from_lookup(env).unwrap();
+        assert_eq!(s.retry_schedule, vec![Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(5)]);
+        assert_eq!(s.delivery_timeout, Duration::from_secs(3));
+        assert!(s.allow_http);
+        assert_eq!(s.admin_token_sha256.as_deref(), Some(credentials::sha256_hex("secret").as_str()));
+        assert!(s.allowed_networks[0].contains("10.1.200.3".parse().unwrap()));
+        assert!(!s.allowed_networks[0].contains("10.2.0.1".parse().unwrap()));
+        assert!(s.allowed_networks[1].contains("fd12::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        let bad = |name: &'static str, value: &'static str| {
+            move |n: &str| (n == name).then(|| value.to_string())
+        };
+        assert!(Settings::from_lookup(bad("HOOKLINE_RETRY_SCHEDULE", "5x")).is_err());
+        assert!(Settings::from_lookup(bad("HOOKLINE_ALLOW_HTTP", "maybe")).is_err());
+        assert!(Settings::from_lookup(bad("HOOKLINE_ADMIN_TOKEN_SHA256", "abc")).is_err());
+        assert!(Settings::from_lookup(bad("HOOKLINE_ALLOWED_NETWORKS", "10.0.0.0/99")).is_err());
+        assert!(Settings::from_lookup(bad("HOOKLINE_RATE_LIMIT_BURST", "0")).is_err());
+    }
+}

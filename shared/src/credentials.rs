@@ -1,0 +1,84 @@
+//! Keys, secrets and tokens: generation, hashing, constant-time comparison.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+pub const API_KEY_PREFIX: &str = "hk_";
+pub const SECRET_PREFIX: &str = "whsec_";
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    rand::rng().fill_bytes(&mut buf);
+    buf
+}
+
+/// A project API key: `hk_` + 32 random bytes in base64url.
+pub fn generate_api_key() -> String {
+    format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
+}
+
+/// A signing secret: `whsec_` + base64 of 32 random bytes (Standard Webhooks form).
+pub fn generate_secret() -> String {
+    format!("{SECRET_PREFIX}{}", STANDARD.encode(random_bytes::<32>()))
+}
+
+/// The verification key of 002: URL-safe so that it can sit in a query string.
+pub fn generate_verification_key() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<24>())
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Compares without an early exit, so timing does not reveal how much matched.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Checks a presented admin token against the configured hash.
+pub fn admin_token_matches(presented: &str, expected_sha256: &str) -> bool {
+    constant_time_eq(sha256_hex(presented).as_bytes(), expected_sha256.as_bytes())
+}
+
+/// Plausible shape of an API key, checked before any storage lookup.
+pub fn looks_like_api_key(key: &str) -> bool {
+    key.len() >= API_KEY_PREFIX.len() + 43
+        && key.len() <= 128
+        && key.starts_with(API_KEY_PREFIX)
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_keys_are_prefixed_long_and_distinct() {
+        let a = generate_api_key();
+        let b = generate_api_key();
+        assert!(a.starts_with("hk_") && a.len() == 3 + 43);
+        assert!(looks_like_api_key(&a));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn secrets_decode_to_32_bytes() {
+        let s = generate_secret();
+        let raw = STANDARD.decode(s.strip_prefix("whsec_").unwrap()).unwrap();
+        assert_eq!(raw.len(), 32);
+    }
+
+    #[test]
+    fn admin_token_check() {
+        let hash = sha256_hex("tok");
+        assert!(admin_token_matches("tok", &hash));
+        assert!(!admin_token_matches("tok2", &hash));
+        assert!(!constant_time_eq(b"ab", b"abc"));
+    }
+}
