@@ -12,7 +12,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -38,7 +41,10 @@ pub enum QueueError {
 #[derive(Debug, Error)]
 pub enum ApiError {
     #[error("{message}")]
-    Invalid { message: String, errors: Vec<FieldError> },
+    Invalid {
+        message: String,
+        errors: Vec<FieldError>,
+    },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]

@@ -62,7 +62,10 @@ pub struct DestinationPolicy {
 
 impl DestinationPolicy {
     pub fn from_settings(s: &Settings) -> Self {
-        DestinationPolicy { allow_all: s.allow_private_destinations, allowed_networks: s.allowed_networks.clone() }
+        DestinationPolicy {
+            allow_all: s.allow_private_destinations,
+            allowed_networks: s.allowed_networks.clone(),
+        }
     }
 
     pub fn allows(&self, ip: IpAddr) -> bool {
@@ -92,7 +95,9 @@ impl reqwest::dns::Resolve for GuardedResolver {
             let resolved = tokio::net::lookup_host((host.as_str(), 0)).await?;
             let allowed: Vec<SocketAddr> = resolved.filter(|a| policy.allows(a.ip())).collect();
             if allowed.is_empty() {
-                return Err(Box::new(DestinationNotAllowed) as Box<dyn std::error::Error + Send + Sync>);
+                return Err(
+                    Box::new(DestinationNotAllowed) as Box<dyn std::error::Error + Send + Sync>
+                );
             }
             Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
         })
@@ -110,9 +115,25 @@ mod tests {
     #[test]
     fn refuses_non_public_addresses() {
         for a in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1",
-            "224.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fd00::1", "fc00::1", "ff02::1",
-            "::ffff:127.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "fd00:ec2::254",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fe80::1",
+            "fd00::1",
+            "fc00::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+            "fd00:ec2::254",
         ] {
             assert!(!is_public(ip(a)), "{a} should be refused");
         }
@@ -120,16 +141,28 @@ mod tests {
 
     #[test]
     fn allows_public_addresses() {
-        for a in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
+        for a in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(is_public(ip(a)), "{a} should be allowed");
         }
     }
 
     #[test]
     fn policy_exceptions() {
-        let p = DestinationPolicy { allow_all: false, allowed_networks: vec![IpNet::parse("10.0.0.0/8").unwrap()] };
+        let p = DestinationPolicy {
+            allow_all: false,
+            allowed_networks: vec![IpNet::parse("10.0.0.0/8").unwrap()],
+        };
         assert!(p.allows(ip("10.9.9.9")));
         assert!(!p.allows(ip("192.168.0.1")));
-        assert!(DestinationPolicy { allow_all: true, ..Default::default() }.allows(ip("127.0.0.1")));
+        assert!(DestinationPolicy {
+            allow_all: true,
+            ..Default::default()
+        }
+        .allows(ip("127.0.0.1")));
     }
 }

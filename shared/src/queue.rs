@@ -41,7 +41,10 @@ pub struct Queue {
 
 impl Queue {
     pub fn new(client: Client, url: impl Into<String>) -> Self {
-        Queue { client, url: url.into() }
+        Queue {
+            client,
+            url: url.into(),
+        }
     }
 
     pub fn client(&self) -> &Client {
@@ -57,8 +60,11 @@ impl Queue {
     pub async fn send_all(&self, messages: &[Outgoing]) -> Result<usize, QueueError> {
         let mut calls = 0;
         for chunk in messages.chunks(SEND_BATCH) {
-            let mut pending: Vec<(String, &Outgoing)> =
-                chunk.iter().enumerate().map(|(i, m)| (i.to_string(), m)).collect();
+            let mut pending: Vec<(String, &Outgoing)> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (i.to_string(), m))
+                .collect();
             let mut tries = 0;
             while !pending.is_empty() {
                 tries += 1;
@@ -68,7 +74,9 @@ impl Queue {
                     .map(|(id, m)| {
                         SendMessageBatchRequestEntry::builder()
                             .id(id.clone())
-                            .message_body(serde_json::to_string(&m.message).expect("message serializes"))
+                            .message_body(
+                                serde_json::to_string(&m.message).expect("message serializes"),
+                            )
                             .delay_seconds(m.delay.min(MAX_DELAY).as_secs() as i32)
                             .build()
                             .expect("id and body are set")
@@ -86,7 +94,10 @@ impl Queue {
                 pending.retain(|(id, _)| failed.contains(id));
                 if !pending.is_empty() {
                     if tries > SEND_RETRIES {
-                        return Err(QueueError::Partial { failed: pending.len(), total: messages.len() });
+                        return Err(QueueError::Partial {
+                            failed: pending.len(),
+                            total: messages.len(),
+                        });
                     }
                     tokio::time::sleep(Duration::from_millis(50 << tries)).await;
                 }
@@ -96,7 +107,9 @@ impl Queue {
     }
 
     pub async fn send(&self, message: DeliveryMessage, delay: Duration) -> Result<(), QueueError> {
-        self.send_all(&[Outgoing { message, delay }]).await.map(|_| ())
+        self.send_all(&[Outgoing { message, delay }])
+            .await
+            .map(|_| ())
     }
 }
 

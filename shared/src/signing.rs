@@ -71,7 +71,12 @@ mod tests {
 
     #[test]
     fn lists_both_signatures_during_rotation() {
-        let h = signature_header(&[SECRET, "whsec_b2xkc2VjcmV0b2xkc2VjcmV0b2xk"], MSG_ID, TIMESTAMP, BODY);
+        let h = signature_header(
+            &[SECRET, "whsec_b2xkc2VjcmV0b2xkc2VjcmV0b2xk"],
+            MSG_ID,
+            TIMESTAMP,
+            BODY,
+        );
         let parts: Vec<&str> = h.split(' ').collect();
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0], "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
@@ -80,8 +85,14 @@ mod tests {
 
     #[test]
     fn plain_secrets_sign_with_their_utf8_bytes() {
-        assert_eq!(signing_key("my-own-secret-1234"), b"my-own-secret-1234".to_vec());
-        assert_eq!(signing_key("whsec_!!notbase64"), b"whsec_!!notbase64".to_vec());
+        assert_eq!(
+            signing_key("my-own-secret-1234"),
+            b"my-own-secret-1234".to_vec()
+        );
+        assert_eq!(
+            signing_key("whsec_!!notbase64"),
+            b"whsec_!!notbase64".to_vec()
+        );
     }
 
     #[test]

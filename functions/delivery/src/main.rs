@@ -1,1 +1,16 @@
-fn main() {}
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use hookline::sender::Sender;
+use hookline::App;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    // Clients (AWS and the HTTP client with its connection pool) live for the whole process.
+    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    let sender: &'static Sender = Box::leak(Box::new(Sender::new(&app.settings)));
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<SqsBatchResponse, Error>(delivery::handle(app, sender, event.payload).await)
+    }))
+    .await
+}

@@ -38,7 +38,13 @@ fn sample_data(event_type: &str) -> Map<String, Value> {
     .unwrap_or_default()
 }
 
-async fn send_test(app: &App, project: &Project, wh: &Webhook, event_type: String, data: Map<String, Value>) -> Result<Value, ApiError> {
+async fn send_test(
+    app: &App,
+    project: &Project,
+    wh: &Webhook,
+    event_type: String,
+    data: Map<String, Value>,
+) -> Result<Value, ApiError> {
     let now = now_ms();
     let event = Event {
         id: ids::new_id(ids::EVENT, now),
@@ -59,19 +65,32 @@ async fn send_test(app: &App, project: &Project, wh: &Webhook, event_type: Strin
 }
 
 /// `POST …/webhooks/{id}/test` with optional `event_type` and `data`.
-pub async fn test_webhook(app: &App, project: &Project, webhook_id: &str, body: &Map<String, Value>) -> Result<Value, ApiError> {
+pub async fn test_webhook(
+    app: &App,
+    project: &Project,
+    webhook_id: &str,
+    body: &Map<String, Value>,
+) -> Result<Value, ApiError> {
     let wh = webhooks::load(app, project.project_id, webhook_id).await?;
     let event_type = match body.get("event_type") {
         None | Some(Value::Null) => "webhook.test".to_string(),
         Some(Value::String(t)) if is_valid_event_type(t) => t.clone(),
-        Some(_) => return Err(ApiError::invalid("event_type", "must be 1 to 128 characters of [A-Za-z0-9_.-]")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "event_type",
+                "must be 1 to 128 characters of [A-Za-z0-9_.-]",
+            ))
+        }
     };
     let data = match body.get("data") {
         None | Some(Value::Null) => sample_data(&event_type),
         Some(Value::Object(m)) => m.clone(),
         Some(_) => return Err(ApiError::invalid("data", "must be a JSON object")),
     };
-    if let Some(k) = body.keys().find(|k| !matches!(k.as_str(), "event_type" | "data")) {
+    if let Some(k) = body
+        .keys()
+        .find(|k| !matches!(k.as_str(), "event_type" | "data"))
+    {
         return Err(ApiError::invalid(k, "unknown field"));
     }
     send_test(app, project, &wh, event_type, data).await
@@ -84,6 +103,9 @@ pub async fn trigger_session_test(app: &App, project: &Project) -> Result<Value,
         .get_webhook(project.project_id, DEFAULT_WEBHOOK_ID)
         .await?
         .ok_or_else(|| ApiError::not_found("web hook"))?;
-    let data = json!({"ssl_version": 1.2}).as_object().cloned().unwrap_or_default();
+    let data = json!({"ssl_version": 1.2})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     send_test(app, project, &wh, "session.test".into(), data).await
 }

@@ -19,13 +19,33 @@ pub struct IdempotencyRecord {
 }
 
 impl Store {
-    pub async fn get_idempotency(&self, pid: u64, key_hash: &str, now_ms: u64) -> Result<Option<IdempotencyRecord>, StoreError> {
-        self.get(key(keys::idempotency(pid, key_hash), "IDEM"), now_ms).await?.map(from_item).transpose()
+    pub async fn get_idempotency(
+        &self,
+        pid: u64,
+        key_hash: &str,
+        now_ms: u64,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.get(key(keys::idempotency(pid, key_hash), "IDEM"), now_ms)
+            .await?
+            .map(from_item)
+            .transpose()
     }
 
     /// Reserves the key; `false` when another request holds a live reservation.
-    pub async fn start_idempotency(&self, pid: u64, key_hash: &str, rec: &IdempotencyRecord, now_ms: u64) -> Result<bool, StoreError> {
-        let item = to_item(rec, &[("pk", keys::idempotency(pid, key_hash)), ("sk", "IDEM".into())])?;
+    pub async fn start_idempotency(
+        &self,
+        pid: u64,
+        key_hash: &str,
+        rec: &IdempotencyRecord,
+        now_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let item = to_item(
+            rec,
+            &[
+                ("pk", keys::idempotency(pid, key_hash)),
+                ("sk", "IDEM".into()),
+            ],
+        )?;
         let result = self
             .client
             .put_item()
@@ -43,7 +63,12 @@ impl Store {
         }
     }
 
-    pub async fn complete_idempotency(&self, pid: u64, key_hash: &str, response: &str) -> Result<(), StoreError> {
+    pub async fn complete_idempotency(
+        &self,
+        pid: u64,
+        key_hash: &str,
+        response: &str,
+    ) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)

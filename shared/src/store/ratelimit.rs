@@ -18,7 +18,13 @@ pub struct RateDecision {
 
 impl Store {
     /// Spends one request of project `pid`'s budget: `per_minute` sustained, `burst` at once.
-    pub async fn rate_acquire(&self, pid: u64, per_minute: u32, burst: u32, now_ms: u64) -> Result<RateDecision, StoreError> {
+    pub async fn rate_acquire(
+        &self,
+        pid: u64,
+        per_minute: u32,
+        burst: u32,
+        now_ms: u64,
+    ) -> Result<RateDecision, StoreError> {
         let interval = 60_000 / u64::from(per_minute.max(1));
         let tolerance = interval * u64::from(burst.max(1) - 1);
         // Another request fits while TAT stays within now + tolerance.
@@ -44,7 +50,13 @@ impl Store {
             .send()
             .await;
         match fresh {
-            Ok(_) => return Ok(RateDecision { allowed: true, remaining: remaining(now_ms + interval), retry_after_secs: 0 }),
+            Ok(_) => {
+                return Ok(RateDecision {
+                    allowed: true,
+                    remaining: remaining(now_ms + interval),
+                    retry_after_secs: 0,
+                })
+            }
             Err(e) if e.as_service_error().is_some_and(is_condition_failure) => {}
             Err(e) => return Err(unavailable(e)),
         }
@@ -63,12 +75,18 @@ impl Store {
             .send()
             .await;
         let read_tat = |item: Option<&super::Item>| {
-            item.and_then(|i| i.get("tat")).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<u64>().ok())
+            item.and_then(|i| i.get("tat"))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<u64>().ok())
         };
         match busy {
             Ok(out) => {
                 let tat = read_tat(out.attributes.as_ref()).unwrap_or(now_ms + interval);
-                Ok(RateDecision { allowed: true, remaining: remaining(tat), retry_after_secs: 0 })
+                Ok(RateDecision {
+                    allowed: true,
+                    remaining: remaining(tat),
+                    retry_after_secs: 0,
+                })
             }
             Err(e) if e.as_service_error().is_some_and(is_condition_failure) => {
                 let old = e.as_service_error().and_then(|se| match se {
@@ -77,8 +95,14 @@ impl Store {
                     }
                     _ => None,
                 });
-                let wait_ms = old.map_or(interval, |tat| tat.saturating_sub(now_ms + tolerance).max(1));
-                Ok(RateDecision { allowed: false, remaining: 0, retry_after_secs: wait_ms.div_ceil(1000).max(1) })
+                let wait_ms = old.map_or(interval, |tat| {
+                    tat.saturating_sub(now_ms + tolerance).max(1)
+                });
+                Ok(RateDecision {
+                    allowed: false,
+                    remaining: 0,
+                    retry_after_secs: wait_ms.div_ceil(1000).max(1),
+                })
             }
             Err(e) => Err(unavailable(e)),
         }

@@ -1,0 +1,65 @@
+//! `hookline-local`: the whole stack on 127.0.0.1 (see the README's first command).
+
+use std::sync::Arc;
+
+use aws_config::BehaviorVersion;
+use hookline::config::Settings;
+use hookline::credentials::{generate_api_key, sha256_hex};
+use hookline::sender::Sender;
+use hookline::App;
+use hookline_local::{poller, resources, server, template};
+use tokio::sync::watch;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let port: u16 = std::env::var("HOOKLINE_PORT")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map_or(Ok(3000), |p| p.parse())?;
+    let admin_token = std::env::var("HOOKLINE_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| generate_api_key().replacen("hk_", "adm_", 1));
+
+    let mut settings = Settings::from_env()?;
+    settings.admin_token_sha256 = Some(sha256_hex(admin_token.trim()));
+    // Local runs deliver to http:// and loopback receivers.
+    settings.allow_http = true;
+    settings.allow_private_destinations = true;
+
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let defs = template::load(&template::default_path())?;
+    resources::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &settings.table, &defs).await?;
+    let queue_name =
+        std::env::var("HOOKLINE_QUEUE_NAME").unwrap_or_else(|_| "hookline-delivery".into());
+    let queues =
+        resources::create_queues(&aws_sdk_sqs::Client::new(&sdk), &queue_name, &defs, None).await?;
+    settings.queue_url = queues.delivery_url.clone();
+
+    let sender = Arc::new(Sender::new(&settings));
+    let app = Arc::new(App::new(settings, &sdk));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let http = tokio::spawn(server::serve(listener, app.clone(), stop_rx.clone()));
+    let poll = tokio::spawn(poller::run(app.clone(), sender, stop_rx));
+
+    println!("Hookline is running on http://127.0.0.1:{port}");
+    println!("  admin token:     {admin_token}");
+    println!("  table:           {}", app.settings.table);
+    println!("  delivery queue:  {}", queues.delivery_url);
+    println!("  dead letters:    {}", queues.dead_letter_url);
+    println!("  retry schedule:  {:?}", app.settings.retry_schedule);
+    println!("Press Ctrl-C to stop.");
+
+    tokio::signal::ctrl_c().await?;
+    let _ = stop_tx.send(true);
+    let _ = tokio::join!(http, poll);
+    Ok(())
+}

