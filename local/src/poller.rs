@@ -16,11 +16,7 @@ const CONCURRENT_BATCHES: usize = 4;
 
 /// Receives one batch and runs it through the handler. Returns how many
 /// messages were received (0 when the queue had nothing within `wait`).
-pub async fn poll_once(
-    app: &App,
-    sender: &Sender,
-    wait: Duration,
-) -> Result<usize, aws_sdk_sqs::Error> {
+pub async fn poll_once(app: &App, sender: &Sender, wait: Duration) -> Result<usize, aws_sdk_sqs::Error> {
     let sqs = app.queue.client();
     let out = sqs
         .receive_message()
@@ -78,18 +74,11 @@ async fn handle_batch(app: &App, sender: &Sender, messages: Vec<aws_sdk_sqs::typ
         record.message_id = m.message_id.clone();
         record.receipt_handle = m.receipt_handle.clone();
         record.body = m.body;
-        receipts.push((
-            m.message_id.unwrap_or_default(),
-            m.receipt_handle.unwrap_or_default(),
-        ));
+        receipts.push((m.message_id.unwrap_or_default(), m.receipt_handle.unwrap_or_default()));
         event.records.push(record);
     }
     let response = delivery::handle(app, sender, event).await;
-    let failed: Vec<String> = response
-        .batch_item_failures
-        .into_iter()
-        .map(|f| f.item_identifier)
-        .collect();
+    let failed: Vec<String> = response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
     let entries: Vec<DeleteMessageBatchRequestEntry> = receipts
         .into_iter()
         .filter(|(id, _)| !failed.contains(id))
@@ -105,14 +94,8 @@ async fn handle_batch(app: &App, sender: &Sender, messages: Vec<aws_sdk_sqs::typ
     if entries.is_empty() {
         return;
     }
-    let deleted = app
-        .queue
-        .client()
-        .delete_message_batch()
-        .queue_url(app.queue.url())
-        .set_entries(Some(entries))
-        .send()
-        .await;
+    let deleted =
+        app.queue.client().delete_message_batch().queue_url(app.queue.url()).set_entries(Some(entries)).send().await;
     if let Err(e) = deleted {
         tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "delete failed; the messages will come back");
     }

@@ -1,8 +1,8 @@
 //! Creates the table and the queues of the template in the emulators.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
@@ -11,32 +11,17 @@ use crate::template::{Definitions, KeyDef, QueueDef};
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn key_schema(k: &KeyDef) -> Result<Vec<KeySchemaElement>, BoxError> {
-    let mut out = vec![KeySchemaElement::builder()
-        .attribute_name(&k.hash)
-        .key_type(KeyType::Hash)
-        .build()?];
+    let mut out = vec![KeySchemaElement::builder().attribute_name(&k.hash).key_type(KeyType::Hash).build()?];
     if let Some(r) = &k.range {
-        out.push(
-            KeySchemaElement::builder()
-                .attribute_name(r)
-                .key_type(KeyType::Range)
-                .build()?,
-        );
+        out.push(KeySchemaElement::builder().attribute_name(r).key_type(KeyType::Range).build()?);
     }
     Ok(out)
 }
 
 /// Creates the table (if missing) as the template defines it.
-pub async fn create_table(
-    client: &aws_sdk_dynamodb::Client,
-    name: &str,
-    defs: &Definitions,
-) -> Result<(), BoxError> {
+pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, defs: &Definitions) -> Result<(), BoxError> {
     let t = &defs.table;
-    let mut req = client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest);
+    let mut req = client.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
     for (attr, ty) in &t.attributes {
         req = req.attribute_definitions(
             AttributeDefinition::builder()
@@ -51,34 +36,20 @@ pub async fn create_table(
             GlobalSecondaryIndex::builder()
                 .index_name(&ix.name)
                 .set_key_schema(Some(key_schema(&ix.key)?))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::from(ix.projection.as_str()))
-                        .build(),
-                )
+                .projection(Projection::builder().projection_type(ProjectionType::from(ix.projection.as_str())).build())
                 .build()?,
         );
     }
     match req.send().await {
         Ok(_) => {}
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_in_use_exception()) =>
-        {
-            return Ok(())
-        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => return Ok(()),
         Err(e) => return Err(Box::new(e)),
     }
     if let Some(ttl) = &t.ttl_attribute {
         client
             .update_time_to_live()
             .table_name(name)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .attribute_name(ttl)
-                    .enabled(true)
-                    .build()?,
-            )
+            .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name(ttl).enabled(true).build()?)
             .send()
             .await?;
     }
@@ -97,14 +68,9 @@ async fn create_queue(
         .queue_name(name)
         .attributes(
             QueueAttributeName::VisibilityTimeout,
-            visibility_override
-                .unwrap_or(def.visibility_timeout)
-                .to_string(),
+            visibility_override.unwrap_or(def.visibility_timeout).to_string(),
         )
-        .attributes(
-            QueueAttributeName::MessageRetentionPeriod,
-            def.retention_seconds.to_string(),
-        );
+        .attributes(QueueAttributeName::MessageRetentionPeriod, def.retention_seconds.to_string());
     if let (Some(arn), Some(max)) = (dlq_arn, def.max_receive_count) {
         req = req.attributes(
             QueueAttributeName::RedrivePolicy,
@@ -129,14 +95,7 @@ pub async fn create_queues(
     defs: &Definitions,
     visibility_override: Option<u32>,
 ) -> Result<Queues, BoxError> {
-    let dead_letter_url = create_queue(
-        client,
-        &format!("{name}-dlq"),
-        &defs.dead_letter_queue,
-        None,
-        None,
-    )
-    .await?;
+    let dead_letter_url = create_queue(client, &format!("{name}-dlq"), &defs.dead_letter_queue, None, None).await?;
     let attrs = client
         .get_queue_attributes()
         .queue_url(&dead_letter_url)
@@ -147,10 +106,6 @@ pub async fn create_queues(
         .attributes
         .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
         .ok_or("dead-letter queue has no ARN")?;
-    let delivery_url =
-        create_queue(client, name, &defs.queue, visibility_override, Some(&arn)).await?;
-    Ok(Queues {
-        delivery_url,
-        dead_letter_url,
-    })
+    let delivery_url = create_queue(client, name, &defs.queue, visibility_override, Some(&arn)).await?;
+    Ok(Queues { delivery_url, dead_letter_url })
 }

@@ -16,9 +16,7 @@ pub fn function_for(path: &str) -> Option<Function> {
     match segs.as_slice() {
         ["api", "v1", "events"] | ["api", "hook", "custom-event"] => Some(Function::EventIntake),
         ["api", "v1", "projects", _, "webhooks", _, "test"]
-        | ["api", "v1", "projects", _, "web_hook", "trigger_session_test"] => {
-            Some(Function::TestTrigger)
-        }
+        | ["api", "v1", "projects", _, "web_hook", "trigger_session_test"] => Some(Function::TestTrigger),
         ["api", "v1", "projects", ..] => Some(Function::ConfigApi),
         _ => None,
     }
@@ -40,22 +38,10 @@ mod tests {
     #[test]
     fn routes_like_the_template() {
         assert_eq!(function_for("/api/v1/events"), Some(Function::EventIntake));
-        assert_eq!(
-            function_for("/api/hook/custom-event"),
-            Some(Function::EventIntake)
-        );
-        assert_eq!(
-            function_for("/api/v1/projects/1/webhooks/wh_x/test"),
-            Some(Function::TestTrigger)
-        );
-        assert_eq!(
-            function_for("/api/v1/projects/1/web_hook/trigger_session_test"),
-            Some(Function::TestTrigger)
-        );
-        assert_eq!(
-            function_for("/api/v1/projects/1/webhooks"),
-            Some(Function::ConfigApi)
-        );
+        assert_eq!(function_for("/api/hook/custom-event"), Some(Function::EventIntake));
+        assert_eq!(function_for("/api/v1/projects/1/webhooks/wh_x/test"), Some(Function::TestTrigger));
+        assert_eq!(function_for("/api/v1/projects/1/web_hook/trigger_session_test"), Some(Function::TestTrigger));
+        assert_eq!(function_for("/api/v1/projects/1/webhooks"), Some(Function::ConfigApi));
         assert_eq!(function_for("/nope"), None);
     }
 }

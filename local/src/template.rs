@@ -56,9 +56,7 @@ pub const DLQ_RESOURCE: &str = "DeliveryDeadLetterQueue";
 
 /// The workspace's template, found from this crate's directory.
 pub fn default_path() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("template.yaml")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("template.yaml")
 }
 
 pub fn load(path: &std::path::Path) -> Result<Definitions, TemplateError> {
@@ -73,17 +71,12 @@ fn props<'a>(doc: &'a Value, resource: &str) -> Result<&'a Value, TemplateError>
 }
 
 fn text(v: &Value, field: &str) -> Result<String, TemplateError> {
-    v.get(field)
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| TemplateError::Missing(field.into()))
+    v.get(field).and_then(Value::as_str).map(str::to_string).ok_or_else(|| TemplateError::Missing(field.into()))
 }
 
 fn key_schema(v: &Value) -> Result<KeyDef, TemplateError> {
-    let elems = v
-        .get("KeySchema")
-        .and_then(Value::as_sequence)
-        .ok_or_else(|| TemplateError::Missing("KeySchema".into()))?;
+    let elems =
+        v.get("KeySchema").and_then(Value::as_sequence).ok_or_else(|| TemplateError::Missing("KeySchema".into()))?;
     let mut hash = None;
     let mut range = None;
     for e in elems {
@@ -92,18 +85,12 @@ fn key_schema(v: &Value) -> Result<KeyDef, TemplateError> {
             _ => range = Some(text(e, "AttributeName")?),
         }
     }
-    Ok(KeyDef {
-        hash: hash.ok_or_else(|| TemplateError::Missing("HASH key".into()))?,
-        range,
-    })
+    Ok(KeyDef { hash: hash.ok_or_else(|| TemplateError::Missing("HASH key".into()))?, range })
 }
 
 fn number(v: &Value, field: &str, default: u32) -> u32 {
     v.get(field)
-        .and_then(|x| {
-            x.as_u64()
-                .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
-        })
+        .and_then(|x| x.as_u64().or_else(|| x.as_str().and_then(|s| s.parse().ok())))
         .map_or(default, |n| n as u32)
 }
 
@@ -111,9 +98,7 @@ fn queue(v: &Value) -> QueueDef {
     QueueDef {
         visibility_timeout: number(v, "VisibilityTimeout", 30),
         retention_seconds: number(v, "MessageRetentionPeriod", 345_600),
-        max_receive_count: v
-            .get("RedrivePolicy")
-            .map(|r| number(r, "maxReceiveCount", 5)),
+        max_receive_count: v.get("RedrivePolicy").map(|r| number(r, "maxReceiveCount", 5)),
     }
 }
 
@@ -151,12 +136,7 @@ pub fn parse(yaml: &str) -> Result<Definitions, TemplateError> {
         .and_then(Value::as_str)
         .map(str::to_string);
     Ok(Definitions {
-        table: TableDef {
-            attributes,
-            key: key_schema(t)?,
-            indexes,
-            ttl_attribute,
-        },
+        table: TableDef { attributes, key: key_schema(t)?, indexes, ttl_attribute },
         queue: queue(props(&doc, QUEUE_RESOURCE)?),
         dead_letter_queue: queue(props(&doc, DLQ_RESOURCE)?),
     })
@@ -169,13 +149,7 @@ mod tests {
     #[test]
     fn reads_the_repository_template() {
         let d = load(&default_path()).unwrap();
-        assert_eq!(
-            d.table.key,
-            KeyDef {
-                hash: "pk".into(),
-                range: Some("sk".into())
-            }
-        );
+        assert_eq!(d.table.key, KeyDef { hash: "pk".into(), range: Some("sk".into()) });
         let names: Vec<&str> = d.table.indexes.iter().map(|i| i.name.as_str()).collect();
         assert_eq!(names, vec!["gsi1", "gsi2", "gsi3"]);
         assert_eq!(d.table.ttl_attribute.as_deref(), Some("expires_at"));
@@ -188,13 +162,7 @@ mod tests {
         let d = load(&default_path()).unwrap();
         for ix in &d.table.indexes {
             let (pk, sk) = hookline::store::keys::index_attrs(&ix.name);
-            assert_eq!(
-                ix.key,
-                KeyDef {
-                    hash: pk.into(),
-                    range: Some(sk.into())
-                }
-            );
+            assert_eq!(ix.key, KeyDef { hash: pk.into(), range: Some(sk.into()) });
         }
     }
 }

@@ -25,11 +25,7 @@ impl App {
     pub fn new(settings: Settings, sdk: &SdkConfig) -> App {
         let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), settings.table.clone());
         let queue = Queue::new(aws_sdk_sqs::Client::new(sdk), settings.queue_url.clone());
-        App {
-            settings,
-            store,
-            queue,
-        }
+        App { settings, store, queue }
     }
 
     /// TTL (epoch seconds) of an item created at `now_ms`.

@@ -41,15 +41,11 @@ impl IpNet {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -109,17 +105,11 @@ impl Settings {
             s.table = v;
         }
         s.queue_url = get("HOOKLINE_QUEUE_URL").unwrap_or_default();
-        s.admin_token_sha256 = match (
-            get("HOOKLINE_ADMIN_TOKEN_SHA256"),
-            get("HOOKLINE_ADMIN_TOKEN"),
-        ) {
+        s.admin_token_sha256 = match (get("HOOKLINE_ADMIN_TOKEN_SHA256"), get("HOOKLINE_ADMIN_TOKEN")) {
             (Some(hash), _) => {
                 let hash = hash.trim().to_ascii_lowercase();
                 if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Err(invalid(
-                        "HOOKLINE_ADMIN_TOKEN_SHA256",
-                        "must be 64 hex digits",
-                    ));
+                    return Err(invalid("HOOKLINE_ADMIN_TOKEN_SHA256", "must be 64 hex digits"));
                 }
                 Some(hash)
             }
@@ -127,34 +117,24 @@ impl Settings {
             (None, None) => None,
         };
         if let Some(v) = get("HOOKLINE_RETRY_SCHEDULE") {
-            s.retry_schedule =
-                parse_schedule(&v).map_err(|p| invalid("HOOKLINE_RETRY_SCHEDULE", &p))?;
+            s.retry_schedule = parse_schedule(&v).map_err(|p| invalid("HOOKLINE_RETRY_SCHEDULE", &p))?;
         }
         if let Some(v) = get("HOOKLINE_DELIVERY_TIMEOUT") {
-            s.delivery_timeout =
-                parse_duration(&v).map_err(|p| invalid("HOOKLINE_DELIVERY_TIMEOUT", &p))?;
+            s.delivery_timeout = parse_duration(&v).map_err(|p| invalid("HOOKLINE_DELIVERY_TIMEOUT", &p))?;
             if s.delivery_timeout.is_zero() || s.delivery_timeout > Duration::from_secs(300) {
-                return Err(invalid(
-                    "HOOKLINE_DELIVERY_TIMEOUT",
-                    "must be between 1ms and 300s",
-                ));
+                return Err(invalid("HOOKLINE_DELIVERY_TIMEOUT", "must be between 1ms and 300s"));
             }
         }
         s.allow_http = parse_bool(&get, "HOOKLINE_ALLOW_HTTP")?.unwrap_or(false);
-        s.allow_private_destinations =
-            parse_bool(&get, "HOOKLINE_ALLOW_PRIVATE_DESTINATIONS")?.unwrap_or(false);
+        s.allow_private_destinations = parse_bool(&get, "HOOKLINE_ALLOW_PRIVATE_DESTINATIONS")?.unwrap_or(false);
         if let Some(v) = get("HOOKLINE_ALLOWED_NETWORKS") {
             s.allowed_networks = v
                 .split(',')
                 .map(str::trim)
                 .filter(|p| !p.is_empty())
                 .map(|p| {
-                    IpNet::parse(p).ok_or_else(|| {
-                        invalid(
-                            "HOOKLINE_ALLOWED_NETWORKS",
-                            &format!("`{p}` is not a CIDR block"),
-                        )
-                    })
+                    IpNet::parse(p)
+                        .ok_or_else(|| invalid("HOOKLINE_ALLOWED_NETWORKS", &format!("`{p}` is not a CIDR block")))
                 })
                 .collect::<Result<_, _>>()?;
         }
@@ -162,10 +142,7 @@ impl Settings {
         s.rate_limit_burst = parse_num(&get, "HOOKLINE_RATE_LIMIT_BURST")?.unwrap_or(200);
         s.retention_days = parse_num(&get, "HOOKLINE_RETENTION_DAYS")?.unwrap_or(30);
         if s.rate_limit_per_minute == 0 || s.rate_limit_burst == 0 || s.retention_days == 0 {
-            return Err(invalid(
-                "HOOKLINE_RATE_LIMIT_*/HOOKLINE_RETENTION_DAYS",
-                "must be positive",
-            ));
+            return Err(invalid("HOOKLINE_RATE_LIMIT_*/HOOKLINE_RETENTION_DAYS", "must be positive"));
         }
         Ok(s)
     }
@@ -181,16 +158,10 @@ impl Settings {
 }
 
 fn invalid(name: &'static str, problem: &str) -> ConfigError {
-    ConfigError::Invalid {
-        name,
-        problem: problem.to_string(),
-    }
+    ConfigError::Invalid { name, problem: problem.to_string() }
 }
 
-fn parse_bool(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-) -> Result<Option<bool>, ConfigError> {
+fn parse_bool(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<Option<bool>, ConfigError> {
     match get(name).map(|v| v.trim().to_ascii_lowercase()) {
         None => Ok(None),
         Some(v) if matches!(v.as_str(), "1" | "true" | "yes") => Ok(Some(true)),
@@ -199,40 +170,23 @@ fn parse_bool(
     }
 }
 
-fn parse_num(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-) -> Result<Option<u32>, ConfigError> {
-    get(name)
-        .map(|v| {
-            v.trim()
-                .parse::<u32>()
-                .map_err(|_| invalid(name, "must be a whole number"))
-        })
-        .transpose()
+fn parse_num(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<Option<u32>, ConfigError> {
+    get(name).map(|v| v.trim().parse::<u32>().map_err(|_| invalid(name, "must be a whole number"))).transpose()
 }
 
 /// Parses `500ms`, `5s`, `5m`, `2h`, `1d` (a bare number means seconds).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 5s, 5m or 2h"))?;
+    let value: f64 = num.parse().map_err(|_| format!("`{text}` is not a duration like 5s, 5m or 2h"))?;
     let secs = match unit.trim() {
         "ms" => value / 1000.0,
         "" | "s" => value,
         "m" => value * 60.0,
         "h" => value * 3600.0,
         "d" => value * 86_400.0,
-        _ => {
-            return Err(format!(
-                "`{text}` has an unknown unit (use ms, s, m, h or d)"
-            ))
-        }
+        _ => return Err(format!("`{text}` has an unknown unit (use ms, s, m, h or d)")),
     };
     if !secs.is_finite() || !(0.0..=7.0 * 86_400.0).contains(&secs) {
         return Err(format!("`{text}` is out of range"));
@@ -241,12 +195,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 pub fn parse_schedule(text: &str) -> Result<Vec<Duration>, String> {
-    let steps = text
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(parse_duration)
-        .collect::<Result<Vec<_>, _>>()?;
+    let steps =
+        text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(parse_duration).collect::<Result<Vec<_>, _>>()?;
     if steps.len() > 20 {
         return Err("at most 20 retries".into());
     }
@@ -273,10 +223,7 @@ mod tests {
         let s = Settings::default();
         assert_eq!(s.max_attempts(), 8);
         let total: Duration = s.retry_schedule.iter().sum();
-        assert_eq!(
-            total.as_secs(),
-            5 + 300 + 1800 + 7200 + 18_000 + 36_000 + 36_000
-        );
+        assert_eq!(total.as_secs(), 5 + 300 + 1800 + 7200 + 18_000 + 36_000 + 36_000);
     }
 
     #[test]
@@ -290,20 +237,10 @@ mod tests {
             _ => None,
         };
         let s = Settings::from_lookup(env).unwrap();
-        assert_eq!(
-            s.retry_schedule,
-            vec![
-                Duration::from_secs(1),
-                Duration::from_secs(2),
-                Duration::from_secs(5)
-            ]
-        );
+        assert_eq!(s.retry_schedule, vec![Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(5)]);
         assert_eq!(s.delivery_timeout, Duration::from_secs(3));
         assert!(s.allow_http);
-        assert_eq!(
-            s.admin_token_sha256.as_deref(),
-            Some(credentials::sha256_hex("secret").as_str())
-        );
+        assert_eq!(s.admin_token_sha256.as_deref(), Some(credentials::sha256_hex("secret").as_str()));
         assert!(s.allowed_networks[0].contains("10.1.200.3".parse().unwrap()));
         assert!(!s.allowed_networks[0].contains("10.2.0.1".parse().unwrap()));
         assert!(s.allowed_networks[1].contains("fd12::1".parse().unwrap()));
@@ -311,9 +248,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_values() {
-        let bad = |name: &'static str, value: &'static str| {
-            move |n: &str| (n == name).then(|| value.to_string())
-        };
+        let bad = |name: &'static str, value: &'static str| move |n: &str| (n == name).then(|| value.to_string());
         assert!(Settings::from_lookup(bad("HOOKLINE_RETRY_SCHEDULE", "5x")).is_err());
         assert!(Settings::from_lookup(bad("HOOKLINE_ALLOW_HTTP", "maybe")).is_err());
         assert!(Settings::from_lookup(bad("HOOKLINE_ADMIN_TOKEN_SHA256", "abc")).is_err());

@@ -16,10 +16,7 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// A project API key: `hk_` + 32 random bytes in base64url.
 pub fn generate_api_key() -> String {
-    format!(
-        "{API_KEY_PREFIX}{}",
-        URL_SAFE_NO_PAD.encode(random_bytes::<32>())
-    )
+    format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
 }
 
 /// A signing secret: `whsec_` + base64 of 32 random bytes (Standard Webhooks form).
@@ -54,9 +51,7 @@ pub fn looks_like_api_key(key: &str) -> bool {
     key.len() >= API_KEY_PREFIX.len() + 43
         && key.len() <= 128
         && key.starts_with(API_KEY_PREFIX)
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]

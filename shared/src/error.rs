@@ -12,10 +12,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
+        FieldError { field: field.into(), message: message.into() }
     }
 }
 
@@ -41,10 +38,7 @@ pub enum QueueError {
 #[derive(Debug, Error)]
 pub enum ApiError {
     #[error("{message}")]
-    Invalid {
-        message: String,
-        errors: Vec<FieldError>,
-    },
+    Invalid { message: String, errors: Vec<FieldError> },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -69,10 +63,7 @@ pub enum ApiError {
 impl ApiError {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
-        ApiError::Invalid {
-            message: format!("{field}: {message}"),
-            errors: vec![FieldError::new(field, message)],
-        }
+        ApiError::Invalid { message: format!("{field}: {message}"), errors: vec![FieldError::new(field, message)] }
     }
 
     pub fn from_fields(errors: Vec<FieldError>) -> Self {

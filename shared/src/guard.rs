@@ -62,10 +62,7 @@ pub struct DestinationPolicy {
 
 impl DestinationPolicy {
     pub fn from_settings(s: &Settings) -> Self {
-        DestinationPolicy {
-            allow_all: s.allow_private_destinations,
-            allowed_networks: s.allowed_networks.clone(),
-        }
+        DestinationPolicy { allow_all: s.allow_private_destinations, allowed_networks: s.allowed_networks.clone() }
     }
 
     pub fn allows(&self, ip: IpAddr) -> bool {
@@ -95,9 +92,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
             let resolved = tokio::net::lookup_host((host.as_str(), 0)).await?;
             let allowed: Vec<SocketAddr> = resolved.filter(|a| policy.allows(a.ip())).collect();
             if allowed.is_empty() {
-                return Err(
-                    Box::new(DestinationNotAllowed) as Box<dyn std::error::Error + Send + Sync>
-                );
+                return Err(Box::new(DestinationNotAllowed) as Box<dyn std::error::Error + Send + Sync>);
             }
             Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
         })
@@ -141,28 +136,16 @@ mod tests {
 
     #[test]
     fn allows_public_addresses() {
-        for a in [
-            "93.184.216.34",
-            "1.1.1.1",
-            "2606:4700:4700::1111",
-            "::ffff:8.8.8.8",
-        ] {
+        for a in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
             assert!(is_public(ip(a)), "{a} should be allowed");
         }
     }
 
     #[test]
     fn policy_exceptions() {
-        let p = DestinationPolicy {
-            allow_all: false,
-            allowed_networks: vec![IpNet::parse("10.0.0.0/8").unwrap()],
-        };
+        let p = DestinationPolicy { allow_all: false, allowed_networks: vec![IpNet::parse("10.0.0.0/8").unwrap()] };
         assert!(p.allows(ip("10.9.9.9")));
         assert!(!p.allows(ip("192.168.0.1")));
-        assert!(DestinationPolicy {
-            allow_all: true,
-            ..Default::default()
-        }
-        .allows(ip("127.0.0.1")));
+        assert!(DestinationPolicy { allow_all: true, ..Default::default() }.allows(ip("127.0.0.1")));
     }
 }

@@ -37,11 +37,7 @@ impl Reply {
             body: json!({"status": "error", "message": e.to_string(), "errors": e.field_errors()}),
             headers: Vec::new(),
         };
-        if let ApiError::RateLimited {
-            retry_after_secs,
-            limit,
-        } = e
-        {
+        if let ApiError::RateLimited { retry_after_secs, limit } = e {
             reply = reply
                 .header("Retry-After", retry_after_secs.to_string())
                 .header("X-RateLimit-Limit", limit.to_string())
@@ -66,14 +62,11 @@ impl Reply {
     }
 
     pub fn into_response(self) -> Response<Body> {
-        let mut b = Response::builder()
-            .status(self.status)
-            .header("content-type", "application/json");
+        let mut b = Response::builder().status(self.status).header("content-type", "application/json");
         for (k, v) in &self.headers {
             b = b.header(k.as_str(), v.as_str());
         }
-        b.body(Body::Text(self.body.to_string()))
-            .expect("status and headers are valid")
+        b.body(Body::Text(self.body.to_string())).expect("status and headers are valid")
     }
 }
 
@@ -106,10 +99,7 @@ pub fn allow(method: &str, allowed: &[&str]) -> Result<(), ApiError> {
 pub fn api_segments(req: &Request) -> Vec<String> {
     let path = req.uri().path();
     let from = path.find("/api/").map_or(path, |i| &path[i..]);
-    from.split('/')
-        .filter(|s| !s.is_empty())
-        .map(percent_decode)
-        .collect()
+    from.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect()
 }
 
 fn percent_decode(s: &str) -> String {
@@ -120,14 +110,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 pub fn query(req: &Request) -> HashMap<String, String> {
-    req.uri()
-        .query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default()
+    req.uri().query().map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
 }
 
 pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
@@ -138,14 +121,9 @@ pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 pub fn presented_credential(req: &Request) -> Option<&str> {
     if let Some(auth) = header(req, "authorization") {
         let (scheme, token) = auth.trim().split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then_some(token.trim())
-            .filter(|t| !t.is_empty());
+        return scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty());
     }
-    header(req, "x-api-key")
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+    header(req, "x-api-key").map(str::trim).filter(|t| !t.is_empty())
 }
 
 /// The body as a JSON object: 413 when too large, 415 when not JSON, 400 when malformed.
@@ -155,12 +133,7 @@ pub fn json_object(req: &Request) -> Result<Map<String, Value>, ApiError> {
         return Err(ApiError::PayloadTooLarge);
     }
     let is_json = header(req, "content-type").is_some_and(|ct| {
-        let mime = ct
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
     });
     if !is_json {
@@ -169,10 +142,7 @@ pub fn json_object(req: &Request) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(raw) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(ApiError::invalid("body", "must be a JSON object")),
-        Err(e) => Err(ApiError::Invalid {
-            message: format!("malformed JSON: {e}"),
-            errors: Vec::new(),
-        }),
+        Err(e) => Err(ApiError::Invalid { message: format!("malformed JSON: {e}"), errors: Vec::new() }),
     }
 }
 
@@ -190,18 +160,10 @@ pub fn page_params(q: &HashMap<String, String>) -> Result<(usize, Option<&str>),
         None => DEFAULT_LIMIT,
         Some(v) => match v.parse::<usize>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(ApiError::invalid(
-                    "limit",
-                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
-                ))
-            }
+            _ => return Err(ApiError::invalid("limit", format!("must be a whole number from 1 to {MAX_LIMIT}"))),
         },
     };
-    let cursor = q
-        .get("cursor")
-        .map(String::as_str)
-        .filter(|c| !c.is_empty());
+    let cursor = q.get("cursor").map(String::as_str).filter(|c| !c.is_empty());
     Ok((limit, cursor))
 }
 
@@ -209,18 +171,11 @@ pub fn page_params(q: &HashMap<String, String>) -> Result<(usize, Option<&str>),
 pub fn project_id(segment: &str) -> Result<u64, ApiError> {
     match segment.parse::<u64>() {
         Ok(id) if id > 0 && !segment.starts_with('+') => Ok(id),
-        _ => Err(ApiError::invalid(
-            "project_id",
-            "must be a positive integer",
-        )),
+        _ => Err(ApiError::invalid("project_id", "must be a positive integer")),
     }
 }
 
-pub fn list_result<T>(
-    items: &[T],
-    view: impl Fn(&T) -> Value,
-    next_cursor: Option<String>,
-) -> Value {
+pub fn list_result<T>(items: &[T], view: impl Fn(&T) -> Value, next_cursor: Option<String>) -> Value {
     json!({"items": items.iter().map(view).collect::<Vec<_>>(), "next_cursor": next_cursor})
 }
 
@@ -242,43 +197,23 @@ mod tests {
 
     #[test]
     fn segments_ignore_stage_and_watch_prefixes() {
-        let r = req(
-            "/lambda-url/config-api/api/v1/projects/12/webhooks",
-            &[],
-            "",
-        );
-        assert_eq!(
-            api_segments(&r),
-            vec!["api", "v1", "projects", "12", "webhooks"]
-        );
+        let r = req("/lambda-url/config-api/api/v1/projects/12/webhooks", &[], "");
+        assert_eq!(api_segments(&r), vec!["api", "v1", "projects", "12", "webhooks"]);
         let r = req("/prod/api/v1/projects/x%20y", &[], "");
         assert_eq!(api_segments(&r), vec!["api", "v1", "projects", "x y"]);
     }
 
     #[test]
     fn credentials_from_bearer_or_api_key_header() {
-        assert_eq!(
-            presented_credential(&req("/", &[("authorization", "Bearer abc")], "")),
-            Some("abc")
-        );
-        assert_eq!(
-            presented_credential(&req("/", &[("x-api-key", "k")], "")),
-            Some("k")
-        );
-        assert_eq!(
-            presented_credential(&req("/", &[("authorization", "Basic abc")], "")),
-            None
-        );
+        assert_eq!(presented_credential(&req("/", &[("authorization", "Bearer abc")], "")), Some("abc"));
+        assert_eq!(presented_credential(&req("/", &[("x-api-key", "k")], "")), Some("k"));
+        assert_eq!(presented_credential(&req("/", &[("authorization", "Basic abc")], "")), None);
         assert_eq!(presented_credential(&req("/", &[], "")), None);
     }
 
     #[test]
     fn body_checks() {
-        let ok = req(
-            "/",
-            &[("content-type", "application/json; charset=utf-8")],
-            r#"{"a":1}"#,
-        );
+        let ok = req("/", &[("content-type", "application/json; charset=utf-8")], r#"{"a":1}"#);
         assert_eq!(json_object(&ok).unwrap()["a"], 1);
         let text = req("/", &[("content-type", "text/plain")], r#"{"a":1}"#);
         assert_eq!(json_object(&text).unwrap_err().status(), 415);
@@ -286,11 +221,7 @@ mod tests {
         assert_eq!(json_object(&bad).unwrap_err().status(), 400);
         let arr = req("/", &[("content-type", "application/json")], "[]");
         assert_eq!(json_object(&arr).unwrap_err().status(), 400);
-        let big = req(
-            "/",
-            &[("content-type", "application/json")],
-            &" ".repeat(MAX_BODY + 1),
-        );
+        let big = req("/", &[("content-type", "application/json")], &" ".repeat(MAX_BODY + 1));
         assert_eq!(json_object(&big).unwrap_err().status(), 413);
         assert!(optional_json_object(&req("/", &[], "")).unwrap().is_empty());
     }
@@ -301,9 +232,7 @@ mod tests {
         assert_eq!(page_params(&q).unwrap_err().status(), 400);
         assert_eq!(page_params(&HashMap::new()).unwrap(), (50, None));
         assert_eq!(project_id("42").unwrap(), 42);
-        assert!(
-            project_id("abc").is_err() && project_id("0").is_err() && project_id("-1").is_err()
-        );
+        assert!(project_id("abc").is_err() && project_id("0").is_err() && project_id("-1").is_err());
     }
 
     #[test]
@@ -314,12 +243,7 @@ mod tests {
             r.body,
             json!({"status": "error", "message": "url: must use https", "errors": [{"field": "url", "message": "must use https"}]})
         );
-        let r = Reply::error(&ApiError::RateLimited {
-            retry_after_secs: 2,
-            limit: 200,
-        });
-        assert!(r
-            .headers
-            .contains(&("Retry-After".to_string(), "2".to_string())));
+        let r = Reply::error(&ApiError::RateLimited { retry_after_secs: 2, limit: 200 });
+        assert!(r.headers.contains(&("Retry-After".to_string(), "2".to_string())));
     }
 }

@@ -19,10 +19,7 @@ fn pattern_matches(pattern: &str, event_type: &str) -> bool {
 
 /// `[A-Za-z0-9_.-]{1,128}`: the alphabet of event types.
 pub fn is_valid_event_type(t: &str) -> bool {
-    !t.is_empty()
-        && t.len() <= 128
-        && t.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    !t.is_empty() && t.len() <= 128 && t.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 /// An exact type, `*`, or a prefix wildcard `prefix.*`.

@@ -113,9 +113,7 @@ impl Webhook {
     }
 
     pub fn authorization_header(&self) -> Option<&str> {
-        self.authorization
-            .as_deref()
-            .filter(|_| self.authorization_enabled)
+        self.authorization.as_deref().filter(|_| self.authorization_enabled)
     }
 }
 

@@ -21,42 +21,22 @@ pub fn tree(event: &Event, webhook: &Webhook) -> Map<String, Value> {
             out.insert("event".into(), Value::from(event.event_type.as_str()));
             out.insert("timestamp".into(), Value::from(rfc3339(event.received_at)));
             out.insert("project_id".into(), Value::from(event.project_id));
-            out.insert(
-                "client_id".into(),
-                event.client_id.map_or(Value::Null, Value::from),
-            );
+            out.insert("client_id".into(), event.client_id.map_or(Value::Null, Value::from));
             out.insert("data".into(), Value::Object(event.data.clone()));
             for (k, v) in &webhook.custom_parameters {
-                out.entry(k.clone())
-                    .or_insert_with(|| Value::from(v.as_str()));
+                out.entry(k.clone()).or_insert_with(|| Value::from(v.as_str()));
             }
         }
         PayloadFormat::Flat => {
-            out.insert(
-                "client_id".into(),
-                event.client_id.map_or(Value::Null, Value::from),
-            );
+            out.insert("client_id".into(), event.client_id.map_or(Value::Null, Value::from));
             out.insert("project_id".into(), Value::from(event.project_id));
-            out.insert(
-                "session_id".into(),
-                event.session_id.as_deref().map_or(Value::Null, Value::from),
-            );
+            out.insert("session_id".into(), event.session_id.as_deref().map_or(Value::Null, Value::from));
             out.insert("event_type".into(), Value::from(event.event_type.as_str()));
-            out.insert(
-                "event_timestamp".into(),
-                Value::from(epoch_seconds(event.received_at)),
-            );
+            out.insert("event_timestamp".into(), Value::from(epoch_seconds(event.received_at)));
             for (k, v) in &webhook.custom_parameters {
-                out.entry(k.clone())
-                    .or_insert_with(|| Value::from(v.as_str()));
+                out.entry(k.clone()).or_insert_with(|| Value::from(v.as_str()));
             }
-            const FIXED: [&str; 5] = [
-                "client_id",
-                "project_id",
-                "session_id",
-                "event_type",
-                "event_timestamp",
-            ];
+            const FIXED: [&str; 5] = ["client_id", "project_id", "session_id", "event_type", "event_timestamp"];
             for (k, v) in &event.data {
                 if !FIXED.contains(&k.as_str()) {
                     out.insert(k.clone(), v.clone());
@@ -74,10 +54,7 @@ pub fn build(event: &Event, webhook: &Webhook) -> Payload {
             body: serde_json::to_vec(&tree).expect("a JSON map always serializes"),
             content_type: "application/json",
         },
-        ContentType::Xml => Payload {
-            body: to_xml(&tree).into_bytes(),
-            content_type: "application/xml",
-        },
+        ContentType::Xml => Payload { body: to_xml(&tree).into_bytes(), content_type: "application/xml" },
     }
 }
 
@@ -131,20 +108,9 @@ fn element(out: &mut String, name: &str, v: &Value) {
 /// JSON keys may hold anything; XML names may not. Invalid characters become `_`,
 /// and a name that cannot start an element gets a leading `_`.
 fn element_name(key: &str) -> String {
-    let mut name: String = key
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let starts_ok = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_');
+    let mut name: String =
+        key.chars().map(|c| if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') { c } else { '_' }).collect();
+    let starts_ok = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_');
     if !starts_ok || name.to_ascii_lowercase().starts_with("xml") {
         name.insert(0, '_');
     }
@@ -179,10 +145,7 @@ mod tests {
             client_id: Some(19_817_472),
             event_type: "submission.completed".into(),
             session_id: None,
-            data: json!({"submissionId": "sub_1", "project_id": 5, "n": [1, 2]})
-                .as_object()
-                .unwrap()
-                .clone(),
+            data: json!({"submissionId": "sub_1", "project_id": 5, "n": [1, 2]}).as_object().unwrap().clone(),
             received_at: 1_512_624_088_977,
             webhook_ids: vec![],
             test: false,
@@ -215,10 +178,7 @@ mod tests {
 
     #[test]
     fn envelope_shape() {
-        let p = build(
-            &event(),
-            &webhook(PayloadFormat::Envelope, ContentType::Json),
-        );
+        let p = build(&event(), &webhook(PayloadFormat::Envelope, ContentType::Json));
         assert_eq!(p.content_type, "application/json");
         let v: Value = serde_json::from_slice(&p.body).unwrap();
         assert_eq!(
@@ -228,9 +188,7 @@ mod tests {
                 "data": {"submissionId": "sub_1", "project_id": 5, "n": [1, 2]}, "region": "eu"})
         );
         // Keys come out in the documented order.
-        assert!(String::from_utf8(p.body)
-            .unwrap()
-            .starts_with(r#"{"id":"evt_01","event":"#));
+        assert!(String::from_utf8(p.body).unwrap().starts_with(r#"{"id":"evt_01","event":"#));
     }
 
     #[test]
@@ -248,15 +206,16 @@ mod tests {
     #[test]
     fn xml_shape() {
         let mut e = event();
-        e.data = json!({"a b": "<&>", "list": [1, {"x": null}], "1st": true})
-            .as_object()
-            .unwrap()
-            .clone();
+        e.data = json!({"a b": "<&>", "list": [1, {"x": null}], "1st": true}).as_object().unwrap().clone();
         let p = build(&e, &webhook(PayloadFormat::Envelope, ContentType::Xml));
         assert_eq!(p.content_type, "application/xml");
         let xml = String::from_utf8(p.body).unwrap();
-        assert!(xml.starts_with(r#"<?xml version="1.0" encoding="UTF-8"?><webhook><id>evt_01</id><event>submission.completed</event>"#));
-        assert!(xml.contains("<data><a_b>&lt;&amp;&gt;</a_b><list><item>1</item><item><x/></item></list><_1st>true</_1st></data>"));
+        assert!(xml.starts_with(
+            r#"<?xml version="1.0" encoding="UTF-8"?><webhook><id>evt_01</id><event>submission.completed</event>"#
+        ));
+        assert!(xml.contains(
+            "<data><a_b>&lt;&amp;&gt;</a_b><list><item>1</item><item><x/></item></list><_1st>true</_1st></data>"
+        ));
         assert!(xml.contains("<client_id>19817472</client_id>"));
         assert!(xml.ends_with("<region>eu</region></webhook>"));
     }

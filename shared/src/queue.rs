@@ -41,10 +41,7 @@ pub struct Queue {
 
 impl Queue {
     pub fn new(client: Client, url: impl Into<String>) -> Self {
-        Queue {
-            client,
-            url: url.into(),
-        }
+        Queue { client, url: url.into() }
     }
 
     pub fn client(&self) -> &Client {
@@ -60,11 +57,8 @@ impl Queue {
     pub async fn send_all(&self, messages: &[Outgoing]) -> Result<usize, QueueError> {
         let mut calls = 0;
         for chunk in messages.chunks(SEND_BATCH) {
-            let mut pending: Vec<(String, &Outgoing)> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (i.to_string(), m))
-                .collect();
+            let mut pending: Vec<(String, &Outgoing)> =
+                chunk.iter().enumerate().map(|(i, m)| (i.to_string(), m)).collect();
             let mut tries = 0;
             while !pending.is_empty() {
                 tries += 1;
@@ -74,10 +68,8 @@ impl Queue {
                     .map(|(id, m)| {
                         SendMessageBatchRequestEntry::builder()
                             .id(id.clone())
-                            .message_body(
-                                serde_json::to_string(&m.message).expect("message serializes"),
-                            )
-                            .delay_seconds(m.delay.min(MAX_DELAY).as_secs() as i32)
+                            .message_body(serde_json::to_string(&m.message).expect("message serializes"))
+                            .delay_seconds(delay_seconds(m.delay))
                             .build()
                             .expect("id and body are set")
                     })
@@ -94,10 +86,7 @@ impl Queue {
                 pending.retain(|(id, _)| failed.contains(id));
                 if !pending.is_empty() {
                     if tries > SEND_RETRIES {
-                        return Err(QueueError::Partial {
-                            failed: pending.len(),
-                            total: messages.len(),
-                        });
+                        return Err(QueueError::Partial { failed: pending.len(), total: messages.len() });
                     }
                     tokio::time::sleep(Duration::from_millis(50 << tries)).await;
                 }
@@ -107,15 +96,26 @@ impl Queue {
     }
 
     pub async fn send(&self, message: DeliveryMessage, delay: Duration) -> Result<(), QueueError> {
-        self.send_all(&[Outgoing { message, delay }])
-            .await
-            .map(|_| ())
+        self.send_all(&[Outgoing { message, delay }]).await.map(|_| ())
     }
+}
+
+/// SQS delays are whole seconds: round up, so a message never wakes before it is due.
+fn delay_seconds(delay: Duration) -> i32 {
+    delay.min(MAX_DELAY).as_millis().div_ceil(1000) as i32
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delays_round_up_and_cap_at_15_minutes() {
+        assert_eq!(delay_seconds(Duration::ZERO), 0);
+        assert_eq!(delay_seconds(Duration::from_millis(900)), 1);
+        assert_eq!(delay_seconds(Duration::from_millis(4500)), 5);
+        assert_eq!(delay_seconds(Duration::from_secs(36_000)), 900);
+    }
 
     #[test]
     fn message_round_trips_as_json() {

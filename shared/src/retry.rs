@@ -52,10 +52,7 @@ mod tests {
         let s = secs(&[5, 300, 1800]);
         assert_eq!(next_delay(&s, 1, None, 0.0), Some(Duration::from_secs(5)));
         assert_eq!(next_delay(&s, 2, None, 0.0), Some(Duration::from_secs(300)));
-        assert_eq!(
-            next_delay(&s, 3, None, 0.0),
-            Some(Duration::from_secs(1800))
-        );
+        assert_eq!(next_delay(&s, 3, None, 0.0), Some(Duration::from_secs(1800)));
         assert_eq!(next_delay(&s, 4, None, 0.0), None);
         assert_eq!(next_delay(&s, 0, None, 0.0), None);
     }
@@ -64,29 +61,17 @@ mod tests {
     fn jitter_stays_within_ten_percent() {
         let s = secs(&[300]);
         assert_eq!(next_delay(&s, 1, None, 1.0), Some(Duration::from_secs(330)));
-        assert_eq!(
-            next_delay(&s, 1, None, -1.0),
-            Some(Duration::from_secs(270))
-        );
+        assert_eq!(next_delay(&s, 1, None, -1.0), Some(Duration::from_secs(270)));
         assert_eq!(next_delay(&s, 1, None, 7.0), Some(Duration::from_secs(330)));
     }
 
     #[test]
     fn retry_after_within_the_next_step_is_honoured() {
         let s = secs(&[300]);
-        assert_eq!(
-            next_delay(&s, 1, Some(Duration::from_secs(60)), 0.5),
-            Some(Duration::from_secs(60))
-        );
-        assert_eq!(
-            next_delay(&s, 1, Some(Duration::from_secs(0)), 0.5),
-            Some(Duration::from_secs(1))
-        );
+        assert_eq!(next_delay(&s, 1, Some(Duration::from_secs(60)), 0.5), Some(Duration::from_secs(60)));
+        assert_eq!(next_delay(&s, 1, Some(Duration::from_secs(0)), 0.5), Some(Duration::from_secs(1)));
         // Beyond the step: the schedule wins.
-        assert_eq!(
-            next_delay(&s, 1, Some(Duration::from_secs(3600)), 0.0),
-            Some(Duration::from_secs(300))
-        );
+        assert_eq!(next_delay(&s, 1, Some(Duration::from_secs(3600)), 0.0), Some(Duration::from_secs(300)));
     }
 
     #[test]

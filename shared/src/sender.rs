@@ -59,30 +59,17 @@ impl Sender {
             .connect_timeout(settings.delivery_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(USER_AGENT)
-            .dns_resolver(Arc::new(GuardedResolver {
-                policy: policy.clone(),
-            }))
+            .dns_resolver(Arc::new(GuardedResolver { policy: policy.clone() }))
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .expect("the HTTP client configuration is static");
-        Sender {
-            client,
-            policy,
-            timeout: settings.delivery_timeout,
-        }
+        Sender { client, policy, timeout: settings.delivery_timeout }
     }
 
     /// POSTs `body` to `url` (with `{VerificationKey}` substituted) and records the outcome.
-    pub async fn post(
-        &self,
-        url: &str,
-        verification_key: &str,
-        headers: HeaderMap,
-        body: Vec<u8>,
-    ) -> SendOutcome {
+    pub async fn post(&self, url: &str, verification_key: &str, headers: HeaderMap, body: Vec<u8>) -> SendOutcome {
         let started = Instant::now();
-        let encoded_key: String =
-            url::form_urlencoded::byte_serialize(verification_key.as_bytes()).collect();
+        let encoded_key: String = url::form_urlencoded::byte_serialize(verification_key.as_bytes()).collect();
         let target = url.replace(VERIFICATION_KEY_PLACEHOLDER, &encoded_key);
         let parsed = match reqwest::Url::parse(&target) {
             Ok(u) => u,
@@ -90,23 +77,13 @@ impl Sender {
         };
         // IP literals never reach the resolver, so they are checked here.
         if let Some(host) = parsed.host_str() {
-            if let Ok(ip) = host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<IpAddr>()
-            {
+            if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
                 if !self.policy.allows(ip) {
                     return SendOutcome::failed(NOT_ALLOWED, started);
                 }
             }
         }
-        let result = self
-            .client
-            .post(parsed)
-            .headers(headers)
-            .body(body)
-            .send()
-            .await;
+        let result = self.client.post(parsed).headers(headers).body(body).send().await;
         let mut response = match result {
             Ok(r) => r,
             Err(e) => return SendOutcome::failed(describe(&e, self.timeout), started),

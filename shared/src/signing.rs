@@ -36,11 +36,7 @@ pub fn standard_signature(key: &[u8], msg_id: &str, timestamp: u64, body: &[u8])
 
 /// The `webhook-signature` header: one signature per valid secret, space-separated.
 pub fn signature_header(secrets: &[&str], msg_id: &str, timestamp: u64, body: &[u8]) -> String {
-    secrets
-        .iter()
-        .map(|s| standard_signature(&signing_key(s), msg_id, timestamp, body))
-        .collect::<Vec<_>>()
-        .join(" ")
+    secrets.iter().map(|s| standard_signature(&signing_key(s), msg_id, timestamp, body)).collect::<Vec<_>>().join(" ")
 }
 
 /// 004's `X-Webhook-Signature`: lowercase hex HMAC-SHA256 of the body keyed by the
@@ -71,12 +67,7 @@ mod tests {
 
     #[test]
     fn lists_both_signatures_during_rotation() {
-        let h = signature_header(
-            &[SECRET, "whsec_b2xkc2VjcmV0b2xkc2VjcmV0b2xk"],
-            MSG_ID,
-            TIMESTAMP,
-            BODY,
-        );
+        let h = signature_header(&[SECRET, "whsec_b2xkc2VjcmV0b2xkc2VjcmV0b2xk"], MSG_ID, TIMESTAMP, BODY);
         let parts: Vec<&str> = h.split(' ').collect();
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0], "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
@@ -85,14 +76,8 @@ mod tests {
 
     #[test]
     fn plain_secrets_sign_with_their_utf8_bytes() {
-        assert_eq!(
-            signing_key("my-own-secret-1234"),
-            b"my-own-secret-1234".to_vec()
-        );
-        assert_eq!(
-            signing_key("whsec_!!notbase64"),
-            b"whsec_!!notbase64".to_vec()
-        );
+        assert_eq!(signing_key("my-own-secret-1234"), b"my-own-secret-1234".to_vec());
+        assert_eq!(signing_key("whsec_!!notbase64"), b"whsec_!!notbase64".to_vec());
     }
 
     #[test]

@@ -18,17 +18,8 @@ const MAX_CUSTOM_PARAMETERS: usize = 50;
 const MAX_EVENT_TYPES: usize = 100;
 
 /// Payload keys that custom parameters may not override, in either payload format.
-pub const RESERVED_PAYLOAD_KEYS: &[&str] = &[
-    "id",
-    "event",
-    "timestamp",
-    "project_id",
-    "client_id",
-    "data",
-    "session_id",
-    "event_type",
-    "event_timestamp",
-];
+pub const RESERVED_PAYLOAD_KEYS: &[&str] =
+    &["id", "event", "timestamp", "project_id", "client_id", "data", "session_id", "event_type", "event_timestamp"];
 
 /// Headers Hookline owns or that would break the HTTP exchange.
 fn is_reserved_header(name: &str) -> bool {
@@ -56,16 +47,11 @@ fn is_reserved_header(name: &str) -> bool {
 fn is_header_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 256
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn is_header_value(value: &str) -> bool {
-    value.len() <= 4096
-        && value
-            .bytes()
-            .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+    value.len() <= 4096 && value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
 }
 
 /// Checks a webhook URL; `Err` carries the message for the `url` field.
@@ -85,10 +71,7 @@ pub fn check_url(raw: &str, settings: &Settings) -> Result<(), String> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err("must not contain user information".into());
     }
-    let host = url
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or("must have a host")?;
+    let host = url.host_str().filter(|h| !h.is_empty()).ok_or("must have a host")?;
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = bare.parse::<IpAddr>() {
         if !guard::is_allowed(ip, settings) {
@@ -176,22 +159,12 @@ impl Checker {
     }
 }
 
-const READ_ONLY_FIELDS: &[&str] = &[
-    "id",
-    "project_id",
-    "created_at",
-    "updated_at",
-    "authorization_set",
-    "verification_key",
-];
+const READ_ONLY_FIELDS: &[&str] =
+    &["id", "project_id", "created_at", "updated_at", "authorization_set", "verification_key"];
 
 impl WebhookChanges {
     /// Parses the body of a create (`creating`) or a PATCH of the webhooks API.
-    pub fn parse(
-        body: &Map<String, Value>,
-        settings: &Settings,
-        creating: bool,
-    ) -> Result<Self, ApiError> {
+    pub fn parse(body: &Map<String, Value>, settings: &Settings, creating: bool) -> Result<Self, ApiError> {
         let mut c = Checker { errors: Vec::new() };
         let mut ch = WebhookChanges::default();
         for (key, v) in body {
@@ -210,9 +183,7 @@ impl WebhookChanges {
                                 Some(t) if is_valid_pattern(t) => types.push(t.to_string()),
                                 _ => c.fail(
                                     "event_types",
-                                    format!(
-                                        "`{item}` is not an event type or a `prefix.*` pattern"
-                                    ),
+                                    format!("`{item}` is not an event type or a `prefix.*` pattern"),
                                 ),
                             }
                         }
@@ -279,46 +250,28 @@ impl WebhookChanges {
                 if !is_header_name(name) {
                     c.fail(&format!("headers.{name}"), "is not a valid header name");
                 } else if is_reserved_header(name) {
-                    c.fail(
-                        &format!("headers.{name}"),
-                        "is set by Hookline and cannot be configured",
-                    );
+                    c.fail(&format!("headers.{name}"), "is set by Hookline and cannot be configured");
                 } else if !is_header_value(value) {
-                    c.fail(
-                        &format!("headers.{name}"),
-                        "value must be printable ASCII, at most 4096 characters",
-                    );
+                    c.fail(&format!("headers.{name}"), "value must be printable ASCII, at most 4096 characters");
                 }
             }
         }
         if let Some(Some(auth)) = &self.authorization {
             if auth.is_empty() || !is_header_value(auth) {
-                c.fail(
-                    "authorization",
-                    "must be 1 to 4096 printable ASCII characters",
-                );
+                c.fail("authorization", "must be 1 to 4096 printable ASCII characters");
             }
         }
         if let Some(params) = &self.custom_parameters {
             if params.len() > MAX_CUSTOM_PARAMETERS {
-                c.fail(
-                    "custom_parameters",
-                    format!("at most {MAX_CUSTOM_PARAMETERS} parameters"),
-                );
+                c.fail("custom_parameters", format!("at most {MAX_CUSTOM_PARAMETERS} parameters"));
             }
             for (k, v) in params {
                 if k.is_empty() || k.chars().count() > 100 {
                     c.fail("custom_parameters", "keys must be 1 to 100 characters");
                 } else if RESERVED_PAYLOAD_KEYS.contains(&k.as_str()) {
-                    c.fail(
-                        &format!("custom_parameters.{k}"),
-                        "would override a payload field",
-                    );
+                    c.fail(&format!("custom_parameters.{k}"), "would override a payload field");
                 } else if v.chars().count() > 1000 {
-                    c.fail(
-                        &format!("custom_parameters.{k}"),
-                        "must be at most 1000 characters",
-                    );
+                    c.fail(&format!("custom_parameters.{k}"), "must be at most 1000 characters");
                 }
             }
         }
@@ -368,10 +321,7 @@ impl WebhookChanges {
     }
 
     /// Parses 003's `PUT /web_hook` parameters into the same changes.
-    pub fn parse_web_hook(
-        body: &Map<String, Value>,
-        settings: &Settings,
-    ) -> Result<Self, ApiError> {
+    pub fn parse_web_hook(body: &Map<String, Value>, settings: &Settings) -> Result<Self, ApiError> {
         let mut c = Checker { errors: Vec::new() };
         let mut ch = WebhookChanges::default();
         for (key, v) in body {
@@ -472,10 +422,7 @@ mod tests {
         for (url, why) in [
             ("http://example.com", "must use https"),
             ("ftp://example.com", "must be an https:// URL"),
-            (
-                "https://user:pw@example.com",
-                "must not contain user information",
-            ),
+            ("https://user:pw@example.com", "must not contain user information"),
             ("example.com/hook", "must be an absolute URL"),
             ("https://127.0.0.1/x", "destination not allowed"),
             ("https://[::1]/x", "destination not allowed"),
@@ -484,11 +431,7 @@ mod tests {
             assert_eq!(check_url(url, &s), Err(why.to_string()), "{url}");
         }
         assert!(check_url(&format!("https://e.com/{}", "a".repeat(2048)), &s).is_err());
-        let local = Settings {
-            allow_http: true,
-            allow_private_destinations: true,
-            ..Settings::default()
-        };
+        let local = Settings { allow_http: true, allow_private_destinations: true, ..Settings::default() };
         assert!(check_url("http://127.0.0.1:8080/x", &local).is_ok());
     }
 
@@ -517,32 +460,23 @@ mod tests {
             "secret",
             "colour",
         ] {
-            assert!(
-                f.contains(&expected.to_string()),
-                "missing {expected} in {f:?}"
-            );
+            assert!(f.contains(&expected.to_string()), "missing {expected} in {f:?}");
         }
     }
 
     #[test]
     fn create_requires_name_and_url_but_patch_does_not() {
         let s = Settings::default();
-        assert_eq!(
-            fields(WebhookChanges::parse(&body(json!({})), &s, true).unwrap_err()),
-            vec!["name", "url"]
-        );
+        assert_eq!(fields(WebhookChanges::parse(&body(json!({})), &s, true).unwrap_err()), vec!["name", "url"]);
         assert!(WebhookChanges::parse(&body(json!({"enabled": false})), &s, false).is_ok());
         assert!(WebhookChanges::parse(&body(json!({"enabled": "no"})), &s, false).is_err());
-        assert!(
-            WebhookChanges::parse(&body(json!({"secret": "0123456789abcdef"})), &s, false).is_err()
-        );
+        assert!(WebhookChanges::parse(&body(json!({"secret": "0123456789abcdef"})), &s, false).is_err());
     }
 
     #[test]
     fn too_many_headers() {
         let s = Settings::default();
-        let headers: Map<String, Value> =
-            (0..21).map(|i| (format!("X-H{i}"), json!("v"))).collect();
+        let headers: Map<String, Value> = (0..21).map(|i| (format!("X-H{i}"), json!("v"))).collect();
         let err = WebhookChanges::parse(&body(json!({"headers": headers})), &s, false).unwrap_err();
         assert_eq!(fields(err), vec!["headers"]);
     }
@@ -550,42 +484,20 @@ mod tests {
     #[test]
     fn web_hook_endpoint_enforces_https() {
         let s = Settings::default();
-        assert_eq!(
-            endpoint_to_url("example.com/web_hook", &s).unwrap(),
-            "https://example.com/web_hook"
-        );
-        assert_eq!(
-            endpoint_to_url("https://example.com/w", &s).unwrap(),
-            "https://example.com/w"
-        );
+        assert_eq!(endpoint_to_url("example.com/web_hook", &s).unwrap(), "https://example.com/web_hook");
+        assert_eq!(endpoint_to_url("https://example.com/w", &s).unwrap(), "https://example.com/w");
         assert!(endpoint_to_url("http://example.com/w", &s).is_err());
-        let local = Settings {
-            allow_http: true,
-            allow_private_destinations: true,
-            ..Settings::default()
-        };
-        assert_eq!(
-            endpoint_to_url("http://127.0.0.1:9/w", &local).unwrap(),
-            "http://127.0.0.1:9/w"
-        );
-        assert_eq!(
-            url_to_endpoint("https://example.com/web_hook"),
-            "example.com/web_hook"
-        );
+        let local = Settings { allow_http: true, allow_private_destinations: true, ..Settings::default() };
+        assert_eq!(endpoint_to_url("http://127.0.0.1:9/w", &local).unwrap(), "http://127.0.0.1:9/w");
+        assert_eq!(url_to_endpoint("https://example.com/web_hook"), "example.com/web_hook");
         let ch = WebhookChanges::parse_web_hook(
             &body(json!({"endpoint": "e.com/x", "enable_web_hook": "false", "enable_http_authorization": true})),
             &s,
         )
         .unwrap();
-        assert_eq!(
-            (ch.enabled, ch.authorization_enabled),
-            (Some(false), Some(true))
-        );
-        let err = WebhookChanges::parse_web_hook(
-            &body(json!({"enable_web_hook": "maybe", "endpoint": "ftp://x"})),
-            &s,
-        )
-        .unwrap_err();
+        assert_eq!((ch.enabled, ch.authorization_enabled), (Some(false), Some(true)));
+        let err = WebhookChanges::parse_web_hook(&body(json!({"enable_web_hook": "maybe", "endpoint": "ftp://x"})), &s)
+            .unwrap_err();
         assert_eq!(fields(err), vec!["enable_web_hook", "endpoint"]);
     }
 }

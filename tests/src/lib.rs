@@ -1,1 +1,263 @@
-pub fn placeholder() {}
+//! Harness for the integration tests: each test gets its own table and queues
+//! in the emulators started by `scripts/test.sh`, calls the real handlers through
+//! the same router as the local stack, and watches a real receiver on loopback.
+
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use bytes::Bytes;
+use hookline::config::Settings;
+use hookline::credentials::sha256_hex;
+use hookline::sender::Sender;
+use hookline::App;
+use hookline_local::{poller, resources, router, template};
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use lambda_http::Body;
+use serde_json::{json, Value};
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+pub struct Stack {
+    pub app: App,
+    pub sender: Sender,
+    pub queues: resources::Queues,
+}
+
+/// Settings as the local stack uses them: plain http and loopback allowed.
+pub fn local_settings() -> Settings {
+    Settings {
+        admin_token_sha256: Some(sha256_hex(ADMIN_TOKEN)),
+        allow_http: true,
+        allow_private_destinations: true,
+        retry_schedule: vec![Duration::from_secs(1), Duration::from_secs(1)],
+        delivery_timeout: Duration::from_secs(5),
+        ..Settings::default()
+    }
+}
+
+/// A response as a client sees it.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn result(&self) -> &Value {
+        &self.body["result"]
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+}
+
+impl Stack {
+    pub async fn start() -> Stack {
+        Stack::with_settings(local_settings()).await
+    }
+
+    pub async fn with_settings(mut settings: Settings) -> Stack {
+        assert!(
+            std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok() && std::env::var("AWS_ENDPOINT_URL_SQS").is_ok(),
+            "integration tests need the emulators: run them with scripts/test.sh"
+        );
+        let suffix: String = format!("{:016x}", rand::random::<u64>());
+        settings.table = format!("hookline-{suffix}");
+        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let defs = template::load(&template::default_path()).expect("template.yaml");
+        resources::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &settings.table, &defs)
+            .await
+            .expect("create table");
+        // A short visibility timeout so failed messages come back within a test.
+        let queues =
+            resources::create_queues(&aws_sdk_sqs::Client::new(&sdk), &format!("hookline-{suffix}"), &defs, Some(2))
+                .await
+                .expect("create queues");
+        settings.queue_url = queues.delivery_url.clone();
+        let sender = Sender::new(&settings);
+        Stack { app: App::new(settings, &sdk), sender, queues }
+    }
+
+    /// Sends a request through the router, as API Gateway would.
+    pub async fn call(&self, method: &str, path: &str, auth: Option<&str>, body: Option<Value>) -> Answer {
+        let mut b = http::Request::builder().method(method).uri(path);
+        if let Some(token) = auth {
+            b = b.header("authorization", format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(v) => {
+                b = b.header("content-type", "application/json");
+                Body::Text(v.to_string())
+            }
+            None => Body::Empty,
+        };
+        self.send(b.body(body).unwrap()).await
+    }
+
+    pub async fn send(&self, req: lambda_http::Request) -> Answer {
+        let resp = router::route(&self.app, req).await;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let body = match resp.body() {
+            Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
+            Body::Binary(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        Answer { status, headers, body }
+    }
+
+    /// Creates a project with the admin token; returns its id and API key.
+    pub async fn project(&self, name: &str) -> (u64, String) {
+        let a = self
+            .call("POST", "/api/v1/projects", Some(ADMIN_TOKEN), Some(json!({"name": name, "client_id": 19817472})))
+            .await;
+        assert_eq!(a.status, 201, "{:?}", a.body);
+        (a.result()["project_id"].as_u64().unwrap(), a.result()["api_key"].as_str().unwrap().to_string())
+    }
+
+    pub async fn webhook(&self, pid: u64, key: &str, body: Value) -> Value {
+        let a = self.call("POST", &format!("/api/v1/projects/{pid}/webhooks"), Some(key), Some(body)).await;
+        assert_eq!(a.status, 201, "{:?}", a.body);
+        a.result().clone()
+    }
+
+    pub async fn event(&self, key: &str, event_type: &str, data: Value) -> Answer {
+        self.call("POST", "/api/v1/events", Some(key), Some(json!({"event_type": event_type, "data": data}))).await
+    }
+
+    /// Runs the queue through the delivery handler until `done` holds (or panics after `limit`).
+    pub async fn pump_until(&self, limit: Duration, mut done: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !done() {
+            assert!(start.elapsed() < limit, "condition not reached within {limit:?}");
+            poller::poll_once(&self.app, &self.sender, Duration::from_secs(1)).await.expect("poll");
+        }
+    }
+
+    /// Runs the queue until it stays empty for one poll.
+    pub async fn drain(&self) {
+        for _ in 0..50 {
+            if poller::poll_once(&self.app, &self.sender, Duration::from_secs(1)).await.expect("poll") == 0 {
+                return;
+            }
+        }
+        panic!("queue did not drain");
+    }
+}
+
+/// One request as the receiver saw it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str).unwrap_or("")
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("JSON body")
+    }
+}
+
+/// How the receiver answers one request.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub status: u16,
+    pub delay: Duration,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Plan {
+    pub fn status(status: u16) -> Plan {
+        Plan { status, delay: Duration::ZERO, headers: Vec::new() }
+    }
+}
+
+/// A real HTTP server on loopback that records requests and answers as planned
+/// (the last plan repeats once the list is used up).
+#[derive(Clone)]
+pub struct Receiver {
+    pub addr: SocketAddr,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    pub async fn start(plans: Vec<Plan>) -> Receiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let plans = Arc::new(Mutex::new(VecDeque::from(plans)));
+        let rec = received.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                let (rec, plans) = (rec.clone(), plans.clone());
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let (rec, plans) = (rec.clone(), plans.clone());
+                        async move {
+                            let (parts, body) = req.into_parts();
+                            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                            rec.lock().unwrap().push(Received {
+                                path: parts.uri.to_string(),
+                                headers: parts
+                                    .headers
+                                    .iter()
+                                    .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                                    .collect(),
+                                body: body.to_vec(),
+                            });
+                            let plan = {
+                                let mut p = plans.lock().unwrap();
+                                if p.len() > 1 {
+                                    p.pop_front().unwrap()
+                                } else {
+                                    p.front().cloned().unwrap_or(Plan::status(200))
+                                }
+                            };
+                            tokio::time::sleep(plan.delay).await;
+                            let mut resp = hyper::Response::builder().status(plan.status);
+                            for (k, v) in &plan.headers {
+                                resp = resp.header(*k, v.as_str());
+                            }
+                            Ok::<_, Infallible>(
+                                resp.body(Full::new(Bytes::from(format!("answer {}", plan.status)))).unwrap(),
+                            )
+                        }
+                    });
+                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                });
+            }
+        });
+        Receiver { addr, received }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+}

@@ -15,11 +15,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(result, rate)
 }
 
-async fn dispatch(
-    app: &App,
-    req: &Request,
-    rate: &mut Option<(RateDecision, u32)>,
-) -> Result<Reply, ApiError> {
+async fn dispatch(app: &App, req: &Request, rate: &mut Option<(RateDecision, u32)>) -> Result<Reply, ApiError> {
     let segments = http::api_segments(req);
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let method = req.method().as_str();
@@ -64,10 +60,7 @@ async fn dispatch(
         }
         ("POST", ["webhooks"]) => {
             let body = http::json_object(req)?;
-            Ok(Reply::success(
-                201,
-                webhooks::create(app, pid, &body).await?,
-            ))
+            Ok(Reply::success(201, webhooks::create(app, pid, &body).await?))
         }
         ("GET", ["webhooks", id]) => ok(webhooks::get(app, pid, id).await?),
         ("PATCH", ["webhooks", id]) => {
@@ -75,9 +68,7 @@ async fn dispatch(
             ok(webhooks::patch(app, pid, id, &body).await?)
         }
         ("DELETE", ["webhooks", id]) => ok(webhooks::delete(app, pid, id).await?),
-        ("POST", ["webhooks", id, "rotate-secret"]) => {
-            ok(webhooks::rotate_secret(app, pid, id).await?)
-        }
+        ("POST", ["webhooks", id, "rotate-secret"]) => ok(webhooks::rotate_secret(app, pid, id).await?),
         ("GET", ["webhooks", id, "deliveries"]) => {
             let (limit, cursor) = http::page_params(&q)?;
             ok(logs::list_deliveries(app, pid, id, &q, limit, cursor).await?)
@@ -95,10 +86,7 @@ async fn dispatch(
         }
         ("GET", ["events", id]) => ok(logs::get_event(app, pid, id).await?),
         ("GET", ["deliveries", id]) => ok(logs::get_delivery(app, pid, id).await?),
-        ("POST", ["deliveries", id, "retry"]) => Ok(Reply::success(
-            202,
-            logs::retry_delivery(app, pid, id).await?,
-        )),
+        ("POST", ["deliveries", id, "retry"]) => Ok(Reply::success(202, logs::retry_delivery(app, pid, id).await?)),
         _ => Err(http::not_found_route()),
     }
 }

@@ -10,12 +10,7 @@ pub async fn handle(app: &App, sender: &Sender, event: SqsEvent) -> SqsBatchResp
     let batch: Vec<Incoming> = event
         .records
         .into_iter()
-        .filter_map(|r| {
-            Some(Incoming {
-                message_id: r.message_id?,
-                body: r.body.unwrap_or_default(),
-            })
-        })
+        .filter_map(|r| Some(Incoming { message_id: r.message_id?, body: r.body.unwrap_or_default() }))
         .collect();
     let failed = process_batch(app, sender, &batch).await;
     let mut response = SqsBatchResponse::default();

@@ -13,11 +13,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(result, rate)
 }
 
-async fn dispatch(
-    app: &App,
-    req: &Request,
-    rate: &mut Option<(RateDecision, u32)>,
-) -> Result<Reply, ApiError> {
+async fn dispatch(app: &App, req: &Request, rate: &mut Option<(RateDecision, u32)>) -> Result<Reply, ApiError> {
     let segments = http::api_segments(req);
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let custom = match segs.as_slice() {
@@ -28,17 +24,9 @@ async fn dispatch(
     allow(req.method().as_str(), &["POST"])?;
     let project = authenticate_into(app, req, None, rate).await?;
     let body = http::json_object(req)?;
-    let input: EventInput = if custom {
-        intake::parse_custom_event(body)
-    } else {
-        intake::parse_event(&body)?
-    };
+    let input: EventInput = if custom { intake::parse_custom_event(body) } else { intake::parse_event(&body)? };
     let key = http::header(req, "idempotency-key");
     let outcome = intake::ingest(app, &project, input, key, req.body().as_ref()).await?;
     let reply = Reply::success(202, outcome.result);
-    Ok(if outcome.replayed {
-        reply.header("Idempotent-Replayed", "true")
-    } else {
-        reply
-    })
+    Ok(if outcome.replayed { reply.header("Idempotent-Replayed", "true") } else { reply })
 }

@@ -8,8 +8,5 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     // Clients are built once per cold start and live for the whole process.
     let app: &'static App = Box::leak(Box::new(App::from_env().await?));
-    run(service_fn(move |req: Request| async move {
-        Ok::<_, Infallible>(event_intake::handle(app, req).await)
-    }))
-    .await
+    run(service_fn(move |req: Request| async move { Ok::<_, Infallible>(event_intake::handle(app, req).await) })).await
 }

@@ -13,11 +13,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(result, rate)
 }
 
-async fn dispatch(
-    app: &App,
-    req: &Request,
-    rate: &mut Option<(RateDecision, u32)>,
-) -> Result<Reply, ApiError> {
+async fn dispatch(app: &App, req: &Request, rate: &mut Option<(RateDecision, u32)>) -> Result<Reply, ApiError> {
     let segments = http::api_segments(req);
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let (pid_segment, webhook_id) = match segs.as_slice() {

@@ -15,14 +15,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
-    let port: u16 = std::env::var("HOOKLINE_PORT")
-        .ok()
-        .filter(|p| !p.is_empty())
-        .map_or(Ok(3000), |p| p.parse())?;
+    let port: u16 = std::env::var("HOOKLINE_PORT").ok().filter(|p| !p.is_empty()).map_or(Ok(3000), |p| p.parse())?;
     let admin_token = std::env::var("HOOKLINE_ADMIN_TOKEN")
         .ok()
         .filter(|t| !t.trim().is_empty())
@@ -37,10 +32,8 @@ async fn main() -> Result<(), BoxError> {
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let defs = template::load(&template::default_path())?;
     resources::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &settings.table, &defs).await?;
-    let queue_name =
-        std::env::var("HOOKLINE_QUEUE_NAME").unwrap_or_else(|_| "hookline-delivery".into());
-    let queues =
-        resources::create_queues(&aws_sdk_sqs::Client::new(&sdk), &queue_name, &defs, None).await?;
+    let queue_name = std::env::var("HOOKLINE_QUEUE_NAME").unwrap_or_else(|_| "hookline-delivery".into());
+    let queues = resources::create_queues(&aws_sdk_sqs::Client::new(&sdk), &queue_name, &defs, None).await?;
     settings.queue_url = queues.delivery_url.clone();
 
     let sender = Arc::new(Sender::new(&settings));

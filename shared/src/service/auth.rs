@@ -11,8 +11,7 @@ use crate::model::Project;
 use crate::store::RateDecision;
 
 pub fn require_admin(app: &App, req: &Request) -> Result<(), ApiError> {
-    let token = presented_credential(req)
-        .ok_or_else(|| ApiError::Unauthorized("admin token required".into()))?;
+    let token = presented_credential(req).ok_or_else(|| ApiError::Unauthorized("admin token required".into()))?;
     match &app.settings.admin_token_sha256 {
         Some(hash) if admin_token_matches(token, hash) => Ok(()),
         _ => Err(ApiError::Unauthorized("invalid admin token".into())),
@@ -50,13 +49,8 @@ pub async fn authenticate_into(
 /// Authenticates a project key (401 when missing or unknown), checks that it
 /// belongs to `project_id` when the route names one (403 otherwise), and spends
 /// one request of the project's rate limit (429 past it).
-pub async fn authenticate(
-    app: &App,
-    req: &Request,
-    project_id: Option<u64>,
-) -> Result<Caller, ApiError> {
-    let key = presented_credential(req)
-        .ok_or_else(|| ApiError::Unauthorized("API key required".into()))?;
+pub async fn authenticate(app: &App, req: &Request, project_id: Option<u64>) -> Result<Caller, ApiError> {
+    let key = presented_credential(req).ok_or_else(|| ApiError::Unauthorized("API key required".into()))?;
     if !looks_like_api_key(key) {
         return Err(ApiError::Unauthorized("invalid API key".into()));
     }
@@ -65,36 +59,18 @@ pub async fn authenticate(
         .store
         .project_by_key_hash(&hash)
         .await?
-        .filter(|p| {
-            crate::credentials::constant_time_eq(p.api_key_hash.as_bytes(), hash.as_bytes())
-        })
+        .filter(|p| crate::credentials::constant_time_eq(p.api_key_hash.as_bytes(), hash.as_bytes()))
         .ok_or_else(|| ApiError::Unauthorized("invalid API key".into()))?;
     if let Some(pid) = project_id {
         if pid != project.project_id {
-            return Err(ApiError::Forbidden(
-                "this API key is not valid for this project".into(),
-            ));
+            return Err(ApiError::Forbidden("this API key is not valid for this project".into()));
         }
     }
     let s = &app.settings;
-    let rate = app
-        .store
-        .rate_acquire(
-            project.project_id,
-            s.rate_limit_per_minute,
-            s.rate_limit_burst,
-            now_ms(),
-        )
-        .await?;
+    let rate =
+        app.store.rate_acquire(project.project_id, s.rate_limit_per_minute, s.rate_limit_burst, now_ms()).await?;
     if !rate.allowed {
-        return Err(ApiError::RateLimited {
-            retry_after_secs: rate.retry_after_secs,
-            limit: s.rate_limit_burst,
-        });
+        return Err(ApiError::RateLimited { retry_after_secs: rate.retry_after_secs, limit: s.rate_limit_burst });
     }
-    Ok(Caller {
-        project,
-        rate,
-        rate_limit: s.rate_limit_burst,
-    })
+    Ok(Caller { project, rate, rate_limit: s.rate_limit_burst })
 }

@@ -65,12 +65,7 @@ pub fn delivery_headers(
     payload: &Payload,
 ) -> HeaderMap {
     let timestamp = now_ms / 1000;
-    let signature = signature_header(
-        &wh.signing_secrets(now_ms),
-        msg_id,
-        timestamp,
-        &payload.body,
-    );
+    let signature = signature_header(&wh.signing_secrets(now_ms), msg_id, timestamp, &payload.body);
     let hex = hex_signature(&wh.secret, &payload.body);
     let attempt = attempt.to_string();
     let timestamp = timestamp.to_string();
@@ -109,14 +104,7 @@ pub async fn process_batch(app: &App, sender: &Sender, batch: &[Incoming]) -> Ve
     }
     let wanted: Vec<(String, String, u64, String)> = parsed
         .iter()
-        .map(|(_, m)| {
-            (
-                m.delivery_id.clone(),
-                m.event_id.clone(),
-                m.project_id,
-                m.webhook_id.clone(),
-            )
-        })
+        .map(|(_, m)| (m.delivery_id.clone(), m.event_id.clone(), m.project_id, m.webhook_id.clone()))
         .collect();
     let ctx = match app.store.delivery_context(&wanted, now_ms()).await {
         Ok(ctx) => ctx,
@@ -127,10 +115,8 @@ pub async fn process_batch(app: &App, sender: &Sender, batch: &[Incoming]) -> Ve
         }
     };
     let results =
-        join_all(parsed.iter().map(|(id, msg)| async {
-            (id.clone(), process_message(app, sender, msg, &ctx).await)
-        }))
-        .await;
+        join_all(parsed.iter().map(|(id, msg)| async { (id.clone(), process_message(app, sender, msg, &ctx).await) }))
+            .await;
     for (id, result) in results {
         match result {
             Ok(handled) => tracing::info!(message_id = %id, ?handled, "processed"),
@@ -195,39 +181,26 @@ async fn attempt(
     now: u64,
 ) -> Result<Handled, DeliveryError> {
     let lease = now + (app.settings.delivery_timeout + LEASE_MARGIN).as_millis() as u64;
-    if !app
-        .store
-        .claim_delivery(&d.id, d.attempts, lease, now)
-        .await?
-    {
+    if !app.store.claim_delivery(&d.id, d.attempts, lease, now).await? {
         return Ok(Handled::Ignored("another instance holds this attempt"));
     }
     let number = d.attempts + 1;
     let payload = payload::build(event, wh);
     let started = now_ms();
     let headers = delivery_headers(wh, &event.event_type, &d.id, number, started, &payload);
-    let outcome = sender
-        .post(&wh.url, &wh.verification_key, headers, payload.body)
-        .await;
+    let outcome = sender.post(&wh.url, &wh.verification_key, headers, payload.body).await;
     let finished = now_ms();
 
     let (updated, record) = next_state(app, d, number, started, finished, &outcome);
     if let Some(next) = updated.next_attempt_at {
         // Queue the next wake-up before recording: a recorded retry always has a message.
         let delay = Duration::from_millis(next.saturating_sub(finished)).min(MAX_DELAY);
-        app.queue
-            .send(message_for(&updated, number + 1), delay)
-            .await?;
+        app.queue.send(message_for(&updated, number + 1), delay).await?;
     }
     if !app.store.record_attempt(&updated, &record, lease).await? {
-        return Ok(Handled::Ignored(
-            "lease lost before the attempt was recorded",
-        ));
+        return Ok(Handled::Ignored("lease lost before the attempt was recorded"));
     }
-    Ok(Handled::Attempted {
-        attempt: number,
-        success: outcome.succeeded(),
-    })
+    Ok(Handled::Attempted { attempt: number, success: outcome.succeeded() })
 }
 
 /// The delivery after attempt `number` and the attempt's log entry.
@@ -259,12 +232,7 @@ fn next_state(
     let delay = if outcome.succeeded() || number >= d.max_attempts {
         None
     } else {
-        next_delay(
-            &app.settings.retry_schedule,
-            number,
-            outcome.retry_after,
-            random_jitter(),
-        )
+        next_delay(&app.settings.retry_schedule, number, outcome.retry_after, random_jitter())
     };
     match delay {
         _ if outcome.succeeded() => {
@@ -314,23 +282,10 @@ mod tests {
 
     #[test]
     fn headers_carry_every_field_of_section_6() {
-        let payload = Payload {
-            body: br#"{"test": 2432232314}"#.to_vec(),
-            content_type: "application/json",
-        };
-        let h = delivery_headers(
-            &webhook(),
-            "a.b",
-            "msg_p5jXN8AQM9LWM0D4loKWxJek",
-            3,
-            1_614_265_330_000,
-            &payload,
-        );
+        let payload = Payload { body: br#"{"test": 2432232314}"#.to_vec(), content_type: "application/json" };
+        let h = delivery_headers(&webhook(), "a.b", "msg_p5jXN8AQM9LWM0D4loKWxJek", 3, 1_614_265_330_000, &payload);
         let get = |k: &str| h.get(k).unwrap().to_str().unwrap().to_string();
-        assert_eq!(
-            get("webhook-signature"),
-            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-        );
+        assert_eq!(get("webhook-signature"), "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
         assert_eq!(get("webhook-timestamp"), "1614265330");
         assert_eq!(get("webhook-id"), "msg_p5jXN8AQM9LWM0D4loKWxJek");
         assert_eq!(get("x-webhook-attempt"), "3");
@@ -339,22 +294,14 @@ mod tests {
         assert_eq!(get("authorization"), "Bearer t");
         assert_eq!(get("x-team"), "kyc");
         assert_eq!(get("content-type"), "application/json");
-        assert_eq!(
-            get("x-webhook-signature"),
-            hex_signature("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &payload.body)
-        );
+        assert_eq!(get("x-webhook-signature"), hex_signature("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &payload.body));
     }
 
     #[test]
     fn authorization_is_not_sent_while_disabled() {
         let mut wh = webhook();
         wh.authorization_enabled = false;
-        let payload = Payload {
-            body: b"{}".to_vec(),
-            content_type: "application/json",
-        };
-        assert!(delivery_headers(&wh, "a", "msg_x", 1, 0, &payload)
-            .get("authorization")
-            .is_none());
+        let payload = Payload { body: b"{}".to_vec(), content_type: "application/json" };
+        assert!(delivery_headers(&wh, "a", "msg_x", 1, 0, &payload).get("authorization").is_none());
     }
 }

@@ -28,10 +28,7 @@ pub fn parse_event(body: &Map<String, Value>) -> Result<EventInput, ApiError> {
     let event_type = match body.get("event_type") {
         Some(Value::String(t)) if is_valid_event_type(t) => t.clone(),
         Some(_) => {
-            errors.push(crate::error::FieldError::new(
-                "event_type",
-                "must be 1 to 128 characters of [A-Za-z0-9_.-]",
-            ));
+            errors.push(crate::error::FieldError::new("event_type", "must be 1 to 128 characters of [A-Za-z0-9_.-]"));
             String::new()
         }
         None => {
@@ -43,10 +40,7 @@ pub fn parse_event(body: &Map<String, Value>) -> Result<EventInput, ApiError> {
         Some(Value::Object(m)) => m.clone(),
         None => Map::new(),
         Some(_) => {
-            errors.push(crate::error::FieldError::new(
-                "data",
-                "must be a JSON object",
-            ));
+            errors.push(crate::error::FieldError::new("data", "must be a JSON object"));
             Map::new()
         }
     };
@@ -54,10 +48,7 @@ pub fn parse_event(body: &Map<String, Value>) -> Result<EventInput, ApiError> {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => Some(s.clone()),
         Some(_) => {
-            errors.push(crate::error::FieldError::new(
-                "session_id",
-                "must be a string of 1 to 256 characters",
-            ));
+            errors.push(crate::error::FieldError::new("session_id", "must be a string of 1 to 256 characters"));
             None
         }
     };
@@ -67,11 +58,7 @@ pub fn parse_event(body: &Map<String, Value>) -> Result<EventInput, ApiError> {
         }
     }
     if errors.is_empty() {
-        Ok(EventInput {
-            event_type,
-            data,
-            session_id,
-        })
+        Ok(EventInput { event_type, data, session_id })
     } else {
         Err(ApiError::from_fields(errors))
     }
@@ -82,8 +69,7 @@ pub fn parse_custom_event(body: Map<String, Value>) -> EventInput {
     let action = body.get("action").and_then(Value::as_str).filter(|a| {
         !a.is_empty()
             && a.len() <= 64
-            && a.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+            && a.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
     });
     let event_type = action.map_or_else(|| "custom.event".to_string(), |a| format!("custom.{a}"));
     let session_id = body
@@ -92,11 +78,7 @@ pub fn parse_custom_event(body: Map<String, Value>) -> EventInput {
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty() && s.len() <= 256)
         .map(str::to_string);
-    EventInput {
-        event_type,
-        data: body,
-        session_id,
-    }
+    EventInput { event_type, data: body, session_id }
 }
 
 /// A new pending delivery of `event` to webhook `webhook_id`. Its id is derived
@@ -152,15 +134,10 @@ pub async fn record_and_queue(
     let (to_write, to_queue) = if resume {
         let ids: Vec<String> = deliveries.iter().map(|d| d.id.clone()).collect();
         let existing = app.store.existing_deliveries(&ids, now).await?;
-        let fresh: Vec<Delivery> = deliveries
-            .iter()
-            .filter(|d| !existing.iter().any(|e| e.id == d.id))
-            .cloned()
-            .collect();
-        let mut queue: Vec<Delivery> = existing
-            .into_iter()
-            .filter(|e| e.status == DeliveryStatus::Pending && e.attempts == 0)
-            .collect();
+        let fresh: Vec<Delivery> =
+            deliveries.iter().filter(|d| !existing.iter().any(|e| e.id == d.id)).cloned().collect();
+        let mut queue: Vec<Delivery> =
+            existing.into_iter().filter(|e| e.status == DeliveryStatus::Pending && e.attempts == 0).collect();
         queue.extend(fresh.iter().cloned());
         (fresh, queue)
     } else {
@@ -169,16 +146,10 @@ pub async fn record_and_queue(
     let store_batches = app.store.put_event_and_deliveries(event, &to_write).await?;
     let messages: Vec<Outgoing> = to_queue
         .iter()
-        .map(|d| Outgoing {
-            message: message_for(d, d.attempts + 1),
-            delay: std::time::Duration::ZERO,
-        })
+        .map(|d| Outgoing { message: message_for(d, d.attempts + 1), delay: std::time::Duration::ZERO })
         .collect();
     let queue_batches = app.queue.send_all(&messages).await?;
-    Ok(Calls {
-        store_batches,
-        queue_batches,
-    })
+    Ok(Calls { store_batches, queue_batches })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -191,10 +162,7 @@ pub struct IntakeOutcome {
 
 fn check_idempotency_key(key: &str) -> Result<(), ApiError> {
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (b' '..=b'~').contains(&b)) {
-        return Err(ApiError::invalid(
-            "Idempotency-Key",
-            "must be 1 to 255 printable ASCII characters",
-        ));
+        return Err(ApiError::invalid("Idempotency-Key", "must be 1 to 255 printable ASCII characters"));
     }
     Ok(())
 }
@@ -224,35 +192,21 @@ pub async fn ingest(
                 response: None,
                 expires_at: now / 1000 + IDEMPOTENCY_WINDOW_SECS,
             };
-            let record = if app
-                .store
-                .start_idempotency(pid, &key_hash, &fresh, now)
-                .await?
-            {
+            let record = if app.store.start_idempotency(pid, &key_hash, &fresh, now).await? {
                 fresh
             } else {
                 resume = true;
                 app.store
                     .get_idempotency(pid, &key_hash, now)
                     .await?
-                    .ok_or_else(|| {
-                        ApiError::Conflict(
-                            "a request with this Idempotency-Key is in progress".into(),
-                        )
-                    })?
+                    .ok_or_else(|| ApiError::Conflict("a request with this Idempotency-Key is in progress".into()))?
             };
             if record.request_hash != request_hash {
-                return Err(ApiError::Conflict(
-                    "this Idempotency-Key was used with a different request body".into(),
-                ));
+                return Err(ApiError::Conflict("this Idempotency-Key was used with a different request body".into()));
             }
             if let Some(response) = &record.response {
                 let result = serde_json::from_str(response).unwrap_or(Value::Null);
-                return Ok(IntakeOutcome {
-                    result,
-                    replayed: true,
-                    calls: Calls::default(),
-                });
+                return Ok(IntakeOutcome { result, replayed: true, calls: Calls::default() });
             }
             idem_hash = Some(key_hash);
             (record.event_id, record.received_at)
@@ -260,11 +214,7 @@ pub async fn ingest(
     };
 
     // A resumed intake keeps the fan-out fixed by its first try.
-    let stored = if resume {
-        app.store.get_event(&event_id, now).await?
-    } else {
-        None
-    };
+    let stored = if resume { app.store.get_event(&event_id, now).await? } else { None };
     let event = match stored {
         Some(e) => e,
         None => {
@@ -291,23 +241,13 @@ pub async fn ingest(
         }
     };
     let max_attempts = app.settings.max_attempts();
-    let deliveries: Vec<Delivery> = event
-        .webhook_ids
-        .iter()
-        .map(|wh| new_delivery(&event, wh, max_attempts))
-        .collect();
+    let deliveries: Vec<Delivery> = event.webhook_ids.iter().map(|wh| new_delivery(&event, wh, max_attempts)).collect();
     let calls = record_and_queue(app, &event, deliveries, resume).await?;
     let result = intake_result(&event, event.webhook_ids.len());
     if let Some(key_hash) = idem_hash {
-        app.store
-            .complete_idempotency(pid, &key_hash, &result.to_string())
-            .await?;
+        app.store.complete_idempotency(pid, &key_hash, &result.to_string()).await?;
     }
-    Ok(IntakeOutcome {
-        result,
-        replayed: false,
-        calls,
-    })
+    Ok(IntakeOutcome { result, replayed: false, calls })
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {

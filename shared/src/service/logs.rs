@@ -23,23 +23,13 @@ pub async fn list_events(
     limit: usize,
     cursor: Option<&str>,
 ) -> Result<Value, ApiError> {
-    let event_type = q
-        .get("event_type")
-        .map(String::as_str)
-        .filter(|t| !t.is_empty());
+    let event_type = q.get("event_type").map(String::as_str).filter(|t| !t.is_empty());
     if let Some(t) = event_type {
         if !is_valid_event_type(t) {
-            return Err(ApiError::invalid(
-                "event_type",
-                "must be 1 to 128 characters of [A-Za-z0-9_.-]",
-            ));
+            return Err(ApiError::invalid("event_type", "must be 1 to 128 characters of [A-Za-z0-9_.-]"));
         }
     }
-    let page = app
-        .store
-        .list_events(pid, event_type, limit, cursor, now_ms())
-        .await
-        .map_err(list_error)?;
+    let page = app.store.list_events(pid, event_type, limit, cursor, now_ms()).await.map_err(list_error)?;
     Ok(list_result(&page.items, Event::view, page.next_cursor))
 }
 
@@ -85,23 +75,14 @@ pub async fn list_deliveries(
     limit: usize,
     cursor: Option<&str>,
 ) -> Result<Value, ApiError> {
-    let status = match q
-        .get("status")
-        .map(String::as_str)
-        .filter(|s| !s.is_empty())
-    {
+    let status = match q.get("status").map(String::as_str).filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(
-            DeliveryStatus::parse(s)
-                .ok_or_else(|| ApiError::invalid("status", "must be success, error or pending"))?,
+            DeliveryStatus::parse(s).ok_or_else(|| ApiError::invalid("status", "must be success, error or pending"))?,
         ),
     };
     load(app, pid, webhook_id).await?;
-    let page = app
-        .store
-        .list_deliveries(pid, webhook_id, status, limit, cursor, now_ms())
-        .await
-        .map_err(list_error)?;
+    let page = app.store.list_deliveries(pid, webhook_id, status, limit, cursor, now_ms()).await.map_err(list_error)?;
     Ok(list_result(&page.items, Delivery::view, page.next_cursor))
 }
 
@@ -133,25 +114,16 @@ pub async fn retry_delivery(app: &App, pid: u64, id: &str) -> Result<Value, ApiE
         .filter(|d| d.project_id == pid)
         .ok_or_else(|| ApiError::not_found("delivery"))?;
     if app.store.get_webhook(pid, &d.webhook_id).await?.is_none() {
-        return Err(ApiError::Conflict(
-            "the webhook of this delivery was deleted".into(),
-        ));
+        return Err(ApiError::Conflict("the webhook of this delivery was deleted".into()));
     }
     let mut retried = d.clone();
     retried.status = DeliveryStatus::Pending;
     retried.next_attempt_at = Some(now);
-    retried.max_attempts = if d.status == DeliveryStatus::Pending {
-        d.max_attempts.max(d.attempts + 1)
-    } else {
-        d.attempts + 1
-    };
+    retried.max_attempts =
+        if d.status == DeliveryStatus::Pending { d.max_attempts.max(d.attempts + 1) } else { d.attempts + 1 };
     if !app.store.replace_delivery(&retried, d.attempts).await? {
-        return Err(ApiError::Conflict(
-            "an attempt was just recorded; retry".into(),
-        ));
+        return Err(ApiError::Conflict("an attempt was just recorded; retry".into()));
     }
-    app.queue
-        .send(message_for(&retried, retried.attempts + 1), Duration::ZERO)
-        .await?;
+    app.queue.send(message_for(&retried, retried.attempts + 1), Duration::ZERO).await?;
     Ok(retried.view())
 }

@@ -11,9 +11,7 @@ use crate::model::Project;
 pub async fn create(app: &App, body: &Map<String, Value>) -> Result<Value, ApiError> {
     let mut errors = Vec::new();
     let name = match body.get("name") {
-        Some(Value::String(n)) if !n.trim().is_empty() && n.chars().count() <= 100 => {
-            Some(n.clone())
-        }
+        Some(Value::String(n)) if !n.trim().is_empty() && n.chars().count() <= 100 => Some(n.clone()),
         Some(_) => {
             errors.push(FieldError::new("name", "must be 1 to 100 characters"));
             None
@@ -57,14 +55,8 @@ pub async fn create(app: &App, body: &Map<String, Value>) -> Result<Value, ApiEr
 
 pub async fn rotate_key(app: &App, project: &Project) -> Result<Value, ApiError> {
     let api_key = generate_api_key();
-    if !app
-        .store
-        .rotate_api_key(project, &sha256_hex(&api_key))
-        .await?
-    {
-        return Err(ApiError::Conflict(
-            "the key was rotated concurrently; use the newest key".into(),
-        ));
+    if !app.store.rotate_api_key(project, &sha256_hex(&api_key)).await? {
+        return Err(ApiError::Conflict("the key was rotated concurrently; use the newest key".into()));
     }
     let mut view = project.view();
     view["api_key"] = json!(api_key);

@@ -75,22 +75,14 @@ pub async fn test_webhook(
     let event_type = match body.get("event_type") {
         None | Some(Value::Null) => "webhook.test".to_string(),
         Some(Value::String(t)) if is_valid_event_type(t) => t.clone(),
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "event_type",
-                "must be 1 to 128 characters of [A-Za-z0-9_.-]",
-            ))
-        }
+        Some(_) => return Err(ApiError::invalid("event_type", "must be 1 to 128 characters of [A-Za-z0-9_.-]")),
     };
     let data = match body.get("data") {
         None | Some(Value::Null) => sample_data(&event_type),
         Some(Value::Object(m)) => m.clone(),
         Some(_) => return Err(ApiError::invalid("data", "must be a JSON object")),
     };
-    if let Some(k) = body
-        .keys()
-        .find(|k| !matches!(k.as_str(), "event_type" | "data"))
-    {
+    if let Some(k) = body.keys().find(|k| !matches!(k.as_str(), "event_type" | "data")) {
         return Err(ApiError::invalid(k, "unknown field"));
     }
     send_test(app, project, &wh, event_type, data).await
@@ -103,9 +95,6 @@ pub async fn trigger_session_test(app: &App, project: &Project) -> Result<Value,
         .get_webhook(project.project_id, DEFAULT_WEBHOOK_ID)
         .await?
         .ok_or_else(|| ApiError::not_found("web hook"))?;
-    let data = json!({"ssl_version": 1.2})
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+    let data = json!({"ssl_version": 1.2}).as_object().cloned().unwrap_or_default();
     send_test(app, project, &wh, "session.test".into(), data).await
 }

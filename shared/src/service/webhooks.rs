@@ -42,17 +42,8 @@ pub(crate) fn list_error(e: ListError) -> ApiError {
     }
 }
 
-pub async fn list(
-    app: &App,
-    pid: u64,
-    limit: usize,
-    cursor: Option<&str>,
-) -> Result<Value, ApiError> {
-    let page = app
-        .store
-        .list_webhooks(pid, limit, cursor)
-        .await
-        .map_err(list_error)?;
+pub async fn list(app: &App, pid: u64, limit: usize, cursor: Option<&str>) -> Result<Value, ApiError> {
+    let page = app.store.list_webhooks(pid, limit, cursor).await.map_err(list_error)?;
     Ok(list_result(&page.items, Webhook::view, page.next_cursor))
 }
 
@@ -62,9 +53,7 @@ pub async fn create(app: &App, pid: u64, body: &Map<String, Value>) -> Result<Va
     let mut wh = new_webhook(ids::new_id(ids::WEBHOOK, now), pid, now);
     changes.apply(&mut wh);
     if !app.store.put_webhook(&wh, WriteMode::Create).await? {
-        return Err(ApiError::Conflict(
-            "a webhook with this id already exists".into(),
-        ));
+        return Err(ApiError::Conflict("a webhook with this id already exists".into()));
     }
     Ok(wh.view_with_secrets())
 }
@@ -73,10 +62,7 @@ pub async fn load(app: &App, pid: u64, id: &str) -> Result<Webhook, ApiError> {
     if !ids::is_valid_webhook_id(id) {
         return Err(ApiError::not_found("webhook"));
     }
-    app.store
-        .get_webhook(pid, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("webhook"))
+    app.store.get_webhook(pid, id).await?.ok_or_else(|| ApiError::not_found("webhook"))
 }
 
 pub async fn get(app: &App, pid: u64, id: &str) -> Result<Value, ApiError> {
@@ -86,29 +72,13 @@ pub async fn get(app: &App, pid: u64, id: &str) -> Result<Value, ApiError> {
 /// Writes `wh` over `old`, refusing if someone else changed it in between.
 async fn replace(app: &App, old: &Webhook, mut wh: Webhook) -> Result<Webhook, ApiError> {
     wh.updated_at = now_ms().max(old.updated_at + 1);
-    if !app
-        .store
-        .put_webhook(
-            &wh,
-            WriteMode::Replace {
-                expected_updated_at: old.updated_at,
-            },
-        )
-        .await?
-    {
-        return Err(ApiError::Conflict(
-            "the webhook was changed concurrently; retry".into(),
-        ));
+    if !app.store.put_webhook(&wh, WriteMode::Replace { expected_updated_at: old.updated_at }).await? {
+        return Err(ApiError::Conflict("the webhook was changed concurrently; retry".into()));
     }
     Ok(wh)
 }
 
-pub async fn patch(
-    app: &App,
-    pid: u64,
-    id: &str,
-    body: &Map<String, Value>,
-) -> Result<Value, ApiError> {
+pub async fn patch(app: &App, pid: u64, id: &str, body: &Map<String, Value>) -> Result<Value, ApiError> {
     let old = load(app, pid, id).await?;
     let changes = WebhookChanges::parse(body, &app.settings, false)?;
     let mut wh = old.clone();
@@ -156,11 +126,7 @@ pub async fn get_web_hook(app: &App, project: &Project) -> Result<Value, ApiErro
     Ok(web_hook_view(project, &wh))
 }
 
-pub async fn put_web_hook(
-    app: &App,
-    project: &Project,
-    body: &Map<String, Value>,
-) -> Result<Value, ApiError> {
+pub async fn put_web_hook(app: &App, project: &Project, body: &Map<String, Value>) -> Result<Value, ApiError> {
     let changes = WebhookChanges::parse_web_hook(body, &app.settings)?;
     let pid = project.project_id;
     match app.store.get_webhook(pid, DEFAULT_WEBHOOK_ID).await? {
@@ -171,10 +137,7 @@ pub async fn put_web_hook(
         }
         None => {
             if changes.url.is_none() {
-                return Err(ApiError::invalid(
-                    "endpoint",
-                    "is required to create the web hook",
-                ));
+                return Err(ApiError::invalid("endpoint", "is required to create the web hook"));
             }
             let now = now_ms();
             let mut wh = new_webhook(DEFAULT_WEBHOOK_ID.to_string(), pid, now);
@@ -184,9 +147,7 @@ pub async fn put_web_hook(
             wh.authorization_enabled = false;
             changes.apply(&mut wh);
             if !app.store.put_webhook(&wh, WriteMode::Create).await? {
-                return Err(ApiError::Conflict(
-                    "the web hook was created concurrently; retry".into(),
-                ));
+                return Err(ApiError::Conflict("the web hook was created concurrently; retry".into()));
             }
             Ok(web_hook_view(project, &wh))
         }
@@ -194,11 +155,7 @@ pub async fn put_web_hook(
 }
 
 pub async fn delete_web_hook(app: &App, project: &Project) -> Result<Value, ApiError> {
-    if !app
-        .store
-        .delete_webhook(project.project_id, DEFAULT_WEBHOOK_ID)
-        .await?
-    {
+    if !app.store.delete_webhook(project.project_id, DEFAULT_WEBHOOK_ID).await? {
         return Err(ApiError::not_found("web hook"));
     }
     Ok(json!("deleted"))

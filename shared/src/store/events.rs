@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::types::{KeysAndAttributes, PutRequest, TransactWriteItem, 
 
 use super::projects::put;
 use super::{
-    from_item, is_condition_failure, is_expired, key, keys, n, s, to_item, unavailable, Item,
-    ListError, ListQuery, Page, Store,
+    from_item, is_condition_failure, is_expired, key, keys, n, s, to_item, unavailable, Item, ListError, ListQuery,
+    Page, Store,
 };
 use crate::error::StoreError;
 use crate::model::{Attempt, Delivery, DeliveryStatus, Event};
@@ -27,10 +27,7 @@ pub(crate) fn event_item(e: &Event) -> Result<Item, StoreError> {
             ("sk", "EVT".into()),
             ("gsi1pk", keys::project_events(e.project_id)),
             ("gsi1sk", e.id.clone()),
-            (
-                "gsi2pk",
-                keys::project_events_of_type(e.project_id, &e.event_type),
-            ),
+            ("gsi2pk", keys::project_events_of_type(e.project_id, &e.event_type)),
             ("gsi2sk", e.id.clone()),
         ],
     )
@@ -44,32 +41,16 @@ pub(crate) fn delivery_item(d: &Delivery) -> Result<Item, StoreError> {
             ("sk", "MSG".into()),
             ("gsi1pk", keys::event_deliveries(&d.event_id)),
             ("gsi1sk", d.id.clone()),
-            (
-                "gsi2pk",
-                keys::webhook_deliveries(d.project_id, &d.webhook_id),
-            ),
+            ("gsi2pk", keys::webhook_deliveries(d.project_id, &d.webhook_id)),
             ("gsi2sk", d.id.clone()),
-            (
-                "gsi3pk",
-                keys::webhook_deliveries_with_status(
-                    d.project_id,
-                    &d.webhook_id,
-                    d.status.as_str(),
-                ),
-            ),
+            ("gsi3pk", keys::webhook_deliveries_with_status(d.project_id, &d.webhook_id, d.status.as_str())),
             ("gsi3sk", d.id.clone()),
         ],
     )
 }
 
 fn attempt_item(a: &Attempt) -> Result<Item, StoreError> {
-    to_item(
-        a,
-        &[
-            ("pk", keys::delivery(&a.delivery_id)),
-            ("sk", keys::attempt_sk(a.attempt)),
-        ],
-    )
+    to_item(a, &[("pk", keys::delivery(&a.delivery_id)), ("sk", keys::attempt_sk(a.attempt))])
 }
 
 /// A delivery and its attempts, oldest attempt first.
@@ -91,11 +72,7 @@ pub struct DeliveryContext {
 impl Store {
     /// Writes the event and its deliveries with as few calls as batching allows,
     /// retrying throttled items; returns the number of BatchWriteItem calls made.
-    pub async fn put_event_and_deliveries(
-        &self,
-        event: &Event,
-        deliveries: &[Delivery],
-    ) -> Result<usize, StoreError> {
+    pub async fn put_event_and_deliveries(&self, event: &Event, deliveries: &[Delivery]) -> Result<usize, StoreError> {
         let mut items = Vec::with_capacity(deliveries.len() + 1);
         items.push(event_item(event)?);
         for d in deliveries {
@@ -110,31 +87,17 @@ impl Store {
             .into_iter()
             .map(|item| {
                 WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder()
-                            .set_item(Some(item))
-                            .build()
-                            .expect("item set"),
-                    )
+                    .put_request(PutRequest::builder().set_item(Some(item)).build().expect("item set"))
                     .build()
             })
             .collect();
         let mut retries = 0;
         while !pending.is_empty() {
-            let chunk: Vec<WriteRequest> =
-                pending.drain(..pending.len().min(WRITE_BATCH)).collect();
+            let chunk: Vec<WriteRequest> = pending.drain(..pending.len().min(WRITE_BATCH)).collect();
             calls += 1;
-            let out = self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, chunk)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            if let Some(mut left) = out
-                .unprocessed_items
-                .and_then(|mut m| m.remove(&self.table))
-            {
+            let out =
+                self.client.batch_write_item().request_items(&self.table, chunk).send().await.map_err(unavailable)?;
+            if let Some(mut left) = out.unprocessed_items.and_then(|mut m| m.remove(&self.table)) {
                 if !left.is_empty() {
                     retries += 1;
                     if retries > BATCH_RETRIES {
@@ -150,11 +113,7 @@ impl Store {
     }
 
     /// Reads many items by key, in batches of 100, retrying unprocessed keys.
-    pub(crate) async fn batch_get(
-        &self,
-        keys_to_get: Vec<Item>,
-        now_ms: u64,
-    ) -> Result<Vec<Item>, StoreError> {
+    pub(crate) async fn batch_get(&self, keys_to_get: Vec<Item>, now_ms: u64) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::with_capacity(keys_to_get.len());
         let mut pending = keys_to_get;
         let mut retries = 0;
@@ -165,13 +124,7 @@ impl Store {
                 .consistent_read(true)
                 .build()
                 .map_err(unavailable)?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, ka)
-                .send()
-                .await
-                .map_err(unavailable)?;
+            let out = self.client.batch_get_item().request_items(&self.table, ka).send().await.map_err(unavailable)?;
             if let Some(items) = out.responses.and_then(|mut r| r.remove(&self.table)) {
                 found.extend(items.into_iter().filter(|i| !is_expired(i, now_ms)));
             }
@@ -210,11 +163,7 @@ impl Store {
         }
         let mut ctx = DeliveryContext::default();
         for item in self.batch_get(keys_to_get, now_ms).await? {
-            let sk = item
-                .get("sk")
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default();
+            let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
             if sk == "MSG" {
                 let d: Delivery = from_item(item)?;
                 ctx.deliveries.insert(d.id.clone(), d);
@@ -230,46 +179,21 @@ impl Store {
     }
 
     pub async fn get_event(&self, id: &str, now_ms: u64) -> Result<Option<Event>, StoreError> {
-        self.get(key(keys::event(id), "EVT"), now_ms)
-            .await?
-            .map(from_item)
-            .transpose()
+        self.get(key(keys::event(id), "EVT"), now_ms).await?.map(from_item).transpose()
     }
 
-    pub async fn get_delivery(
-        &self,
-        id: &str,
-        now_ms: u64,
-    ) -> Result<Option<Delivery>, StoreError> {
-        self.get(key(keys::delivery(id), "MSG"), now_ms)
-            .await?
-            .map(from_item)
-            .transpose()
+    pub async fn get_delivery(&self, id: &str, now_ms: u64) -> Result<Option<Delivery>, StoreError> {
+        self.get(key(keys::delivery(id), "MSG"), now_ms).await?.map(from_item).transpose()
     }
 
     /// Deliveries that exist among `ids` (used when an interrupted intake resumes).
-    pub async fn existing_deliveries(
-        &self,
-        ids: &[String],
-        now_ms: u64,
-    ) -> Result<Vec<Delivery>, StoreError> {
-        let keys_to_get = ids
-            .iter()
-            .map(|id| key(keys::delivery(id), "MSG"))
-            .collect();
-        self.batch_get(keys_to_get, now_ms)
-            .await?
-            .into_iter()
-            .map(from_item)
-            .collect()
+    pub async fn existing_deliveries(&self, ids: &[String], now_ms: u64) -> Result<Vec<Delivery>, StoreError> {
+        let keys_to_get = ids.iter().map(|id| key(keys::delivery(id), "MSG")).collect();
+        self.batch_get(keys_to_get, now_ms).await?.into_iter().map(from_item).collect()
     }
 
     /// A delivery and every attempt, in one query of its partition.
-    pub async fn delivery_log(
-        &self,
-        id: &str,
-        now_ms: u64,
-    ) -> Result<Option<DeliveryLog>, StoreError> {
+    pub async fn delivery_log(&self, id: &str, now_ms: u64) -> Result<Option<DeliveryLog>, StoreError> {
         let mut delivery = None;
         let mut attempts = Vec::new();
         let mut start = None;
@@ -289,11 +213,7 @@ impl Store {
                 if is_expired(&item, now_ms) {
                     continue;
                 }
-                match item
-                    .get("sk")
-                    .and_then(|v| v.as_s().ok())
-                    .map(String::as_str)
-                {
+                match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
                     Some("MSG") => delivery = Some(from_item::<Delivery>(item)?),
                     Some(_) => attempts.push(from_item::<Attempt>(item)?),
                     None => {}
@@ -336,11 +256,7 @@ impl Store {
     }
 
     /// Every delivery of an event (bounded by the fan-out), newest first.
-    pub async fn deliveries_of_event(
-        &self,
-        evt: &str,
-        now_ms: u64,
-    ) -> Result<Vec<Delivery>, StoreError> {
+    pub async fn deliveries_of_event(&self, evt: &str, now_ms: u64) -> Result<Vec<Delivery>, StoreError> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -379,10 +295,7 @@ impl Store {
         now_ms: u64,
     ) -> Result<Page<Delivery>, ListError> {
         let (index, pk) = match status {
-            Some(st) => (
-                keys::GSI3,
-                keys::webhook_deliveries_with_status(pid, webhook_id, st.as_str()),
-            ),
+            Some(st) => (keys::GSI3, keys::webhook_deliveries_with_status(pid, webhook_id, st.as_str())),
             None => (keys::GSI2, keys::webhook_deliveries(pid, webhook_id)),
         };
         let (items, next_cursor) = self
@@ -435,12 +348,7 @@ impl Store {
 
     /// Records an attempt and the delivery's new state together, only while the
     /// lease taken by `claim_delivery` is still ours. `false`: someone else recorded.
-    pub async fn record_attempt(
-        &self,
-        delivery: &Delivery,
-        attempt: &Attempt,
-        lease: u64,
-    ) -> Result<bool, StoreError> {
+    pub async fn record_attempt(&self, delivery: &Delivery, attempt: &Attempt, lease: u64) -> Result<bool, StoreError> {
         let put_delivery = aws_sdk_dynamodb::types::Put::builder()
             .table_name(&self.table)
             .set_item(Some(delivery_item(delivery)?))
@@ -464,11 +372,7 @@ impl Store {
     }
 
     /// Replaces a delivery if it still has `expected_attempts` attempts (no lost update).
-    pub async fn replace_delivery(
-        &self,
-        delivery: &Delivery,
-        expected_attempts: u32,
-    ) -> Result<bool, StoreError> {
+    pub async fn replace_delivery(&self, delivery: &Delivery, expected_attempts: u32) -> Result<bool, StoreError> {
         let result = self
             .client
             .put_item()
@@ -492,8 +396,6 @@ impl Store {
         d.error = Some(reason.to_string());
         d.next_attempt_at = None;
         d.lease_until = None;
-        self.replace_delivery(&d, delivery.attempts)
-            .await
-            .map(|_| ())
+        self.replace_delivery(&d, delivery.attempts).await.map(|_| ())
     }
 }

@@ -25,10 +25,7 @@ impl Store {
         key_hash: &str,
         now_ms: u64,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        self.get(key(keys::idempotency(pid, key_hash), "IDEM"), now_ms)
-            .await?
-            .map(from_item)
-            .transpose()
+        self.get(key(keys::idempotency(pid, key_hash), "IDEM"), now_ms).await?.map(from_item).transpose()
     }
 
     /// Reserves the key; `false` when another request holds a live reservation.
@@ -39,13 +36,7 @@ impl Store {
         rec: &IdempotencyRecord,
         now_ms: u64,
     ) -> Result<bool, StoreError> {
-        let item = to_item(
-            rec,
-            &[
-                ("pk", keys::idempotency(pid, key_hash)),
-                ("sk", "IDEM".into()),
-            ],
-        )?;
+        let item = to_item(rec, &[("pk", keys::idempotency(pid, key_hash)), ("sk", "IDEM".into())])?;
         let result = self
             .client
             .put_item()
@@ -63,12 +54,7 @@ impl Store {
         }
     }
 
-    pub async fn complete_idempotency(
-        &self,
-        pid: u64,
-        key_hash: &str,
-        response: &str,
-    ) -> Result<(), StoreError> {
+    pub async fn complete_idempotency(&self, pid: u64, key_hash: &str, response: &str) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)

@@ -46,10 +46,7 @@ pub struct BadCursor;
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store {
-            client,
-            table: table.into(),
-        }
+        Store { client, table: table.into() }
     }
 
     pub fn client(&self) -> &Client {
@@ -78,16 +75,11 @@ pub(crate) fn unavailable<E: std::error::Error + 'static>(e: E) -> StoreError {
 pub(crate) fn is_condition_failure<E: ProvideErrorMetadata>(e: &E) -> bool {
     matches!(e.code(), Some("ConditionalCheckFailedException"))
         || (e.code() == Some("TransactionCanceledException")
-            && e.message()
-                .is_some_and(|m| m.contains("ConditionalCheckFailed")))
+            && e.message().is_some_and(|m| m.contains("ConditionalCheckFailed")))
 }
 
-pub(crate) fn to_item<T: Serialize>(
-    value: &T,
-    keys: &[(&str, String)],
-) -> Result<Item, StoreError> {
-    let mut item: Item =
-        serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+pub(crate) fn to_item<T: Serialize>(value: &T, keys: &[(&str, String)]) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     for (k, v) in keys {
         item.insert((*k).to_string(), s(v.clone()));
     }
@@ -115,11 +107,7 @@ pub(crate) fn encode_cursor(lek: Option<&Item>) -> Option<String> {
     let lek = lek?;
     let map: serde_json::Map<String, serde_json::Value> = lek
         .iter()
-        .filter_map(|(k, v)| {
-            v.as_s()
-                .ok()
-                .map(|s| (k.clone(), serde_json::Value::from(s.as_str())))
-        })
+        .filter_map(|(k, v)| v.as_s().ok().map(|s| (k.clone(), serde_json::Value::from(s.as_str()))))
         .collect();
     Some(URL_SAFE_NO_PAD.encode(serde_json::to_vec(&map).ok()?))
 }
@@ -127,8 +115,7 @@ pub(crate) fn encode_cursor(lek: Option<&Item>) -> Option<String> {
 /// Decodes a cursor and checks that it names keys of the expected shape.
 pub(crate) fn decode_cursor(cursor: &str, expected: &[&str]) -> Result<Item, BadCursor> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| BadCursor)?;
-    let map: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&bytes).map_err(|_| BadCursor)?;
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes).map_err(|_| BadCursor)?;
     if map.len() != expected.len() || !expected.iter().all(|k| map.contains_key(*k)) {
         return Err(BadCursor);
     }
@@ -162,10 +149,7 @@ pub enum ListError {
 
 impl Store {
     /// Newest-first page of a partition, skipping expired items, filled up to `limit`.
-    pub(crate) async fn list(
-        &self,
-        q: ListQuery<'_>,
-    ) -> Result<(Vec<Item>, Option<String>), ListError> {
+    pub(crate) async fn list(&self, q: ListQuery<'_>) -> Result<(Vec<Item>, Option<String>), ListError> {
         let key_attrs: Vec<&str> = match q.index {
             None => vec!["pk", "sk"],
             Some(ix) => {

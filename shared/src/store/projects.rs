@@ -22,31 +22,15 @@ impl Store {
             .await
             .map_err(unavailable)?;
         out.attributes
-            .and_then(|a| {
-                a.get("value")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|v| v.parse().ok())
-            })
+            .and_then(|a| a.get("value").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()))
             .ok_or_else(|| StoreError::Corrupt("project counter".into()))
     }
 
     /// Writes the project and its key lookup together, or neither.
     pub async fn create_project(&self, project: &Project) -> Result<(), StoreError> {
-        let project_item = to_item(
-            project,
-            &[
-                ("pk", keys::project(project.project_id)),
-                ("sk", "PRJ".into()),
-            ],
-        )?;
+        let project_item = to_item(project, &[("pk", keys::project(project.project_id)), ("sk", "PRJ".into())])?;
         // The key item carries a copy of the project so authentication is one read.
-        let key_item = to_item(
-            project,
-            &[
-                ("pk", keys::api_key(&project.api_key_hash)),
-                ("sk", "KEY".into()),
-            ],
-        )?;
+        let key_item = to_item(project, &[("pk", keys::api_key(&project.api_key_hash)), ("sk", "KEY".into())])?;
         self.client
             .transact_write_items()
             .transact_items(put(&self.table, project_item, true)?)
@@ -58,33 +42,20 @@ impl Store {
     }
 
     pub async fn get_project(&self, pid: u64) -> Result<Option<Project>, StoreError> {
-        self.get(key(keys::project(pid), "PRJ"), 0)
-            .await?
-            .map(from_item)
-            .transpose()
+        self.get(key(keys::project(pid), "PRJ"), 0).await?.map(from_item).transpose()
     }
 
     /// The project whose current API key hashes to `hash`.
     pub async fn project_by_key_hash(&self, hash: &str) -> Result<Option<Project>, StoreError> {
-        self.get(key(keys::api_key(hash), "KEY"), 0)
-            .await?
-            .map(from_item)
-            .transpose()
+        self.get(key(keys::api_key(hash), "KEY"), 0).await?.map(from_item).transpose()
     }
 
     /// Replaces the project's key: the old key stops working in the same transaction.
     /// Returns `false` when the key was rotated concurrently.
-    pub async fn rotate_api_key(
-        &self,
-        project: &Project,
-        new_hash: &str,
-    ) -> Result<bool, StoreError> {
+    pub async fn rotate_api_key(&self, project: &Project, new_hash: &str) -> Result<bool, StoreError> {
         let mut updated = project.clone();
         updated.api_key_hash = new_hash.to_string();
-        let key_item = to_item(
-            &updated,
-            &[("pk", keys::api_key(new_hash)), ("sk", "KEY".into())],
-        )?;
+        let key_item = to_item(&updated, &[("pk", keys::api_key(new_hash)), ("sk", "KEY".into())])?;
         let result = self
             .client
             .transact_write_items()
@@ -127,16 +98,10 @@ impl Store {
 }
 
 /// A transaction `Put`, optionally only where no item exists yet.
-pub(crate) fn put(
-    table: &str,
-    item: super::Item,
-    create_only: bool,
-) -> Result<TransactWriteItem, StoreError> {
+pub(crate) fn put(table: &str, item: super::Item, create_only: bool) -> Result<TransactWriteItem, StoreError> {
     let mut p = Put::builder().table_name(table).set_item(Some(item));
     if create_only {
         p = p.condition_expression("attribute_not_exists(pk)");
     }
-    Ok(TransactWriteItem::builder()
-        .put(p.build().map_err(unavailable)?)
-        .build())
+    Ok(TransactWriteItem::builder().put(p.build().map_err(unavailable)?).build())
 }

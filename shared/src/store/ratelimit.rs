@@ -51,11 +51,7 @@ impl Store {
             .await;
         match fresh {
             Ok(_) => {
-                return Ok(RateDecision {
-                    allowed: true,
-                    remaining: remaining(now_ms + interval),
-                    retry_after_secs: 0,
-                })
+                return Ok(RateDecision { allowed: true, remaining: remaining(now_ms + interval), retry_after_secs: 0 })
             }
             Err(e) if e.as_service_error().is_some_and(is_condition_failure) => {}
             Err(e) => return Err(unavailable(e)),
@@ -75,18 +71,12 @@ impl Store {
             .send()
             .await;
         let read_tat = |item: Option<&super::Item>| {
-            item.and_then(|i| i.get("tat"))
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse::<u64>().ok())
+            item.and_then(|i| i.get("tat")).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<u64>().ok())
         };
         match busy {
             Ok(out) => {
                 let tat = read_tat(out.attributes.as_ref()).unwrap_or(now_ms + interval);
-                Ok(RateDecision {
-                    allowed: true,
-                    remaining: remaining(tat),
-                    retry_after_secs: 0,
-                })
+                Ok(RateDecision { allowed: true, remaining: remaining(tat), retry_after_secs: 0 })
             }
             Err(e) if e.as_service_error().is_some_and(is_condition_failure) => {
                 let old = e.as_service_error().and_then(|se| match se {
@@ -95,14 +85,8 @@ impl Store {
                     }
                     _ => None,
                 });
-                let wait_ms = old.map_or(interval, |tat| {
-                    tat.saturating_sub(now_ms + tolerance).max(1)
-                });
-                Ok(RateDecision {
-                    allowed: false,
-                    remaining: 0,
-                    retry_after_secs: wait_ms.div_ceil(1000).max(1),
-                })
+                let wait_ms = old.map_or(interval, |tat| tat.saturating_sub(now_ms + tolerance).max(1));
+                Ok(RateDecision { allowed: false, remaining: 0, retry_after_secs: wait_ms.div_ceil(1000).max(1) })
             }
             Err(e) => Err(unavailable(e)),
         }

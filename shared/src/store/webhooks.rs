@@ -1,9 +1,6 @@
 //! Webhooks of a project.
 
-use super::{
-    from_item, is_condition_failure, key, keys, n, to_item, unavailable, ListError, ListQuery,
-    Page, Store,
-};
+use super::{from_item, is_condition_failure, key, keys, n, to_item, unavailable, ListError, ListQuery, Page, Store};
 use crate::error::StoreError;
 use crate::model::Webhook;
 
@@ -19,25 +16,13 @@ pub enum WriteMode {
 impl Store {
     /// Writes a webhook; `Ok(false)` when the condition of `mode` did not hold.
     pub async fn put_webhook(&self, wh: &Webhook, mode: WriteMode) -> Result<bool, StoreError> {
-        let item = to_item(
-            wh,
-            &[
-                ("pk", keys::project(wh.project_id)),
-                ("sk", keys::webhook_sk(&wh.id)),
-            ],
-        )?;
-        let req = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item));
+        let item = to_item(wh, &[("pk", keys::project(wh.project_id)), ("sk", keys::webhook_sk(&wh.id))])?;
+        let req = self.client.put_item().table_name(&self.table).set_item(Some(item));
         let req = match mode {
             WriteMode::Create => req.condition_expression("attribute_not_exists(pk)"),
-            WriteMode::Replace {
-                expected_updated_at,
-            } => req
-                .condition_expression("updated_at = :u")
-                .expression_attribute_values(":u", n(expected_updated_at)),
+            WriteMode::Replace { expected_updated_at } => {
+                req.condition_expression("updated_at = :u").expression_attribute_values(":u", n(expected_updated_at))
+            }
         };
         match req.send().await {
             Ok(_) => Ok(true),
@@ -47,10 +32,7 @@ impl Store {
     }
 
     pub async fn get_webhook(&self, pid: u64, id: &str) -> Result<Option<Webhook>, StoreError> {
-        self.get(key(keys::project(pid), &keys::webhook_sk(id)), 0)
-            .await?
-            .map(from_item)
-            .transpose()
+        self.get(key(keys::project(pid), &keys::webhook_sk(id)), 0).await?.map(from_item).transpose()
     }
 
     /// Deletes a webhook; `false` when there was none.

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every check: formatting, clippy, the template linter, unit tests, and the
+# integration tests against DynamoDB Local and moto's SQS (started here and
+# stopped on exit). Installs what it needs on first run.
+set -euo pipefail
+source "$(dirname "$0")/lib/emulators.sh"
+cd "$HOOKLINE_ROOT"
+
+install_emulators
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -q -- -D warnings
+log "cfn-lint template.yaml"
+"$VENV/bin/cfn-lint" template.yaml
+log "building tests"
+cargo test --workspace --no-run -q
+trap 'stop_emulators' EXIT
+start_emulators
+log "unit and integration tests"
+cargo test --workspace -q -- "$@"
