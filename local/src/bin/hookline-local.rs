@@ -35,6 +35,12 @@ async fn main() -> Result<(), BoxError> {
     let queue_name = std::env::var("HOOKLINE_QUEUE_NAME").unwrap_or_else(|_| "hookline-delivery".into());
     let queues = resources::create_queues(&aws_sdk_sqs::Client::new(&sdk), &queue_name, &defs, None).await?;
     settings.queue_url = queues.delivery_url.clone();
+    if std::env::args().any(|a| a == "--setup-only") {
+        // For scripts that run the functions another way (cargo lambda): just the resources.
+        println!("HOOKLINE_QUEUE_URL={}", queues.delivery_url);
+        println!("HOOKLINE_DEAD_LETTER_QUEUE_URL={}", queues.dead_letter_url);
+        return Ok(());
+    }
 
     let sender = Arc::new(Sender::new(&settings));
     let app = Arc::new(App::new(settings, &sdk));
