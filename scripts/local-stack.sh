@@ -14,6 +14,5 @@ trap 'stop_emulators' EXIT
 trap 'exit 130' INT TERM
 start_emulators
 export HOOKLINE_PORT="${HOOKLINE_PORT:-3000}"
-# Fast retries make a failing receiver easy to watch locally; override as needed.
-export HOOKLINE_RETRY_SCHEDULE="${HOOKLINE_RETRY_SCHEDULE:-5s,5m,30m,2h,5h,10h,10h}"
+# HOOKLINE_RETRY_SCHEDULE (e.g. 1s,2s,5s) and HOOKLINE_DELIVERY_TIMEOUT (e.g. 3s) pass through.
 "$HOOKLINE_ROOT/target/debug/hookline-local"

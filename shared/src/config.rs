@@ -10,6 +10,9 @@ use crate::credentials;
 /// The default retry schedule of spec §6: the delay before attempts 2..=8.
 pub const DEFAULT_RETRY_SCHEDULE: &str = "5s,5m,30m,2h,5h,10h,10h";
 
+/// Longest allowed delivery timeout; the template gives the delivery function 60 s.
+pub const MAX_DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
+
 #[derive(Debug, Error, PartialEq)]
 pub enum ConfigError {
     #[error("{name}: {problem}")]
@@ -121,8 +124,9 @@ impl Settings {
         }
         if let Some(v) = get("HOOKLINE_DELIVERY_TIMEOUT") {
             s.delivery_timeout = parse_duration(&v).map_err(|p| invalid("HOOKLINE_DELIVERY_TIMEOUT", &p))?;
-            if s.delivery_timeout.is_zero() || s.delivery_timeout > Duration::from_secs(300) {
-                return Err(invalid("HOOKLINE_DELIVERY_TIMEOUT", "must be between 1ms and 300s"));
+            // The delivery function (60 s) must outlive a timed-out attempt and its bookkeeping.
+            if s.delivery_timeout.is_zero() || s.delivery_timeout > MAX_DELIVERY_TIMEOUT {
+                return Err(invalid("HOOKLINE_DELIVERY_TIMEOUT", "must be between 1ms and 30s"));
             }
         }
         s.allow_http = parse_bool(&get, "HOOKLINE_ALLOW_HTTP")?.unwrap_or(false);
@@ -254,5 +258,6 @@ mod tests {
         assert!(Settings::from_lookup(bad("HOOKLINE_ADMIN_TOKEN_SHA256", "abc")).is_err());
         assert!(Settings::from_lookup(bad("HOOKLINE_ALLOWED_NETWORKS", "10.0.0.0/99")).is_err());
         assert!(Settings::from_lookup(bad("HOOKLINE_RATE_LIMIT_BURST", "0")).is_err());
+        assert!(Settings::from_lookup(bad("HOOKLINE_DELIVERY_TIMEOUT", "45s")).is_err());
     }
 }
