@@ -19,3 +19,6 @@ trap 'stop_emulators' EXIT
 start_emulators
 log "unit and integration tests"
 cargo test --workspace -q -- "$@"
+stop_emulators
+log "end to end through scripts/local-stack.sh with curl and a standardwebhooks receiver"
+tests/e2e/local_stack.sh
