@@ -13,6 +13,10 @@ log "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -q -- -D warnings
 log "cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml
+install_sam
+log "sam validate --lint"
+AWS_REGION="${AWS_REGION:-us-east-1}" "$SAM_VENV/bin/sam" validate --lint
+sam_build_if_possible
 log "building tests"
 cargo test --workspace --no-run -q
 trap 'stop_emulators' EXIT

@@ -80,3 +80,29 @@ stop_emulators() {
   wait ${DYNAMODB_PID:-} ${MOTO_PID:-} 2>/dev/null || true
   DYNAMODB_PID=""; MOTO_PID=""
 }
+
+SAM_VENV="$HOOKLINE_ROOT/.venv-sam"
+SAM_VERSION="1.170.0"
+export SAM_CLI_TELEMETRY=0
+
+# AWS SAM CLI in its own venv (its pins clash with moto's): for `sam validate --lint` and `sam build`.
+install_sam() {
+  if [ ! -x "$SAM_VENV/bin/sam" ] || ! "$SAM_VENV/bin/sam" --version 2>/dev/null | grep -q "$SAM_VERSION"; then
+    log "installing AWS SAM CLI $SAM_VERSION into .venv-sam"
+    python3 -m venv "$SAM_VENV"
+    "$SAM_VENV/bin/pip" install -q --disable-pip-version-check "aws-sam-cli==$SAM_VERSION"
+  fi
+}
+
+# `sam build` cross-compiles for arm64 with cargo-lambda; it needs the aarch64 Rust target.
+sam_build_if_possible() {
+  if ! rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$'; then
+    log "skipping sam build: the aarch64-unknown-linux-gnu Rust target is not installed on this machine"
+    return 0
+  fi
+  if [ ! -x "$VENV/bin/cargo-lambda" ]; then
+    "$VENV/bin/pip" install -q --disable-pip-version-check "cargo-lambda==1.9.2" "ziglang==0.15.2"
+  fi
+  log "sam build (arm64, rust-cargolambda)"
+  PATH="$VENV/bin:$PATH" "$SAM_VENV/bin/sam" build --beta-features
+}

@@ -5,6 +5,7 @@ use std::time::Duration;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_sdk_sqs::Client;
+use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::error::QueueError;
@@ -13,6 +14,8 @@ use crate::error::QueueError;
 pub const MAX_DELAY: Duration = Duration::from_secs(900);
 const SEND_BATCH: usize = 10;
 const SEND_RETRIES: u32 = 4;
+/// SendMessageBatch calls in flight at once for one large fan-out.
+const PARALLEL_SENDS: usize = 8;
 
 /// One wake-up for one delivery. The delivery item is the source of truth; the
 /// message only says which delivery and which attempt it is for.
@@ -52,47 +55,60 @@ impl Queue {
         &self.url
     }
 
-    /// Sends every message with SendMessageBatch (10 per call), re-sending
-    /// entries that failed; returns the number of calls made.
+    /// Sends every message with SendMessageBatch (10 per call, several calls at
+    /// once), re-sending entries that failed; returns the number of calls made.
     pub async fn send_all(&self, messages: &[Outgoing]) -> Result<usize, QueueError> {
-        let mut calls = 0;
+        // A plain loop, not a closure: keeps the future `Send` for any caller.
+        let mut sends = Vec::new();
         for chunk in messages.chunks(SEND_BATCH) {
-            let mut pending: Vec<(String, &Outgoing)> =
-                chunk.iter().enumerate().map(|(i, m)| (i.to_string(), m)).collect();
-            let mut tries = 0;
-            while !pending.is_empty() {
-                tries += 1;
-                calls += 1;
-                let entries = pending
-                    .iter()
-                    .map(|(id, m)| {
-                        SendMessageBatchRequestEntry::builder()
-                            .id(id.clone())
-                            .message_body(serde_json::to_string(&m.message).expect("message serializes"))
-                            .delay_seconds(delay_seconds(m.delay))
-                            .build()
-                            .expect("id and body are set")
-                    })
-                    .collect::<Vec<_>>();
-                let out = self
-                    .client
-                    .send_message_batch()
-                    .queue_url(&self.url)
-                    .set_entries(Some(entries))
-                    .send()
-                    .await
-                    .map_err(|e| QueueError::Unavailable(DisplayErrorContext(e).to_string()))?;
-                let failed: Vec<String> = out.failed.iter().map(|f| f.id.clone()).collect();
-                pending.retain(|(id, _)| failed.contains(id));
-                if !pending.is_empty() {
-                    if tries > SEND_RETRIES {
-                        return Err(QueueError::Partial { failed: pending.len(), total: messages.len() });
-                    }
-                    tokio::time::sleep(Duration::from_millis(50 << tries)).await;
-                }
-            }
+            sends.push(self.send_chunk(chunk));
+        }
+        let results: Vec<Result<usize, QueueError>> =
+            stream::iter(sends).buffer_unordered(PARALLEL_SENDS).collect().await;
+        let mut calls = 0;
+        for r in results {
+            calls += r.map_err(|e| match e {
+                QueueError::Partial { failed, .. } => QueueError::Partial { failed, total: messages.len() },
+                other => other,
+            })?;
         }
         Ok(calls)
+    }
+
+    async fn send_chunk(&self, chunk: &[Outgoing]) -> Result<usize, QueueError> {
+        let mut pending: Vec<(String, &Outgoing)> = chunk.iter().enumerate().map(|(i, m)| (i.to_string(), m)).collect();
+        let mut calls = 0;
+        for retry in 0..=SEND_RETRIES {
+            if retry > 0 {
+                tokio::time::sleep(Duration::from_millis(50 << retry)).await;
+            }
+            calls += 1;
+            let entries = pending
+                .iter()
+                .map(|(id, m)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(id.clone())
+                        .message_body(serde_json::to_string(&m.message).expect("message serializes"))
+                        .delay_seconds(delay_seconds(m.delay))
+                        .build()
+                        .expect("id and body are set")
+                })
+                .collect::<Vec<_>>();
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| QueueError::Unavailable(DisplayErrorContext(e).to_string()))?;
+            let failed: Vec<String> = out.failed.iter().map(|f| f.id.clone()).collect();
+            pending.retain(|(id, _)| failed.contains(id));
+            if pending.is_empty() {
+                return Ok(calls);
+            }
+        }
+        Err(QueueError::Partial { failed: pending.len(), total: chunk.len() })
     }
 
     pub async fn send(&self, message: DeliveryMessage, delay: Duration) -> Result<(), QueueError> {

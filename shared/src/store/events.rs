@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use futures::stream::{self, StreamExt};
+
 use aws_sdk_dynamodb::types::{KeysAndAttributes, PutRequest, TransactWriteItem, WriteRequest};
 
 use super::projects::put;
@@ -18,6 +20,8 @@ const WRITE_BATCH: usize = 25;
 const GET_BATCH: usize = 100;
 /// Retries of unprocessed batch items (throttling) before giving up.
 const BATCH_RETRIES: u32 = 8;
+/// Batch calls in flight at once for one large fan-out.
+const PARALLEL_BATCHES: usize = 8;
 
 pub(crate) fn event_item(e: &Event) -> Result<Item, StoreError> {
     to_item(
@@ -81,9 +85,10 @@ impl Store {
         self.batch_put(items).await
     }
 
+    /// Writes items in BatchWriteItem chunks of 25, several chunks at once;
+    /// returns the number of calls made.
     async fn batch_put(&self, items: Vec<Item>) -> Result<usize, StoreError> {
-        let mut calls = 0;
-        let mut pending: Vec<WriteRequest> = items
+        let requests: Vec<WriteRequest> = items
             .into_iter()
             .map(|item| {
                 WriteRequest::builder()
@@ -91,25 +96,37 @@ impl Store {
                     .build()
             })
             .collect();
-        let mut retries = 0;
-        while !pending.is_empty() {
-            let chunk: Vec<WriteRequest> = pending.drain(..pending.len().min(WRITE_BATCH)).collect();
+        // A plain loop, not a closure: keeps the future `Send` for any caller.
+        let mut writes = Vec::new();
+        for chunk in requests.chunks(WRITE_BATCH) {
+            writes.push(self.write_chunk(chunk.to_vec()));
+        }
+        let results: Vec<Result<usize, StoreError>> =
+            stream::iter(writes).buffer_unordered(PARALLEL_BATCHES).collect().await;
+        results.into_iter().sum()
+    }
+
+    /// One BatchWriteItem chunk, re-sending throttled (unprocessed) items with backoff.
+    async fn write_chunk(&self, mut pending: Vec<WriteRequest>) -> Result<usize, StoreError> {
+        let mut calls = 0;
+        for retry in 0..=BATCH_RETRIES {
+            if retry > 0 {
+                tokio::time::sleep(Duration::from_millis(25 << retry.min(6))).await;
+            }
             calls += 1;
-            let out =
-                self.client.batch_write_item().request_items(&self.table, chunk).send().await.map_err(unavailable)?;
-            if let Some(mut left) = out.unprocessed_items.and_then(|mut m| m.remove(&self.table)) {
-                if !left.is_empty() {
-                    retries += 1;
-                    if retries > BATCH_RETRIES {
-                        return Err(StoreError::Unavailable("writes throttled".into()));
-                    }
-                    tokio::time::sleep(Duration::from_millis(25 << retries.min(6))).await;
-                    left.append(&mut pending);
-                    pending = left;
-                }
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, std::mem::take(&mut pending))
+                .send()
+                .await
+                .map_err(unavailable)?;
+            pending = out.unprocessed_items.and_then(|mut m| m.remove(&self.table)).unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(calls);
             }
         }
-        Ok(calls)
+        Err(StoreError::Unavailable("writes throttled".into()))
     }
 
     /// Reads many items by key, in batches of 100, retrying unprocessed keys.
