@@ -100,7 +100,8 @@ sam_build_if_possible() {
     log "skipping sam build: the aarch64-unknown-linux-gnu Rust target is not installed on this machine"
     return 0
   fi
-  if [ ! -x "$VENV/bin/cargo-lambda" ]; then
+  # cross builds need zig too (0.16+ broke aws-lc builds, hence the pin)
+  if [ ! -x "$VENV/bin/cargo-lambda" ] || [ ! -x "$VENV/bin/python-zig" ]; then
     "$VENV/bin/pip" install -q --disable-pip-version-check "cargo-lambda==1.9.2" "ziglang==0.15.2"
   fi
   log "sam build (arm64, rust-cargolambda)"
