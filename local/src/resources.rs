@@ -36,7 +36,12 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, defs: &
             GlobalSecondaryIndex::builder()
                 .index_name(&ix.name)
                 .set_key_schema(Some(key_schema(&ix.key)?))
-                .projection(Projection::builder().projection_type(ProjectionType::from(ix.projection.as_str())).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(ix.projection.as_str()))
+                        .set_non_key_attributes(Some(ix.non_key_attributes.clone()).filter(|a| !a.is_empty()))
+                        .build(),
+                )
                 .build()?,
         );
     }

@@ -24,6 +24,8 @@ pub struct IndexDef {
     pub name: String,
     pub key: KeyDef,
     pub projection: String,
+    /// The attributes an `INCLUDE` projection copies into the index.
+    pub non_key_attributes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -124,6 +126,12 @@ pub fn parse(yaml: &str) -> Result<Definitions, TemplateError> {
                         projection: ix
                             .get("Projection")
                             .map_or(Ok("ALL".to_string()), |p| text(p, "ProjectionType"))?,
+                        non_key_attributes: ix
+                            .get("Projection")
+                            .and_then(|p| p.get("NonKeyAttributes"))
+                            .and_then(Value::as_sequence)
+                            .map(|attrs| attrs.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                            .unwrap_or_default(),
                     })
                 })
                 .collect::<Result<Vec<_>, TemplateError>>()
@@ -155,6 +163,56 @@ mod tests {
         assert_eq!(d.table.ttl_attribute.as_deref(), Some("expires_at"));
         assert!(d.queue.max_receive_count.is_some());
         assert!(d.queue.visibility_timeout >= 60);
+    }
+
+    /// Every field the list views deserialize must be projected into every index,
+    /// or listing would fail; only the lease is left out on purpose.
+    #[test]
+    fn indexes_project_every_listed_field() {
+        use hookline::model::{Delivery, DeliveryStatus, Event};
+        let event = Event {
+            id: "evt".into(),
+            project_id: 1,
+            client_id: None,
+            event_type: "t".into(),
+            session_id: None,
+            data: Default::default(),
+            received_at: 0,
+            webhook_ids: vec![],
+            test: false,
+            expires_at: 0,
+        };
+        let delivery = Delivery {
+            id: "msg".into(),
+            project_id: 1,
+            event_id: "evt".into(),
+            event_type: "t".into(),
+            webhook_id: "wh".into(),
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            max_attempts: 1,
+            response_code: None,
+            response_body: None,
+            error: None,
+            created_at: 0,
+            last_attempt_at: None,
+            next_attempt_at: None,
+            lease_until: None,
+            test: false,
+            expires_at: 0,
+        };
+        let mut fields: Vec<String> = Vec::new();
+        for v in [serde_json::to_value(&event).unwrap(), serde_json::to_value(&delivery).unwrap()] {
+            fields.extend(v.as_object().unwrap().keys().filter(|k| *k != "lease_until").cloned());
+        }
+        let d = load(&default_path()).unwrap();
+        for ix in &d.table.indexes {
+            assert_eq!(ix.projection, "INCLUDE");
+            for f in &fields {
+                assert!(ix.non_key_attributes.contains(f), "index {} does not project {f}", ix.name);
+            }
+            assert!(!ix.non_key_attributes.iter().any(|a| a == "lease_until"));
+        }
     }
 
     #[test]

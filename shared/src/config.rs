@@ -148,6 +148,10 @@ impl Settings {
         if s.rate_limit_per_minute == 0 || s.rate_limit_burst == 0 || s.retention_days == 0 {
             return Err(invalid("HOOKLINE_RATE_LIMIT_*/HOOKLINE_RETENTION_DAYS", "must be positive"));
         }
+        // The limiter counts in milliseconds: one request per ms is its finest rate.
+        if s.rate_limit_per_minute > 60_000 {
+            return Err(invalid("HOOKLINE_RATE_LIMIT_PER_MINUTE", "must be at most 60000"));
+        }
         Ok(s)
     }
 
@@ -258,6 +262,7 @@ mod tests {
         assert!(Settings::from_lookup(bad("HOOKLINE_ADMIN_TOKEN_SHA256", "abc")).is_err());
         assert!(Settings::from_lookup(bad("HOOKLINE_ALLOWED_NETWORKS", "10.0.0.0/99")).is_err());
         assert!(Settings::from_lookup(bad("HOOKLINE_RATE_LIMIT_BURST", "0")).is_err());
+        assert!(Settings::from_lookup(bad("HOOKLINE_RATE_LIMIT_PER_MINUTE", "1000000")).is_err());
         assert!(Settings::from_lookup(bad("HOOKLINE_DELIVERY_TIMEOUT", "45s")).is_err());
     }
 }

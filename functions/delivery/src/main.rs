@@ -3,7 +3,8 @@ use hookline::sender::Sender;
 use hookline::App;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
-#[tokio::main]
+// One thread: the work is I/O-bound, and a Lambda instance handles one event at a time.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     // Clients (AWS and the HTTP client with its connection pool) live for the whole process.

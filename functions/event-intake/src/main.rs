@@ -3,7 +3,8 @@ use std::convert::Infallible;
 use hookline::App;
 use lambda_http::{run, service_fn, Error, Request};
 
-#[tokio::main]
+// One thread: the work is I/O-bound, and a Lambda instance handles one event at a time.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     // Clients are built once per cold start and live for the whole process.

@@ -16,6 +16,37 @@ pub struct RateDecision {
     pub retry_after_secs: u64,
 }
 
+/// The GCRA parameters, in milliseconds: one request per `interval`, and up to
+/// `tolerance` of credit for bursts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Gcra {
+    interval: u64,
+    tolerance: u64,
+}
+
+impl Gcra {
+    fn new(per_minute: u32, burst: u32) -> Gcra {
+        // Millisecond resolution: rates above 60 000/min behave as 60 000/min, never as zero.
+        let interval = (60_000 / u64::from(per_minute.max(1))).max(1);
+        Gcra { interval, tolerance: interval * u64::from(burst.max(1) - 1) }
+    }
+
+    /// Requests still allowed right now once TAT is `tat`.
+    fn remaining(self, tat: u64, now_ms: u64) -> u32 {
+        if tat > now_ms + self.tolerance {
+            0
+        } else {
+            ((now_ms + self.tolerance - tat) / self.interval + 1).min(u64::from(u32::MAX)) as u32
+        }
+    }
+
+    /// Whole seconds until a refused caller fits again.
+    fn retry_after_secs(self, old_tat: Option<u64>, now_ms: u64) -> u64 {
+        let wait_ms = old_tat.map_or(self.interval, |tat| tat.saturating_sub(now_ms + self.tolerance).max(1));
+        wait_ms.div_ceil(1000).max(1)
+    }
+}
+
 impl Store {
     /// Spends one request of project `pid`'s budget: `per_minute` sustained, `burst` at once.
     pub async fn rate_acquire(
@@ -25,16 +56,8 @@ impl Store {
         burst: u32,
         now_ms: u64,
     ) -> Result<RateDecision, StoreError> {
-        let interval = 60_000 / u64::from(per_minute.max(1));
-        let tolerance = interval * u64::from(burst.max(1) - 1);
-        // Another request fits while TAT stays within now + tolerance.
-        let remaining = |tat: u64| {
-            if tat > now_ms + tolerance {
-                0
-            } else {
-                ((now_ms + tolerance - tat) / interval + 1) as u32
-            }
-        };
+        let Gcra { interval, tolerance } = Gcra::new(per_minute, burst);
+        let remaining = |tat: u64| Gcra { interval, tolerance }.remaining(tat, now_ms);
 
         // Idle bucket (TAT in the past): restart it at now + interval.
         let fresh = self
@@ -85,10 +108,34 @@ impl Store {
                     }
                     _ => None,
                 });
-                let wait_ms = old.map_or(interval, |tat| tat.saturating_sub(now_ms + tolerance).max(1));
-                Ok(RateDecision { allowed: false, remaining: 0, retry_after_secs: wait_ms.div_ceil(1000).max(1) })
+                let retry_after_secs = Gcra { interval, tolerance }.retry_after_secs(old, now_ms);
+                Ok(RateDecision { allowed: false, remaining: 0, retry_after_secs })
             }
             Err(e) => Err(unavailable(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burst_then_sustained_rate() {
+        let g = Gcra::new(100, 200);
+        assert_eq!(g, Gcra { interval: 600, tolerance: 600 * 199 });
+        // After the first request of an idle bucket, 199 more fit.
+        assert_eq!(g.remaining(1_000 + 600, 1_000), 199);
+        // After the 200th, none; the 201st waits one interval.
+        assert_eq!(g.remaining(1_000 + 200 * 600, 1_000), 0);
+        assert_eq!(g.retry_after_secs(Some(1_000 + 200 * 600), 1_000), 1);
+    }
+
+    #[test]
+    fn extreme_settings_never_divide_by_zero() {
+        let g = Gcra::new(1_000_000, 1);
+        assert_eq!(g.interval, 1);
+        assert_eq!(g.remaining(5, 5), 1);
+        assert_eq!(Gcra::new(0, 0), Gcra { interval: 60_000, tolerance: 0 });
     }
 }
