@@ -75,7 +75,7 @@ pub struct DeliveryResults {
     pub read_units_by_operation: BTreeMap<String, f64>,
     /// Writing the events and deliveries (as the intake's BatchWriteItem does), per delivery.
     pub intake_write_units_per_delivery: f64,
-    /// The same two figures with every index projected `KEYS_ONLY` instead of `ALL`.
+    /// The same two figures with every index projected `KEYS_ONLY` instead of the template's `INCLUDE`.
     pub keys_only_write_units_per_delivery: f64,
     pub keys_only_intake_write_units_per_delivery: f64,
     pub concurrency_emulators: Concurrency,

@@ -93,6 +93,9 @@ pub async fn create_table_with_projection(
     if let Some(p) = projection {
         for ix in &mut defs.table.indexes {
             ix.projection = p.to_string();
+            if p != "INCLUDE" {
+                ix.non_key_attributes.clear();
+            }
         }
     }
     resources::create_table(&aws_sdk_dynamodb::Client::new(sdk), name, &defs).await

@@ -280,7 +280,7 @@ async fn main() -> Result<(), BoxError> {
     // What-if: the same with every index projected KEYS_ONLY (no product change; a table of our own).
     let (ko_intake, ko_delivery) = keys_only(&base, &servers, &sender, &data).await?;
     println!(
-        "what-if, indexes KEYS_ONLY instead of ALL: write units per delivery {ko_delivery:.2} in the delivery function (now {:.2}), {ko_intake:.2} to write it (now {intake_wru:.2})",
+        "what-if, indexes KEYS_ONLY instead of the template's INCLUDE: write units per delivery {ko_delivery:.2} in the delivery function (now {:.2}), {ko_intake:.2} to write it (now {intake_wru:.2})",
         counts.record.write_units_total() / n as f64
     );
 
