@@ -17,21 +17,26 @@ const CONCURRENT_BATCHES: usize = 4;
 /// Receives one batch and runs it through the handler. Returns how many
 /// messages were received (0 when the queue had nothing within `wait`).
 pub async fn poll_once(app: &App, sender: &Sender, wait: Duration) -> Result<usize, aws_sdk_sqs::Error> {
-    let sqs = app.queue.client();
-    let out = sqs
+    let messages = receive(app, wait).await?;
+    let count = messages.len();
+    if count > 0 {
+        handle_batch(app, sender, messages).await;
+    }
+    Ok(count)
+}
+
+/// One long-poll of up to 10 messages, as the event source mapping receives them.
+async fn receive(app: &App, wait: Duration) -> Result<Vec<aws_sdk_sqs::types::Message>, aws_sdk_sqs::Error> {
+    let out = app
+        .queue
+        .client()
         .receive_message()
         .queue_url(app.queue.url())
         .max_number_of_messages(10)
         .wait_time_seconds(wait.as_secs() as i32)
         .send()
         .await?;
-    let messages = out.messages.unwrap_or_default();
-    if messages.is_empty() {
-        return Ok(0);
-    }
-    let count = messages.len();
-    handle_batch(app, sender, messages).await;
-    Ok(count)
+    Ok(out.messages.unwrap_or_default())
 }
 
 /// Polls until `stop` turns true.
@@ -42,15 +47,14 @@ pub async fn run(app: Arc<App>, sender: Arc<Sender>, mut stop: watch::Receiver<b
             p = slots.clone().acquire_owned() => p.expect("semaphore is never closed"),
             _ = stop.changed() => return,
         };
-        let sqs = app.queue.client();
         let received = tokio::select! {
-            r = sqs.receive_message().queue_url(app.queue.url()).max_number_of_messages(10).wait_time_seconds(1).send() => r,
+            r = receive(&app, Duration::from_secs(1)) => r,
             _ = stop.changed() => return,
         };
         let messages = match received {
-            Ok(out) => out.messages.unwrap_or_default(),
+            Ok(messages) => messages,
             Err(e) => {
-                tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "receive failed");
+                tracing::warn!(error = %e, "receive failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }

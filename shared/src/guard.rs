@@ -70,6 +70,15 @@ impl DestinationPolicy {
     }
 }
 
+/// The address of a URL whose host is an IP literal (such hosts never reach a resolver).
+pub fn literal_ip(url: &url::Url) -> Option<IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+        url::Host::Domain(_) => None,
+    }
+}
+
 pub fn is_allowed(ip: IpAddr, settings: &Settings) -> bool {
     DestinationPolicy::from_settings(settings).allows(ip)
 }
@@ -139,6 +148,14 @@ mod tests {
         for a in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
             assert!(is_public(ip(a)), "{a} should be allowed");
         }
+    }
+
+    #[test]
+    fn finds_ip_literal_hosts() {
+        let lit = |u: &str| literal_ip(&url::Url::parse(u).unwrap());
+        assert_eq!(lit("http://127.0.0.1:8080/x"), Some(ip("127.0.0.1")));
+        assert_eq!(lit("https://[::1]/x"), Some(ip("::1")));
+        assert_eq!(lit("https://example.com/x"), None);
     }
 
     #[test]

@@ -1,14 +1,13 @@
 //! The HTTP side of a delivery: one reused client, a timeout, no redirects, and
 //! the destination guard in its resolver.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::config::Settings;
-use crate::guard::{DestinationNotAllowed, DestinationPolicy, GuardedResolver, NOT_ALLOWED};
+use crate::guard::{literal_ip, DestinationNotAllowed, DestinationPolicy, GuardedResolver, NOT_ALLOWED};
 use crate::retry::parse_retry_after;
 use crate::validate::VERIFICATION_KEY_PLACEHOLDER;
 
@@ -76,11 +75,9 @@ impl Sender {
             Err(e) => return SendOutcome::failed(format!("invalid URL: {e}"), started),
         };
         // IP literals never reach the resolver, so they are checked here.
-        if let Some(host) = parsed.host_str() {
-            if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
-                if !self.policy.allows(ip) {
-                    return SendOutcome::failed(NOT_ALLOWED, started);
-                }
+        if let Some(ip) = literal_ip(&parsed) {
+            if !self.policy.allows(ip) {
+                return SendOutcome::failed(NOT_ALLOWED, started);
             }
         }
         let result = self.client.post(parsed).headers(headers).body(body).send().await;

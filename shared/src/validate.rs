@@ -1,7 +1,6 @@
 //! Validation of webhook settings, shared by the webhooks API and 003's `/web_hook`.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 
@@ -71,9 +70,8 @@ pub fn check_url(raw: &str, settings: &Settings) -> Result<(), String> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err("must not contain user information".into());
     }
-    let host = url.host_str().filter(|h| !h.is_empty()).ok_or("must have a host")?;
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = bare.parse::<IpAddr>() {
+    url.host_str().filter(|h| !h.is_empty()).ok_or("must have a host")?;
+    if let Some(ip) = guard::literal_ip(&url) {
         if !guard::is_allowed(ip, settings) {
             return Err("destination not allowed".into());
         }
