@@ -94,16 +94,54 @@ install_sam() {
   fi
 }
 
-# `sam build` cross-compiles for arm64 with cargo-lambda; it needs the aarch64 Rust target.
+AARCH64_TARGET="aarch64-unknown-linux-gnu"
+
+# `sam build` cross-compiles the four functions for arm64 with cargo-lambda (and zig as the
+# linker); it needs the aarch64 Rust target, which is installed here when missing. The build
+# is skipped only where rustup cannot add that target, and then the log says so.
 sam_build_if_possible() {
-  if ! rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$'; then
-    log "skipping sam build: the aarch64-unknown-linux-gnu Rust target is not installed on this machine"
-    return 0
+  local installed
+  installed="$(rustup target list --installed 2>/dev/null || true)"
+  if ! grep -qx "$AARCH64_TARGET" <<<"$installed"; then
+    log "installing the $AARCH64_TARGET Rust target (for sam build)"
+    if ! rustup target add "$AARCH64_TARGET"; then
+      log "SKIPPING sam build: rustup could not install the $AARCH64_TARGET target on this machine; the arm64 deploy build is NOT tested"
+      return 0
+    fi
   fi
-  # cross builds need zig too (0.16+ broke aws-lc builds, hence the pin)
-  if [ ! -x "$VENV/bin/cargo-lambda" ] || [ ! -x "$VENV/bin/python-zig" ]; then
+  # zig 0.16+ broke aws-lc builds, hence the pin.
+  if [ ! -x "$VENV/bin/cargo-lambda" ] || ! "$VENV/bin/python" -m ziglang version 2>/dev/null | grep -qx '0.15.2'; then
+    log "installing cargo-lambda and zig into .venv"
     "$VENV/bin/pip" install -q --disable-pip-version-check "cargo-lambda==1.9.2" "ziglang==0.15.2"
   fi
   log "sam build (arm64, rust-cargolambda)"
-  PATH="$VENV/bin:$PATH" "$SAM_VENV/bin/sam" build --beta-features
+  # A fresh build directory, so the check below never sees binaries of an earlier run.
+  rm -rf "$HOOKLINE_ROOT/.aws-sam/build"
+  (cd "$HOOKLINE_ROOT" && PATH="$VENV/bin:$PATH" "$SAM_VENV/bin/sam" build --beta-features) || {
+    log "sam build failed"
+    return 1
+  }
+  check_sam_build
+}
+
+# Every function of the template must have come out as an aarch64 ELF `bootstrap`.
+check_sam_build() {
+  local expected
+  expected="$(grep -c 'BuildMethod: rust-cargolambda' "$HOOKLINE_ROOT/template.yaml")"
+  python3 - "$HOOKLINE_ROOT/.aws-sam/build" "$expected" <<'PY'
+import pathlib, struct, sys
+build, expected = pathlib.Path(sys.argv[1]), int(sys.argv[2])
+found = sorted(build.glob("*/bootstrap"))
+problems = [] if len(found) == expected else [f"{len(found)} bootstrap binaries, expected {expected}"]
+for path in found:
+    head = path.read_bytes()[:20]
+    # ELF magic, 64-bit class, little-endian, e_machine 183 = EM_AARCH64
+    if not (head[:4] == b"\x7fELF" and head[4] == 2 and head[5] == 1 and struct.unpack_from("<H", head, 18)[0] == 183):
+        problems.append(f"{path} is not an aarch64 ELF executable")
+for p in problems:
+    print("sam build check failed:", p, file=sys.stderr)
+if not problems:
+    print(f"sam build: {len(found)} aarch64 bootstrap binaries: " + ", ".join(p.parent.name for p in found), file=sys.stderr)
+sys.exit(1 if problems else 0)
+PY
 }
