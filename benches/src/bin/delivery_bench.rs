@@ -208,7 +208,8 @@ async fn main() -> Result<(), BoxError> {
         let mut e = data::event(data.clone());
         e.project_id = pid;
         let wh = direct.store.get_webhook(pid, &fast[0]).await?.ok_or("webhook")?;
-        hookline::payload::build(&e, &wh).body.len()
+        let raw = serde_json::value::to_raw_value(&e.data)?;
+        hookline::payload::build(&hookline::service::delivery::payload_source(&e, &wh, &raw)).body.len()
     };
     println!(
         "delivery: {WEBHOOKS} webhooks, {EVENTS} events each to all of them, {} bytes of event data ({body_bytes}-byte payloads), batches of {BATCH}, one batch at a time",

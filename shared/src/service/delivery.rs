@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use reqwest::header::HeaderMap;
+use serde_json::value::RawValue;
 
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::error::{QueueError, StoreError};
 use crate::model::{Attempt, Delivery, DeliveryStatus, Event, Webhook};
-use crate::payload::{self, Payload};
+use crate::payload::{self, Payload, PayloadSource};
 use crate::queue::{DeliveryMessage, MAX_DELAY};
 use crate::retry::{next_delay, random_jitter};
 use crate::sender::{header_map, SendOutcome, Sender};
@@ -185,7 +186,9 @@ async fn attempt(
         return Ok(Handled::Ignored("another instance holds this attempt"));
     }
     let number = d.attempts + 1;
-    let payload = payload::build(event, wh);
+    // Until events keep `data` as its JSON text, the payload is built from the parsed map.
+    let data = serde_json::value::to_raw_value(&event.data).expect("a JSON map always serializes");
+    let payload = payload::build(&payload_source(event, wh, &data));
     let started = now_ms();
     let headers = delivery_headers(wh, &event.event_type, &d.id, number, started, &payload);
     let outcome = sender.post(&wh.url, &wh.verification_key, headers, payload.body).await;
@@ -201,6 +204,22 @@ async fn attempt(
         return Ok(Handled::Ignored("lease lost before the attempt was recorded"));
     }
     Ok(Handled::Attempted { attempt: number, success: outcome.succeeded() })
+}
+
+/// What the payload of `event` for `wh` is built from; `data` is the event's data as JSON text.
+pub fn payload_source<'a>(event: &'a Event, wh: &'a Webhook, data: &'a RawValue) -> PayloadSource<'a> {
+    PayloadSource {
+        event_id: &event.id,
+        event_type: &event.event_type,
+        received_at_ms: event.received_at,
+        project_id: event.project_id,
+        client_id: event.client_id,
+        session_id: event.session_id.as_deref(),
+        data,
+        custom_parameters: &wh.custom_parameters,
+        format: wh.payload_format,
+        content_type: wh.content_type,
+    }
 }
 
 /// The delivery after attempt `number` and the attempt's log entry.
