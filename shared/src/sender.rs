@@ -1,4 +1,4 @@
-//! The HTTP side of a delivery: one reused client, a timeout, no redirects, and
+//! The HTTP side of a delivery: one reused client, a timeout, no redirects, no proxy, and
 //! the destination guard in its resolver.
 
 use std::sync::Arc;
@@ -59,6 +59,9 @@ impl Sender {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(USER_AGENT)
             .dns_resolver(Arc::new(GuardedResolver { policy: policy.clone() }))
+            // A proxy would resolve and connect on our behalf, past the guard: HTTP(S)_PROXY and
+            // ALL_PROXY in the environment must never apply to deliveries.
+            .no_proxy()
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .expect("the HTTP client configuration is static");
