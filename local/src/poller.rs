@@ -39,6 +39,21 @@ async fn receive(app: &App, wait: Duration) -> Result<Vec<aws_sdk_sqs::types::Me
     Ok(out.messages.unwrap_or_default())
 }
 
+/// Runs the repair sweep every `every` until `stop` turns true, as the deployment's
+/// EventBridge schedule does.
+pub async fn sweep_every(app: Arc<App>, every: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        match delivery::sweep(&app).await {
+            Ok(report) => tracing::debug!(?report, "repair sweep"),
+            Err(e) => tracing::warn!(error = %e, "repair sweep failed"),
+        }
+    }
+}
+
 /// Polls until `stop` turns true.
 pub async fn run(app: Arc<App>, sender: Arc<Sender>, mut stop: watch::Receiver<bool>) {
     let slots = Arc::new(Semaphore::new(CONCURRENT_BATCHES));

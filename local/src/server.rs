@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// Bodies are read up to a little past the API's 256 KiB so the handler can answer 413.
-const READ_LIMIT: usize = hookline::http::MAX_BODY + 1;
+const READ_LIMIT: usize = hookline::api::input::MAX_BODY + 1;
 
 async fn serve_one(
     app: Arc<App>,

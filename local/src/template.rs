@@ -150,77 +150,72 @@ pub fn parse(yaml: &str) -> Result<Definitions, TemplateError> {
     })
 }
 
+/// The HTTP API paths the template routes to a function (`Path` of its `HttpApi`
+/// events), and whether it has the default route.
+pub fn http_paths(yaml: &str, resource: &str) -> Result<(Vec<String>, bool), TemplateError> {
+    let doc: Value = serde_yaml::from_str(yaml)?;
+    let events = doc
+        .get("Resources")
+        .and_then(|r| r.get(resource))
+        .and_then(|r| r.get("Properties"))
+        .and_then(|p| p.get("Events"))
+        .and_then(Value::as_mapping)
+        .ok_or_else(|| TemplateError::Missing(format!("{resource} has no Events")))?;
+    let mut paths = Vec::new();
+    let mut default = false;
+    for (_, event) in events {
+        if event.get("Type").and_then(Value::as_str) != Some("HttpApi") {
+            continue;
+        }
+        match event.get("Properties").and_then(|p| p.get("Path")).and_then(Value::as_str) {
+            Some(path) => paths.push(path.to_string()),
+            None => default = true,
+        }
+    }
+    Ok((paths, default))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::router::Function;
+    use std::collections::BTreeSet;
 
     #[test]
     fn reads_the_repository_template() {
         let d = load(&default_path()).unwrap();
         assert_eq!(d.table.key, KeyDef { hash: "pk".into(), range: Some("sk".into()) });
         let names: Vec<&str> = d.table.indexes.iter().map(|i| i.name.as_str()).collect();
-        assert_eq!(names, vec!["gsi1", "gsi2", "gsi3"]);
-        assert_eq!(d.table.ttl_attribute.as_deref(), Some("expires_at"));
+        assert_eq!(names, vec![hookline::store::keys::DUE_INDEX]);
+        assert_eq!(d.table.ttl_attribute.as_deref(), Some(hookline::store::keys::TTL));
         assert!(d.queue.max_receive_count.is_some());
         assert!(d.queue.visibility_timeout >= 60);
     }
 
-    /// Every field the list views deserialize must be projected into every index,
-    /// or listing would fail; only the lease is left out on purpose.
     #[test]
-    fn indexes_project_every_listed_field() {
-        use hookline::model::{Delivery, DeliveryStatus, Event};
-        let event = Event {
-            id: "evt".into(),
-            project_id: 1,
-            client_id: None,
-            event_type: "t".into(),
-            session_id: None,
-            data: Default::default(),
-            received_at: 0,
-            webhook_ids: vec![],
-            test: false,
-            expires_at: 0,
-        };
-        let delivery = Delivery {
-            id: "msg".into(),
-            project_id: 1,
-            event_id: "evt".into(),
-            event_type: "t".into(),
-            webhook_id: "wh".into(),
-            status: DeliveryStatus::Pending,
-            attempts: 0,
-            max_attempts: 1,
-            response_code: None,
-            response_body: None,
-            error: None,
-            created_at: 0,
-            last_attempt_at: None,
-            next_attempt_at: None,
-            lease_until: None,
-            test: false,
-            expires_at: 0,
-        };
-        let mut fields: Vec<String> = Vec::new();
-        for v in [serde_json::to_value(&event).unwrap(), serde_json::to_value(&delivery).unwrap()] {
-            fields.extend(v.as_object().unwrap().keys().filter(|k| *k != "lease_until").cloned());
-        }
+    fn the_due_index_matches_the_store() {
         let d = load(&default_path()).unwrap();
-        for ix in &d.table.indexes {
-            assert_eq!(ix.projection, "INCLUDE");
-            for f in &fields {
-                assert!(ix.non_key_attributes.contains(f), "index {} does not project {f}", ix.name);
-            }
-            assert!(!ix.non_key_attributes.iter().any(|a| a == "lease_until"));
-        }
+        let due = &d.table.indexes[0];
+        assert_eq!(
+            due.key,
+            KeyDef { hash: hookline::store::keys::DUE_PK.into(), range: Some(hookline::store::keys::DUE_SK.into()) }
+        );
+        assert_eq!(due.projection, "KEYS_ONLY");
     }
 
+    /// The template routes exactly the paths each function declares, and the default
+    /// route goes to the config API (which answers unknown paths in the envelope).
     #[test]
-    fn index_names_match_the_store() {
-        let d = load(&default_path()).unwrap();
-        for ix in &d.table.indexes {
-            let (pk, sk) = hookline::store::keys::index_attrs(&ix.name);
-            assert_eq!(ix.key, KeyDef { hash: pk.into(), range: Some(sk.into()) });
+    fn template_routes_match_the_functions_routes() {
+        let yaml = std::fs::read_to_string(default_path()).unwrap();
+        for f in Function::ALL {
+            let (paths, default) = http_paths(&yaml, f.resource()).unwrap();
+            let in_template: BTreeSet<String> = paths.into_iter().collect();
+            // API Gateway paths have no trailing slash.
+            let in_code: BTreeSet<String> =
+                f.routes().iter().map(|r| r.route.path.strip_suffix('/').unwrap_or(r.route.path).to_string()).collect();
+            assert_eq!(in_template, in_code, "{} routes in template.yaml differ from its route table", f.resource());
+            assert_eq!(default, f == Function::ConfigApi, "only the config API takes the default route");
         }
     }
 }

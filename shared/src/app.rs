@@ -1,10 +1,22 @@
 //! What a function builds once per cold start: settings and AWS clients.
 
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
+use crate::clock::Millis;
 use crate::config::{ConfigError, Settings};
 use crate::queue::Queue;
 use crate::store::Store;
+
+/// A dependency that hangs must cost a request a few seconds, not the gateway's 30:
+/// connecting, each attempt, and the whole call (with its retries) are all bounded.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
+const MAX_SDK_ATTEMPTS: u32 = 2;
 
 #[derive(Clone)]
 pub struct App {
@@ -23,13 +35,24 @@ impl App {
     }
 
     pub fn new(settings: Settings, sdk: &SdkConfig) -> App {
-        let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), settings.table.clone());
-        let queue = Queue::new(aws_sdk_sqs::Client::new(sdk), settings.queue_url.clone());
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .operation_timeout(OPERATION_TIMEOUT)
+            .build();
+        let retries = RetryConfig::standard().with_max_attempts(MAX_SDK_ATTEMPTS);
+        let dynamo = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .timeout_config(timeouts.clone())
+            .retry_config(retries.clone())
+            .build();
+        let sqs = aws_sdk_sqs::config::Builder::from(sdk).timeout_config(timeouts).retry_config(retries).build();
+        let store = Store::new(aws_sdk_dynamodb::Client::from_conf(dynamo), settings.table.clone());
+        let queue = Queue::new(aws_sdk_sqs::Client::from_conf(sqs), settings.queue_url.clone());
         App { settings, store, queue }
     }
 
-    /// TTL (epoch seconds) of an item created at `now_ms`.
-    pub fn expires_at(&self, now_ms: u64) -> u64 {
-        now_ms / 1000 + self.settings.retention().as_secs()
+    /// When the retention of something created at `at` ends.
+    pub fn expires(&self, at: Millis) -> Millis {
+        at.plus(self.settings.retention())
     }
 }

@@ -62,6 +62,8 @@ pub struct Settings {
     pub table: String,
     /// The delivery queue's URL.
     pub queue_url: String,
+    /// Its dead-letter queue, which the repair sweep drains back (delivery function only).
+    pub dead_letter_queue_url: Option<String>,
     /// SHA-256 of the admin token; `None` means no admin route can succeed.
     pub admin_token_sha256: Option<String>,
     /// Delays before attempts 2, 3, …; its length + 1 is the number of attempts.
@@ -76,6 +78,14 @@ pub struct Settings {
     pub rate_limit_per_minute: u32,
     pub rate_limit_burst: u32,
     pub retention_days: u32,
+    /// Auto-disable (§12): how long a webhook must have been failing, and how many of
+    /// its last attempts must all have failed, before it is disabled.
+    pub disable_after: Duration,
+    pub disable_after_failures: u32,
+    /// Base of the portal URLs (§13); `None`: the scheme and host the request came in on.
+    pub public_url: Option<String>,
+    /// CSP `frame-ancestors` sources of the dashboard (§13).
+    pub portal_frame_ancestors: String,
 }
 
 impl Default for Settings {
@@ -83,6 +93,7 @@ impl Default for Settings {
         Settings {
             table: "hookline".into(),
             queue_url: String::new(),
+            dead_letter_queue_url: None,
             admin_token_sha256: None,
             retry_schedule: parse_schedule(DEFAULT_RETRY_SCHEDULE).expect("default schedule"),
             delivery_timeout: Duration::from_secs(10),
@@ -92,6 +103,10 @@ impl Default for Settings {
             rate_limit_per_minute: 100,
             rate_limit_burst: 200,
             retention_days: 30,
+            disable_after: Duration::from_secs(5 * 86_400),
+            disable_after_failures: 20,
+            public_url: None,
+            portal_frame_ancestors: "'self'".into(),
         }
     }
 }
@@ -108,6 +123,7 @@ impl Settings {
             s.table = v;
         }
         s.queue_url = get("HOOKLINE_QUEUE_URL").unwrap_or_default();
+        s.dead_letter_queue_url = get("HOOKLINE_DEAD_LETTER_QUEUE_URL");
         s.admin_token_sha256 = match (get("HOOKLINE_ADMIN_TOKEN_SHA256"), get("HOOKLINE_ADMIN_TOKEN")) {
             (Some(hash), _) => {
                 let hash = hash.trim().to_ascii_lowercase();
@@ -152,6 +168,31 @@ impl Settings {
         if s.rate_limit_per_minute > 60_000 {
             return Err(invalid("HOOKLINE_RATE_LIMIT_PER_MINUTE", "must be at most 60000"));
         }
+        if let Some(v) = get("HOOKLINE_DISABLE_AFTER") {
+            s.disable_after = parse_span(&v, MAX_DISABLE_AFTER).map_err(|p| invalid("HOOKLINE_DISABLE_AFTER", &p))?;
+        }
+        s.disable_after_failures = parse_num(&get, "HOOKLINE_DISABLE_AFTER_FAILURES")?.unwrap_or(20);
+        if s.disable_after_failures == 0 {
+            return Err(invalid("HOOKLINE_DISABLE_AFTER_FAILURES", "must be positive"));
+        }
+        if let Some(v) = get("HOOKLINE_PUBLIC_URL") {
+            s.public_url = Some(parse_public_url(&v).map_err(|p| invalid("HOOKLINE_PUBLIC_URL", &p))?);
+        }
+        if let Some(v) = get("HOOKLINE_PORTAL_FRAME_ANCESTORS") {
+            let v = v.trim();
+            // Each source is one token; `;`, `,` or quotes out of place would break the policy header.
+            let ok = v.split_ascii_whitespace().all(|src| {
+                src.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'"'))
+                    && (!src.contains('\'') || matches!(src, "'self'" | "'none'"))
+            });
+            if !ok {
+                return Err(invalid(
+                    "HOOKLINE_PORTAL_FRAME_ANCESTORS",
+                    "must be space-separated CSP sources, e.g. 'self' https://app.example.com",
+                ));
+            }
+            s.portal_frame_ancestors = v.to_string();
+        }
         Ok(s)
     }
 
@@ -182,8 +223,25 @@ fn parse_num(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Resul
     get(name).map(|v| v.trim().parse::<u32>().map_err(|_| invalid(name, "must be a whole number"))).transpose()
 }
 
-/// Parses `500ms`, `5s`, `5m`, `2h`, `1d` (a bare number means seconds).
+/// The longest `HOOKLINE_DISABLE_AFTER` (it must stay well within the retention).
+const MAX_DISABLE_AFTER: Duration = Duration::from_secs(90 * 86_400);
+
+/// The public base URL: absolute http(s), no query or fragment, no trailing slash.
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let trimmed = text.trim().trim_end_matches('/');
+    let url = url::Url::parse(trimmed).map_err(|_| format!("`{text}` is not an absolute URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("`{text}` must be an http(s) URL without query or fragment"));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// Parses `500ms`, `5s`, `5m`, `2h`, `1d` (a bare number means seconds), at most 7 days.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    parse_span(text, Duration::from_secs(7 * 86_400))
+}
+
+fn parse_span(text: &str, max: Duration) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
@@ -196,7 +254,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "d" => value * 86_400.0,
         _ => return Err(format!("`{text}` has an unknown unit (use ms, s, m, h or d)")),
     };
-    if !secs.is_finite() || !(0.0..=7.0 * 86_400.0).contains(&secs) {
+    if !secs.is_finite() || !(0.0..=max.as_secs_f64()).contains(&secs) {
         return Err(format!("`{text}` is out of range"));
     }
     Ok(Duration::from_secs_f64(secs))
@@ -264,5 +322,26 @@ mod tests {
         assert!(Settings::from_lookup(bad("HOOKLINE_RATE_LIMIT_BURST", "0")).is_err());
         assert!(Settings::from_lookup(bad("HOOKLINE_RATE_LIMIT_PER_MINUTE", "1000000")).is_err());
         assert!(Settings::from_lookup(bad("HOOKLINE_DELIVERY_TIMEOUT", "45s")).is_err());
+        assert!(Settings::from_lookup(bad("HOOKLINE_DISABLE_AFTER_FAILURES", "0")).is_err());
+        assert!(Settings::from_lookup(bad("HOOKLINE_PUBLIC_URL", "not a url")).is_err());
+        assert!(Settings::from_lookup(bad("HOOKLINE_PORTAL_FRAME_ANCESTORS", "'self'; script-src *")).is_err());
+    }
+
+    #[test]
+    fn reads_portal_and_disable_settings() {
+        let env = |name: &str| match name {
+            "HOOKLINE_DISABLE_AFTER" => Some("30d".to_string()),
+            "HOOKLINE_DISABLE_AFTER_FAILURES" => Some("3".to_string()),
+            "HOOKLINE_PUBLIC_URL" => Some("https://hooks.example.com/".to_string()),
+            "HOOKLINE_PORTAL_FRAME_ANCESTORS" => Some("'self' https://app.example.com".to_string()),
+            _ => None,
+        };
+        let s = Settings::from_lookup(env).unwrap();
+        assert_eq!(s.disable_after, Duration::from_secs(30 * 86_400));
+        assert_eq!(s.disable_after_failures, 3);
+        assert_eq!(s.public_url.as_deref(), Some("https://hooks.example.com"));
+        assert_eq!(s.portal_frame_ancestors, "'self' https://app.example.com");
+        let d = Settings::default();
+        assert_eq!((d.disable_after, d.disable_after_failures), (Duration::from_secs(5 * 86_400), 20));
     }
 }

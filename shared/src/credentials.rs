@@ -5,7 +5,10 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::ids::ProjectId;
+
 pub const API_KEY_PREFIX: &str = "hk_";
+pub const PORTAL_TOKEN_PREFIX: &str = "pst_";
 pub const SECRET_PREFIX: &str = "whsec_";
 
 fn random_bytes<const N: usize>() -> [u8; N] {
@@ -17,6 +20,23 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 /// A project API key: `hk_` + 32 random bytes in base64url.
 pub fn generate_api_key() -> String {
     format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
+}
+
+/// A portal session token: `pst_{project_id}_` + 32 random bytes in base64url. The
+/// project id in clear lets the dashboard know which project it signed in to; the
+/// random part is the secret.
+pub fn generate_portal_token(project: ProjectId) -> String {
+    format!("{PORTAL_TOKEN_PREFIX}{project}_{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
+}
+
+/// Plausible shape of a portal token, checked before any storage lookup.
+pub fn looks_like_portal_token(token: &str) -> bool {
+    token.len() <= 128
+        && token.strip_prefix(PORTAL_TOKEN_PREFIX).and_then(|rest| rest.split_once('_')).is_some_and(|(pid, secret)| {
+            ProjectId::parse(pid).is_some()
+                && secret.len() >= 43
+                && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
 }
 
 /// A signing secret: `whsec_` + base64 of 32 random bytes (Standard Webhooks form).
@@ -65,6 +85,15 @@ mod tests {
         assert!(a.starts_with("hk_") && a.len() == 3 + 43);
         assert!(looks_like_api_key(&a));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn portal_tokens_name_their_project() {
+        let t = generate_portal_token(ProjectId(42));
+        assert!(t.starts_with("pst_42_"));
+        assert!(looks_like_portal_token(&t));
+        assert!(!looks_like_portal_token("pst_x_abc"));
+        assert!(!looks_like_portal_token(&generate_api_key()));
     }
 
     #[test]

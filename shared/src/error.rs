@@ -4,7 +4,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 /// One problem with one input field, as listed in the error envelope's `errors`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -21,6 +21,9 @@ impl FieldError {
 pub enum StoreError {
     #[error("storage is unavailable: {0}")]
     Unavailable(String),
+    /// Storage refused the request as invalid (an item over its size limit, say).
+    #[error("storage refused the request: {0}")]
+    Rejected(String),
     #[error("stored item is malformed: {0}")]
     Corrupt(String),
 }
@@ -34,7 +37,7 @@ pub enum QueueError {
     Partial { failed: usize, total: usize },
 }
 
-/// What an HTTP handler answers when it cannot succeed.
+/// What an HTTP request is answered when it cannot succeed.
 #[derive(Debug, Error)]
 pub enum ApiError {
     #[error("{message}")]
@@ -55,9 +58,12 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("rate limit exceeded; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64, limit: u32 },
-    /// A dependency failed; nothing was changed and the client may retry.
+    /// A dependency failed or hung; nothing was changed and the client may retry.
     #[error("service temporarily unavailable, please retry")]
     Unavailable(String),
+    /// A bug: never expected (§1 keeps 500 for these).
+    #[error("internal error")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -90,6 +96,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => 415,
             ApiError::RateLimited { .. } => 429,
             ApiError::Unavailable(_) => 503,
+            ApiError::Internal(_) => 500,
         }
     }
 
@@ -103,8 +110,20 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "storage failure");
-        ApiError::Unavailable(e.to_string())
+        match e {
+            StoreError::Rejected(m) => {
+                tracing::warn!(error = %m, "storage refused a request");
+                ApiError::Invalid { message: format!("the request cannot be stored: {m}"), errors: Vec::new() }
+            }
+            StoreError::Unavailable(m) => {
+                tracing::error!(error = %m, "storage failure");
+                ApiError::Unavailable(m)
+            }
+            StoreError::Corrupt(m) => {
+                tracing::error!(error = %m, "stored item is malformed");
+                ApiError::Internal(m)
+            }
+        }
     }
 }
 

@@ -1,24 +1,26 @@
-//! Hookline's shared crate: domain rules, storage, queue, signing and delivery,
-//! used by every function so that each rule lives in one place.
+//! Hookline's shared crate: domain rules, storage, queue, signing, delivery and the HTTP
+//! edge, used by every function so that each rule lives in one place.
 
+pub mod api;
 pub mod app;
 pub mod clock;
 pub mod config;
 pub mod credentials;
+pub mod delivery;
 pub mod error;
 pub mod guard;
-pub mod http;
 pub mod ids;
 pub mod matching;
 pub mod model;
 pub mod payload;
 pub mod queue;
 pub mod retry;
+pub mod rules;
+pub mod schema;
 pub mod sender;
 pub mod service;
 pub mod signing;
 pub mod store;
-pub mod validate;
 
 pub use app::App;
 pub use error::ApiError;

@@ -1,4 +1,4 @@
-//! The delivery queue (SQS): what a message says and how it is sent.
+//! The delivery queue (SQS): what a wake-up message says and how it is sent.
 
 use std::time::Duration;
 
@@ -8,31 +8,93 @@ use aws_sdk_sqs::Client;
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Millis;
+use crate::delivery::{Wake, WakeKind};
 use crate::error::QueueError;
+use crate::ids::{DeliveryId, ProjectId, WebhookId};
+use crate::model::Target;
 
 /// SQS caps a message's delay at 15 minutes; longer waits hop through re-sends.
 pub const MAX_DELAY: Duration = Duration::from_secs(900);
+/// Deliveries one intake message wakes for their first attempt.
+pub const GROUP_SIZE: usize = 10;
 const SEND_BATCH: usize = 10;
-const SEND_RETRIES: u32 = 4;
+const SEND_RETRIES: u32 = 3;
 /// SendMessageBatch calls in flight at once for one large fan-out.
 const PARALLEL_SENDS: usize = 8;
 
-/// One wake-up for one delivery. The delivery item is the source of truth; the
-/// message only says which delivery and which attempt it is for.
+/// One delivery named by a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeliveryMessage {
-    pub delivery_id: String,
-    pub event_id: String,
-    pub project_id: u64,
-    pub webhook_id: String,
+pub struct WakeTarget {
+    pub delivery_id: DeliveryId,
+    pub webhook_id: WebhookId,
+    pub generation: String,
     /// The attempt this message is meant to make (1 for the first).
     pub attempt: u32,
+}
+
+impl WakeTarget {
+    pub fn target(&self) -> Target {
+        Target { webhook_id: self.webhook_id.clone(), generation: self.generation.clone() }
+    }
+}
+
+/// A wake-up. The delivery (or, before its first attempt, the event) is the source of
+/// truth; the message only says which deliveries to look at and for which attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WakeMessage {
+    /// `Some`: an intake message waking up to `GROUP_SIZE` first attempts, claimed
+    /// together under this key (the same for every copy of the message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    pub project_id: ProjectId,
+    /// When the writer sent it (its age bounds the wait for the state it announces).
+    pub queued_at: Millis,
+    /// Sent by a manual re-send (§8 retry, §12 recover).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manual: bool,
+    /// A postponed delivery whose turn under its webhook's rate limit is already taken.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub slot_reserved: bool,
+    /// How many times the repair sweep moved it back from the dead-letter queue.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redrives: u32,
+    pub deliveries: Vec<WakeTarget>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl WakeMessage {
+    /// A wake-up for one written delivery's attempt `attempt`.
+    pub fn next(project_id: ProjectId, target: WakeTarget, queued_at: Millis) -> WakeMessage {
+        WakeMessage {
+            group: None,
+            project_id,
+            queued_at,
+            manual: false,
+            slot_reserved: false,
+            redrives: 0,
+            deliveries: vec![target],
+        }
+    }
+
+    /// What `decide` needs to know of the message for one of its deliveries.
+    pub fn wake(&self, target: &WakeTarget) -> Wake {
+        Wake {
+            kind: if self.group.is_some() { WakeKind::First } else { WakeKind::Next },
+            attempt: target.attempt,
+            queued_at: self.queued_at,
+            manual: self.manual,
+        }
+    }
 }
 
 /// A message and how long SQS should hold it before it becomes visible.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
-    pub message: DeliveryMessage,
+    pub message: WakeMessage,
     pub delay: Duration,
 }
 
@@ -55,13 +117,18 @@ impl Queue {
         &self.url
     }
 
-    /// Sends every message with SendMessageBatch (10 per call, several calls at
-    /// once), re-sending entries that failed; returns the number of calls made.
+    /// Sends every message with SendMessageBatch (10 per call, several calls at once),
+    /// re-sending entries that failed; returns the number of calls made.
     pub async fn send_all(&self, messages: &[Outgoing]) -> Result<usize, QueueError> {
+        self.send_all_to(&self.url, messages).await
+    }
+
+    /// As `send_all`, to another queue of the deployment (the sweep's redrive).
+    pub async fn send_all_to(&self, url: &str, messages: &[Outgoing]) -> Result<usize, QueueError> {
         // A plain loop, not a closure: keeps the future `Send` for any caller.
         let mut sends = Vec::new();
         for chunk in messages.chunks(SEND_BATCH) {
-            sends.push(self.send_chunk(chunk));
+            sends.push(self.send_chunk(url, chunk));
         }
         let results: Vec<Result<usize, QueueError>> =
             stream::iter(sends).buffer_unordered(PARALLEL_SENDS).collect().await;
@@ -75,7 +142,7 @@ impl Queue {
         Ok(calls)
     }
 
-    async fn send_chunk(&self, chunk: &[Outgoing]) -> Result<usize, QueueError> {
+    async fn send_chunk(&self, url: &str, chunk: &[Outgoing]) -> Result<usize, QueueError> {
         let mut pending: Vec<(String, &Outgoing)> = chunk.iter().enumerate().map(|(i, m)| (i.to_string(), m)).collect();
         let mut calls = 0;
         for retry in 0..=SEND_RETRIES {
@@ -97,7 +164,7 @@ impl Queue {
             let out = self
                 .client
                 .send_message_batch()
-                .queue_url(&self.url)
+                .queue_url(url)
                 .set_entries(Some(entries))
                 .send()
                 .await
@@ -111,19 +178,20 @@ impl Queue {
         Err(QueueError::Partial { failed: pending.len(), total: chunk.len() })
     }
 
-    pub async fn send(&self, message: DeliveryMessage, delay: Duration) -> Result<(), QueueError> {
+    pub async fn send(&self, message: WakeMessage, delay: Duration) -> Result<(), QueueError> {
         self.send_all(&[Outgoing { message, delay }]).await.map(|_| ())
     }
 }
 
 /// SQS delays are whole seconds: round up, so a message never wakes before it is due.
-fn delay_seconds(delay: Duration) -> i32 {
+pub fn delay_seconds(delay: Duration) -> i32 {
     delay.min(MAX_DELAY).as_millis().div_ceil(1000) as i32
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::EventId;
 
     #[test]
     fn delays_round_up_and_cap_at_15_minutes() {
@@ -134,15 +202,20 @@ mod tests {
     }
 
     #[test]
-    fn message_round_trips_as_json() {
-        let m = DeliveryMessage {
-            delivery_id: "msg_1".into(),
-            event_id: "evt_1".into(),
-            project_id: 7,
-            webhook_id: "wh_1".into(),
-            attempt: 2,
+    fn message_round_trips_as_json_and_names_its_kind() {
+        let evt = EventId::new(Millis(9));
+        let t = WakeTarget {
+            delivery_id: DeliveryId::for_event(&evt, 2),
+            webhook_id: WebhookId::default_web_hook(),
+            generation: "G".into(),
+            attempt: 1,
         };
+        let mut m = WakeMessage::next(ProjectId(7), t.clone(), Millis(10));
         let text = serde_json::to_string(&m).unwrap();
-        assert_eq!(serde_json::from_str::<DeliveryMessage>(&text).unwrap(), m);
+        assert!(!text.contains("manual") && !text.contains("group"), "defaults stay out of the body: {text}");
+        assert_eq!(serde_json::from_str::<WakeMessage>(&text).unwrap(), m);
+        assert_eq!(m.wake(&t).kind, WakeKind::Next);
+        m.group = Some("g".into());
+        assert_eq!(m.wake(&t).kind, WakeKind::First);
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::clock;
+use crate::clock::{self, Millis};
 
 /// Spread of the random jitter around each scheduled delay (±10 %).
 const JITTER: f64 = 0.10;
@@ -26,13 +26,13 @@ pub fn next_delay(
     Some(step.mul_f64(factor))
 }
 
-/// `Retry-After` as seconds or an HTTP date, relative to `now_ms`.
-pub fn parse_retry_after(value: &str, now_ms: u64) -> Option<Duration> {
+/// `Retry-After` as seconds or an HTTP date, relative to `now`.
+pub fn parse_retry_after(value: &str, now: Millis) -> Option<Duration> {
     let v = value.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    clock::parse_http_date(v).map(|at| Duration::from_millis(at.saturating_sub(now_ms)))
+    clock::parse_http_date(v).map(|at| at.since(now))
 }
 
 pub fn random_jitter() -> f64 {
@@ -76,11 +76,11 @@ mod tests {
 
     #[test]
     fn parses_retry_after_forms() {
-        assert_eq!(parse_retry_after("120", 0), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("120", Millis(0)), Some(Duration::from_secs(120)));
         assert_eq!(
-            parse_retry_after("Mon, 15 Jan 2024 10:30:10 GMT", 1_705_314_600_000),
+            parse_retry_after("Mon, 15 Jan 2024 10:30:10 GMT", Millis(1_705_314_600_000)),
             Some(Duration::from_secs(10))
         );
-        assert_eq!(parse_retry_after("later", 0), None);
+        assert_eq!(parse_retry_after("later", Millis(0)), None);
     }
 }

@@ -9,19 +9,38 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use crate::config::Settings;
 use crate::guard::{literal_ip, DestinationNotAllowed, DestinationPolicy, GuardedResolver, NOT_ALLOWED};
 use crate::retry::parse_retry_after;
-use crate::validate::VERIFICATION_KEY_PLACEHOLDER;
+use crate::rules::VERIFICATION_KEY_PLACEHOLDER;
 
 /// Only this much of a response body is kept in the log.
 pub const MAX_LOGGED_BODY: usize = 4096;
 
 pub const USER_AGENT: &str = concat!("Hookline/", env!("CARGO_PKG_VERSION"));
 
+/// Why an attempt got no complete answer: one type for every transport failure, shown
+/// in the log by its message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("invalid URL: {0}")]
+    InvalidUrl(String),
+    #[error("{}", NOT_ALLOWED)]
+    DestinationNotAllowed,
+    #[error("timeout after {} ms", .0.as_millis())]
+    Timeout(Duration),
+    #[error("connection failed: {0}")]
+    Connect(String),
+    #[error("{0}")]
+    Request(String),
+    /// The answer's status arrived but reading its body failed.
+    #[error("reading the response failed: {0}")]
+    Body(String),
+}
+
 /// What one HTTP attempt came to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SendOutcome {
     pub response_code: Option<u16>,
     pub response_body: Option<String>,
-    pub error: Option<String>,
+    pub error: Option<SendError>,
     pub duration: Duration,
     /// `Retry-After` of a 429 or 503 answer.
     pub retry_after: Option<Duration>,
@@ -32,13 +51,24 @@ impl SendOutcome {
         self.error.is_none() && matches!(self.response_code, Some(200..=299))
     }
 
-    fn failed(error: impl Into<String>, started: Instant) -> Self {
+    fn failed(error: SendError, started: Instant) -> Self {
         SendOutcome {
             response_code: None,
             response_body: None,
-            error: Some(error.into()),
+            error: Some(error),
             duration: started.elapsed(),
             retry_after: None,
+        }
+    }
+
+    /// The attempt as the delivery lifecycle records it.
+    pub fn into_outcome(self) -> crate::delivery::Outcome {
+        crate::delivery::Outcome {
+            response_code: self.response_code,
+            response_body: self.response_body,
+            error: self.error.map(|e| e.to_string()),
+            duration: self.duration,
+            retry_after: self.retry_after,
         }
     }
 }
@@ -75,12 +105,12 @@ impl Sender {
         let target = url.replace(VERIFICATION_KEY_PLACEHOLDER, &encoded_key);
         let parsed = match reqwest::Url::parse(&target) {
             Ok(u) => u,
-            Err(e) => return SendOutcome::failed(format!("invalid URL: {e}"), started),
+            Err(e) => return SendOutcome::failed(SendError::InvalidUrl(e.to_string()), started),
         };
         // IP literals never reach the resolver, so they are checked here.
         if let Some(ip) = literal_ip(&parsed) {
             if !self.policy.allows(ip) {
-                return SendOutcome::failed(NOT_ALLOWED, started);
+                return SendOutcome::failed(SendError::DestinationNotAllowed, started);
             }
         }
         let result = self.client.post(parsed).headers(headers).body(body).send().await;
@@ -94,7 +124,7 @@ impl Sender {
                 .headers()
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| parse_retry_after(v, crate::clock::now_ms()))
+                .and_then(|v| parse_retry_after(v, crate::clock::Millis::now()))
         } else {
             None
         };
@@ -110,7 +140,10 @@ impl Sender {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    error = Some(describe(&e, self.timeout));
+                    error = Some(match describe(&e, self.timeout) {
+                        SendError::Request(m) => SendError::Body(m),
+                        other => other,
+                    });
                     break;
                 }
             }
@@ -136,16 +169,16 @@ fn truncate_utf8(bytes: &[u8]) -> String {
 }
 
 /// A short, stable description of a transport failure for the log.
-fn describe(e: &reqwest::Error, timeout: Duration) -> String {
+fn describe(e: &reqwest::Error, timeout: Duration) -> SendError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
         if s.is::<DestinationNotAllowed>() {
-            return NOT_ALLOWED.to_string();
+            return SendError::DestinationNotAllowed;
         }
         source = s.source();
     }
     if e.is_timeout() {
-        return format!("timeout after {} ms", timeout.as_millis());
+        return SendError::Timeout(timeout);
     }
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
@@ -155,9 +188,9 @@ fn describe(e: &reqwest::Error, timeout: Duration) -> String {
         source = s.source();
     }
     if e.is_connect() {
-        format!("connection failed: {text}")
+        SendError::Connect(text)
     } else {
-        text
+        SendError::Request(text)
     }
 }
 
@@ -175,6 +208,13 @@ pub fn header_map<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> He
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn send_errors_read_as_before_in_the_log() {
+        assert_eq!(SendError::DestinationNotAllowed.to_string(), "destination not allowed");
+        assert_eq!(SendError::Timeout(Duration::from_secs(3)).to_string(), "timeout after 3000 ms");
+        assert_eq!(SendError::Connect("refused".into()).to_string(), "connection failed: refused");
+    }
 
     #[test]
     fn truncates_on_char_boundaries() {

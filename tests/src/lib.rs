@@ -147,6 +147,49 @@ impl Stack {
         }
     }
 
+    /// Takes `n` messages off the delivery queue without handling them; returns their bodies.
+    pub async fn take_messages(&self, n: usize) -> Vec<String> {
+        let sqs = self.app.queue.client();
+        let mut bodies = Vec::new();
+        for _ in 0..20 {
+            if bodies.len() >= n {
+                break;
+            }
+            let out = sqs
+                .receive_message()
+                .queue_url(self.app.queue.url())
+                .max_number_of_messages((n - bodies.len()).min(10) as i32)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("receive");
+            for m in out.messages.unwrap_or_default() {
+                sqs.delete_message()
+                    .queue_url(self.app.queue.url())
+                    .receipt_handle(m.receipt_handle.unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete");
+                bodies.push(m.body.unwrap_or_default());
+            }
+        }
+        assert_eq!(bodies.len(), n, "expected {n} messages on the queue");
+        bodies
+    }
+
+    /// Puts a message body on the delivery queue as it is.
+    pub async fn send_raw(&self, body: &str) {
+        self.app
+            .queue
+            .client()
+            .send_message()
+            .queue_url(self.app.queue.url())
+            .message_body(body)
+            .send()
+            .await
+            .expect("send");
+    }
+
     /// Runs the queue until it stays empty for one poll.
     pub async fn drain(&self) {
         for _ in 0..50 {

@@ -246,13 +246,16 @@ async fn expired_events_and_deliveries_are_never_shown() {
     let delivery_id = ev.result()["deliveries"][0]["id"].as_str().unwrap().to_string();
     assert!(ev.result()["received_at"].is_string());
 
-    // Age both items past their TTL, as if DynamoDB had not swept them yet.
+    // Age the event past its TTL, as if DynamoDB had not swept it yet (its delivery is
+    // not written before its first attempt).
     let ddb = s.app.store.client();
-    for (pk, sk) in [(format!("EVT#{event_id}"), "EVT"), (format!("MSG#{delivery_id}"), "MSG")] {
+    let event = hookline::ids::EventId::parse(&event_id).unwrap();
+    let pid_typed = hookline::ids::ProjectId(pid);
+    for (pk, sk) in [(hookline::store::keys::events(pid_typed), hookline::store::keys::event_sk(&event))] {
         ddb.update_item()
             .table_name(s.app.store.table())
             .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
-            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(sk.into()))
+            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(sk))
             .update_expression("SET expires_at = :past")
             .expression_attribute_values(":past", aws_sdk_dynamodb::types::AttributeValue::N("1000".into()))
             .send()

@@ -1,10 +1,28 @@
-//! The SQS-triggered delivery function: a batch in, the failed message ids out
-//! (`ReportBatchItemFailures`), the records of a batch delivered concurrently.
+//! The delivery function: SQS batches of wake-ups in, the failed message ids out
+//! (`ReportBatchItemFailures`); and, on its EventBridge schedule, the repair sweep.
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use hookline::sender::Sender;
-use hookline::service::delivery::{process_batch, Incoming};
+use hookline::service::deliver::{process_batch, Incoming};
+use hookline::service::sweep;
 use hookline::App;
+use serde_json::Value;
+
+/// What the function was invoked with.
+pub enum Invocation {
+    Queue(SqsEvent),
+    /// The scheduled repair sweep (any event without SQS records: EventBridge's).
+    Sweep,
+}
+
+impl Invocation {
+    pub fn from_json(event: Value) -> Result<Invocation, serde_json::Error> {
+        if event.get("Records").is_some() {
+            return serde_json::from_value(event).map(Invocation::Queue);
+        }
+        Ok(Invocation::Sweep)
+    }
+}
 
 pub async fn handle(app: &App, sender: &Sender, event: SqsEvent) -> SqsBatchResponse {
     let batch: Vec<Incoming> = event
@@ -23,4 +41,11 @@ pub async fn handle(app: &App, sender: &Sender, event: SqsEvent) -> SqsBatchResp
         })
         .collect();
     response
+}
+
+/// Runs the repair sweep; an error fails the invocation, so the alarm sees it.
+pub async fn sweep(app: &App) -> Result<Value, sweep::SweepError> {
+    let report = sweep::sweep(app).await?;
+    tracing::info!(?report, "repair sweep");
+    Ok(serde_json::json!({"redriven": report.redriven, "kept": report.kept, "requeued": report.requeued}))
 }

@@ -35,6 +35,7 @@ async fn main() -> Result<(), BoxError> {
     let queue_name = std::env::var("HOOKLINE_QUEUE_NAME").unwrap_or_else(|_| "hookline-delivery".into());
     let queues = resources::create_queues(&aws_sdk_sqs::Client::new(&sdk), &queue_name, &defs, None).await?;
     settings.queue_url = queues.delivery_url.clone();
+    settings.dead_letter_queue_url = Some(queues.dead_letter_url.clone());
     if std::env::args().any(|a| a == "--setup-only") {
         // For scripts that run the functions another way (cargo lambda): just the resources.
         println!("HOOKLINE_QUEUE_URL={}", queues.delivery_url);
@@ -47,18 +48,26 @@ async fn main() -> Result<(), BoxError> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let http = tokio::spawn(server::serve(listener, app.clone(), stop_rx.clone()));
+    let sweep_every = std::env::var("HOOKLINE_SWEEP_INTERVAL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map_or(Ok(std::time::Duration::from_secs(60)), |v| hookline::config::parse_duration(&v))?;
+    let sweep = tokio::spawn(poller::sweep_every(app.clone(), sweep_every, stop_rx.clone()));
     let poll = tokio::spawn(poller::run(app.clone(), sender, stop_rx));
 
     println!("Hookline is running on http://127.0.0.1:{port}");
+    println!("  dashboard:       http://127.0.0.1:{port}/dashboard/");
+    println!("  API document:    http://127.0.0.1:{port}/api/v1/openapi.json");
     println!("  admin token:     {admin_token}");
     println!("  table:           {}", app.settings.table);
     println!("  delivery queue:  {}", queues.delivery_url);
     println!("  dead letters:    {}", queues.dead_letter_url);
     println!("  retry schedule:  {:?}", app.settings.retry_schedule);
+    println!("  repair sweep:    every {sweep_every:?}");
     println!("Press Ctrl-C to stop.");
 
     tokio::signal::ctrl_c().await?;
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(http, poll);
+    let _ = tokio::join!(http, poll, sweep);
     Ok(())
 }

@@ -1,117 +1,62 @@
-//! Event intake: record the event and one delivery per matching webhook, queue
-//! them, and only then answer 202.
+//! Event intake (§5, §10): fan the event out, queue the wake-ups of its deliveries,
+//! write the event, and only then answer 202.
+//!
+//! The order is what makes an error answer leave nothing behind: the wake-ups go first
+//! and the event second, and a wake-up whose event never appears does nothing (see
+//! `delivery::decide`). So a request answered with an error is neither listed (its
+//! event was never written, or was withdrawn) nor delivered, and a 202 means both are
+//! durable, whatever the queue's backlog.
 
-use serde_json::{json, Map, Value};
+use std::time::Duration;
+
+use serde_json::value::RawValue;
 
 use crate::app::App;
-use crate::clock::{now_ms, rfc3339};
+use crate::clock::Millis;
 use crate::credentials::sha256_hex;
-use crate::error::ApiError;
-use crate::ids;
-use crate::matching::{is_valid_event_type, subscribed};
-use crate::model::{Delivery, DeliveryStatus, Event, Project};
-use crate::queue::{DeliveryMessage, Outgoing};
-use crate::store::IdempotencyRecord;
+use crate::error::{ApiError, FieldError};
+use crate::ids::{EventId, ProjectId, MAX_FAN_OUT};
+use crate::matching::subscribed;
+use crate::model::{Event, Project, Target};
+use crate::queue::{Outgoing, WakeMessage, WakeTarget, GROUP_SIZE};
+use crate::service::catalogue;
+use crate::store::{EventRecord, IdempotencyRecord, Reservation, StoredEvent};
 
-const IDEMPOTENCY_WINDOW_SECS: u64 = 24 * 3600;
+/// An `Idempotency-Key` is remembered this long.
+pub const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 3600);
+/// How long a request holding a key may still be running (the API's own limit is 29 s).
+const INTAKE_LEASE: Duration = Duration::from_secs(35);
 
-#[derive(Debug, Clone, PartialEq)]
+/// One event as a client sends it, already checked.
+#[derive(Debug, Clone)]
 pub struct EventInput {
     pub event_type: String,
-    pub data: Map<String, Value>,
+    /// A JSON object, exactly as sent.
+    pub data: Box<RawValue>,
     pub session_id: Option<String>,
 }
 
-/// `POST /api/v1/events`: `{"event_type", "data", "session_id"?}`.
-pub fn parse_event(body: &Map<String, Value>) -> Result<EventInput, ApiError> {
-    let mut errors = Vec::new();
-    let event_type = match body.get("event_type") {
-        Some(Value::String(t)) if is_valid_event_type(t) => t.clone(),
-        Some(_) => {
-            errors.push(crate::error::FieldError::new("event_type", "must be 1 to 128 characters of [A-Za-z0-9_.-]"));
-            String::new()
-        }
-        None => {
-            errors.push(crate::error::FieldError::new("event_type", "is required"));
-            String::new()
-        }
-    };
-    let data = match body.get("data") {
-        Some(Value::Object(m)) => m.clone(),
-        None => Map::new(),
-        Some(_) => {
-            errors.push(crate::error::FieldError::new("data", "must be a JSON object"));
-            Map::new()
-        }
-    };
-    let session_id = match body.get("session_id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => Some(s.clone()),
-        Some(_) => {
-            errors.push(crate::error::FieldError::new("session_id", "must be a string of 1 to 256 characters"));
-            None
-        }
-    };
-    for key in body.keys() {
-        if !matches!(key.as_str(), "event_type" | "data" | "session_id") {
-            errors.push(crate::error::FieldError::new(key, "unknown field"));
-        }
-    }
-    if errors.is_empty() {
-        Ok(EventInput { event_type, data, session_id })
-    } else {
-        Err(ApiError::from_fields(errors))
-    }
+/// What the intake answered for one event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    pub event_id: EventId,
+    pub event_type: String,
+    pub received_at: Millis,
+    /// Deliveries queued: one per matching enabled webhook.
+    pub deliveries: usize,
+    /// The answer of an earlier request with the same idempotency key.
+    pub replayed: bool,
 }
 
-/// 000's custom-event hook: the whole object is the data; the type comes from `action`.
-pub fn parse_custom_event(body: Map<String, Value>) -> EventInput {
-    let action = body.get("action").and_then(Value::as_str).filter(|a| {
-        !a.is_empty()
-            && a.len() <= 64
-            && a.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-    });
-    let event_type = action.map_or_else(|| "custom.event".to_string(), |a| format!("custom.{a}"));
-    let session_id = body
-        .get("context")
-        .and_then(|c| c.get("session_id"))
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty() && s.len() <= 256)
-        .map(str::to_string);
-    EventInput { event_type, data: body, session_id }
-}
-
-/// A new pending delivery of `event` to webhook `webhook_id`. Its id is derived
-/// from the pair, so a resumed intake re-creates the same delivery.
-pub fn new_delivery(event: &Event, webhook_id: &str, max_attempts: u32) -> Delivery {
-    Delivery {
-        id: ids::derived_id(ids::DELIVERY, event.received_at, &[&event.id, webhook_id]),
-        project_id: event.project_id,
-        event_id: event.id.clone(),
-        event_type: event.event_type.clone(),
-        webhook_id: webhook_id.to_string(),
-        status: DeliveryStatus::Pending,
-        attempts: 0,
-        max_attempts,
-        response_code: None,
-        response_body: None,
-        error: None,
-        created_at: event.received_at,
-        last_attempt_at: None,
-        next_attempt_at: Some(event.received_at),
-        lease_until: None,
-        test: event.test,
-        expires_at: event.expires_at,
-    }
-}
-
-pub fn message_for(d: &Delivery, attempt: u32) -> DeliveryMessage {
-    DeliveryMessage {
-        delivery_id: d.id.clone(),
-        event_id: d.event_id.clone(),
-        project_id: d.project_id,
-        webhook_id: d.webhook_id.clone(),
-        attempt,
+impl Accepted {
+    fn of(event: &Event, replayed: bool) -> Accepted {
+        Accepted {
+            event_id: event.id.clone(),
+            event_type: event.event_type.clone(),
+            received_at: event.received_at,
+            deliveries: event.fan_out.len(),
+            replayed,
+        }
     }
 }
 
@@ -122,144 +67,387 @@ pub struct Calls {
     pub queue_batches: usize,
 }
 
-/// Writes an event and its deliveries, then queues the pending ones. When
-/// `resume` is set, deliveries that already exist are kept as they are.
-pub async fn record_and_queue(
-    app: &App,
-    event: &Event,
-    deliveries: Vec<Delivery>,
-    resume: bool,
-) -> Result<Calls, ApiError> {
-    let now = now_ms();
-    let (to_write, to_queue) = if resume {
-        let ids: Vec<String> = deliveries.iter().map(|d| d.id.clone()).collect();
-        let existing = app.store.existing_deliveries(&ids, now).await?;
-        let fresh: Vec<Delivery> =
-            deliveries.iter().filter(|d| !existing.iter().any(|e| e.id == d.id)).cloned().collect();
-        let mut queue: Vec<Delivery> =
-            existing.into_iter().filter(|e| e.status == DeliveryStatus::Pending && e.attempts == 0).collect();
-        queue.extend(fresh.iter().cloned());
-        (fresh, queue)
-    } else {
-        (deliveries.clone(), deliveries)
-    };
-    let store_batches = app.store.put_event_and_deliveries(event, &to_write).await?;
-    let messages: Vec<Outgoing> = to_queue
-        .iter()
-        .map(|d| Outgoing { message: message_for(d, d.attempts + 1), delay: std::time::Duration::ZERO })
-        .collect();
-    let queue_batches = app.queue.send_all(&messages).await?;
-    Ok(Calls { store_batches, queue_batches })
+/// The webhooks an event of `event_type` goes to: enabled and subscribed.
+pub async fn fan_out(app: &App, pid: ProjectId, event_type: &str) -> Result<Vec<Target>, ApiError> {
+    let all = app.store.all_webhooks(pid).await?;
+    Ok(targets(&all, event_type))
 }
 
+fn targets(webhooks: &[crate::model::Webhook], event_type: &str) -> Vec<Target> {
+    webhooks
+        .iter()
+        .filter(|w| w.enabled && subscribed(&w.event_types, event_type))
+        .take(MAX_FAN_OUT)
+        .map(|w| Target { webhook_id: w.id.clone(), generation: w.generation.clone() })
+        .collect()
+}
+
+/// The first-attempt wake-ups of `events`: groups of up to `GROUP_SIZE` deliveries,
+/// each group claimed as one. With `per_event`, a group never spans two events, so its
+/// key depends on its event alone and a retried request (same event id) makes the same
+/// groups; otherwise groups span events, for fewer messages and claims.
+pub fn first_wakes(pid: ProjectId, events: &[&Event], per_event: bool, now: Millis) -> Vec<Outgoing> {
+    let mut out = Vec::new();
+    let mut group: Vec<WakeTarget> = Vec::new();
+    let flush = |group: &mut Vec<WakeTarget>, out: &mut Vec<Outgoing>| {
+        if group.is_empty() {
+            return;
+        }
+        // The first delivery and the group's size name it: every copy of this message, and
+        // every retry of a keyed request, names the same group.
+        let key = format!("{}.{}", group[0].delivery_id, group.len());
+        let message = WakeMessage {
+            group: Some(key),
+            project_id: pid,
+            queued_at: now,
+            manual: false,
+            slot_reserved: false,
+            redrives: 0,
+            deliveries: std::mem::take(group),
+        };
+        out.push(Outgoing { message, delay: Duration::ZERO });
+    };
+    for event in events {
+        for (i, t) in event.fan_out.iter().enumerate() {
+            group.push(WakeTarget {
+                delivery_id: event.delivery_id(i),
+                webhook_id: t.webhook_id.clone(),
+                generation: t.generation.clone(),
+                attempt: 1,
+            });
+            if group.len() == GROUP_SIZE {
+                flush(&mut group, &mut out);
+            }
+        }
+        if per_event {
+            flush(&mut group, &mut out);
+        }
+    }
+    flush(&mut group, &mut out);
+    out
+}
+
+/// Queues the events' wake-ups, then writes the events. On failure the events that may
+/// have been written are withdrawn (best effort) and the caller answers 503.
+async fn commit(
+    app: &App,
+    pid: ProjectId,
+    events: &[Event],
+    wakes: &[Outgoing],
+    conditional: bool,
+) -> Result<Calls, ApiError> {
+    let queue_batches = if wakes.is_empty() { 0 } else { app.queue.send_all(wakes).await? };
+    let records: Vec<EventRecord<'_>> =
+        events.iter().map(|e| EventRecord { event: e, expires: app.expires(e.received_at) }).collect();
+    let written = if conditional {
+        let mut calls = 0;
+        let mut result = Ok(());
+        for r in &records {
+            calls += 1;
+            // `false`: an earlier try of this request stored it; nothing to redo.
+            if let Err(e) = app.store.put_event(r).await {
+                result = Err(e);
+                break;
+            }
+        }
+        result.map(|_| calls)
+    } else {
+        app.store.put_events(&records).await
+    };
+    match written {
+        Ok(store_batches) => Ok(Calls { store_batches, queue_batches }),
+        Err(e) => {
+            // A write that timed out may still land: withdraw, so it can never show.
+            let ids: Vec<EventId> = events.iter().map(|e| e.id.clone()).collect();
+            if let Err(w) = app.store.withdraw_events(pid, &ids, Millis::now()).await {
+                tracing::error!(error = %w, "could not withdraw events after a failed intake");
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// Records events that need no idempotency (tests, operational events) in one go.
+pub async fn record(app: &App, pid: ProjectId, events: &[Event]) -> Result<Calls, ApiError> {
+    let refs: Vec<&Event> = events.iter().collect();
+    let wakes = first_wakes(pid, &refs, false, Millis::now());
+    commit(app, pid, events, &wakes, false).await
+}
+
+fn new_event(project: &Project, id: EventId, received_at: Millis, input: EventInput, fan_out: Vec<Target>) -> Event {
+    Event {
+        id,
+        project_id: project.project_id,
+        client_id: project.client_id,
+        event_type: input.event_type,
+        session_id: input.session_id,
+        data: input.data,
+        received_at,
+        fan_out,
+        test: false,
+    }
+}
+
+/// The outcome of one `POST /api/v1/events`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntakeOutcome {
-    pub result: Value,
-    /// The answer is the stored one of an earlier request with the same key.
-    pub replayed: bool,
+    pub accepted: Accepted,
     pub calls: Calls,
 }
 
-fn check_idempotency_key(key: &str) -> Result<(), ApiError> {
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (b' '..=b'~').contains(&b)) {
-        return Err(ApiError::invalid("Idempotency-Key", "must be 1 to 255 printable ASCII characters"));
-    }
-    Ok(())
+/// How an idempotency key stands for this request.
+enum Keyed {
+    /// Fresh reservation (or one taken over from a request that died): go ahead with this id.
+    Go { event_id: EventId, received_at: Millis, key_hash: String, fresh: bool },
+    /// An earlier request with the key completed: answer with its event.
+    Replay(Event),
 }
 
-/// Records an event for `project` and queues its deliveries.
+/// Reserves `key` for a request whose body hashes to `request_hash`.
+async fn reserve(app: &App, pid: ProjectId, key: &str, request_hash: String, now: Millis) -> Result<Keyed, ApiError> {
+    let key_hash = sha256_hex(key);
+    let fresh = IdempotencyRecord {
+        event_id: EventId::new(now),
+        received_at: now,
+        request_hash: request_hash.clone(),
+        lease_until: now.plus(INTAKE_LEASE),
+        expires: now.plus(IDEMPOTENCY_WINDOW),
+    };
+    let existing = match app.store.reserve_idempotency(pid, &key_hash, &fresh, now).await? {
+        Reservation::Reserved => {
+            return Ok(Keyed::Go { event_id: fresh.event_id, received_at: now, key_hash, fresh: true });
+        }
+        Reservation::Existing(r) => r,
+    };
+    if existing.request_hash != request_hash {
+        return Err(ApiError::Conflict("this Idempotency-Key was used with a different request".into()));
+    }
+    if let Some(StoredEvent::Found(e)) = app.store.get_event(pid, &existing.event_id, now).await? {
+        return Ok(Keyed::Replay(e));
+    }
+    let in_progress = || ApiError::Conflict("a request with this Idempotency-Key is in progress; retry shortly".into());
+    if existing.lease_until > now {
+        return Err(in_progress());
+    }
+    // The first request died before storing its event: take over and finish it with the
+    // same event id, so its own wake-ups (if any are still waiting) find it.
+    if !app.store.take_over_idempotency(pid, &key_hash, existing.lease_until, now.plus(INTAKE_LEASE)).await? {
+        return Err(in_progress());
+    }
+    Ok(Keyed::Go { event_id: existing.event_id, received_at: existing.received_at, key_hash, fresh: false })
+}
+
+/// Records one event for `project` and queues its deliveries (§5).
 pub async fn ingest(
     app: &App,
     project: &Project,
     input: EventInput,
     idempotency_key: Option<&str>,
-    raw_body: &[u8],
 ) -> Result<IntakeOutcome, ApiError> {
-    let now = now_ms();
+    catalogue::check_data(app, &input.event_type, &input.data).await?;
+    let now = Millis::now();
     let pid = project.project_id;
-    let mut resume = false;
-    let mut idem_hash = None;
-    let (event_id, received_at) = match idempotency_key {
-        None => (ids::new_id(ids::EVENT, now), now),
-        Some(key) => {
-            check_idempotency_key(key)?;
-            let key_hash = sha256_hex(key);
-            let request_hash = hex_sha256(raw_body);
-            let fresh = IdempotencyRecord {
-                event_id: ids::new_id(ids::EVENT, now),
-                received_at: now,
-                request_hash: request_hash.clone(),
-                response: None,
-                expires_at: now / 1000 + IDEMPOTENCY_WINDOW_SECS,
-            };
-            let record = if app.store.start_idempotency(pid, &key_hash, &fresh, now).await? {
-                fresh
-            } else {
-                resume = true;
-                app.store
-                    .get_idempotency(pid, &key_hash, now)
-                    .await?
-                    .ok_or_else(|| ApiError::Conflict("a request with this Idempotency-Key is in progress".into()))?
-            };
-            if record.request_hash != request_hash {
-                return Err(ApiError::Conflict("this Idempotency-Key was used with a different request body".into()));
-            }
-            if let Some(response) = &record.response {
-                let result = serde_json::from_str(response).unwrap_or(Value::Null);
-                return Ok(IntakeOutcome { result, replayed: true, calls: Calls::default() });
-            }
-            idem_hash = Some(key_hash);
-            (record.event_id, record.received_at)
+    let keyed = match idempotency_key {
+        None => None,
+        Some(key) => match reserve(app, pid, key, request_hash(&input), now).await? {
+            Keyed::Replay(e) => return Ok(IntakeOutcome { accepted: Accepted::of(&e, true), calls: Calls::default() }),
+            Keyed::Go { event_id, received_at, key_hash, fresh } => Some((event_id, received_at, key_hash, fresh)),
+        },
+    };
+    let (event_id, received_at) =
+        keyed.as_ref().map_or_else(|| (EventId::new(now), now), |(id, at, _, _)| (id.clone(), *at));
+    let targets = match fan_out(app, pid, &input.event_type).await {
+        Ok(t) => t,
+        Err(e) => {
+            release(app, pid, keyed.as_ref()).await;
+            return Err(e);
         }
     };
-
-    // A resumed intake keeps the fan-out fixed by its first try.
-    let stored = if resume { app.store.get_event(&event_id, now).await? } else { None };
-    let event = match stored {
-        Some(e) => e,
-        None => {
-            let webhook_ids = app
-                .store
-                .all_webhooks(pid)
-                .await?
-                .into_iter()
-                .filter(|w| w.enabled && subscribed(&w.event_types, &input.event_type))
-                .map(|w| w.id)
-                .collect();
-            Event {
-                id: event_id,
-                project_id: pid,
-                client_id: project.client_id,
-                event_type: input.event_type,
-                session_id: input.session_id,
-                data: input.data,
-                received_at,
-                webhook_ids,
-                test: false,
-                expires_at: app.expires_at(received_at),
+    let event = new_event(project, event_id, received_at, input, targets);
+    let wakes = first_wakes(pid, &[&event], keyed.is_some(), now);
+    match commit(app, pid, std::slice::from_ref(&event), &wakes, keyed.is_some()).await {
+        Ok(calls) => {
+            if let Some((id, _, key_hash, _)) = &keyed {
+                if let Err(e) = app.store.finish_idempotency(pid, key_hash, id).await {
+                    tracing::warn!(error = %e, "could not end the idempotency lease; repeats wait for it");
+                }
             }
+            Ok(IntakeOutcome { accepted: Accepted::of(&event, false), calls })
         }
-    };
-    let max_attempts = app.settings.max_attempts();
-    let deliveries: Vec<Delivery> = event.webhook_ids.iter().map(|wh| new_delivery(&event, wh, max_attempts)).collect();
-    let calls = record_and_queue(app, &event, deliveries, resume).await?;
-    let result = intake_result(&event, event.webhook_ids.len());
-    if let Some(key_hash) = idem_hash {
-        app.store.complete_idempotency(pid, &key_hash, &result.to_string()).await?;
+        Err(e) => {
+            release(app, pid, keyed.as_ref()).await;
+            Err(e)
+        }
     }
-    Ok(IntakeOutcome { result, replayed: false, calls })
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
+/// Gives a freshly reserved key back after a failure, so an immediate retry is not told
+/// that the failed request is still in progress.
+async fn release(app: &App, pid: ProjectId, keyed: Option<&(EventId, Millis, String, bool)>) {
+    if let Some((id, _, key_hash, true)) = keyed {
+        if let Err(e) = app.store.release_idempotency(pid, key_hash, id).await {
+            tracing::warn!(error = %e, "could not release an idempotency key after a failure");
+        }
+    }
+}
+
+/// What makes two requests with one idempotency key "the same request": the event they
+/// describe, whichever route (§5 header or §10 entry) carried it.
+fn request_hash(input: &EventInput) -> String {
     use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(bytes))
+    let mut h = Sha256::new();
+    for part in [input.event_type.as_str(), input.data.get(), input.session_id.as_deref().unwrap_or("")] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
 }
 
-pub fn intake_result(event: &Event, deliveries: usize) -> Value {
-    json!({
-        "event_id": event.id,
-        "event_type": event.event_type,
-        "received_at": rfc3339(event.received_at),
-        "deliveries": deliveries,
-    })
+/// One entry of a batch (§10), as parsed: accepted input, or the entry's own error.
+pub enum BatchEntry {
+    Valid { input: EventInput, idempotency_key: Option<String> },
+    Invalid(ApiError),
+}
+
+/// What became of one batch entry.
+pub enum BatchResult {
+    Accepted(Accepted),
+    Refused(ApiError),
+}
+
+/// `POST /api/v1/events/batch`: every valid entry is stored and queued before the
+/// answer, with batched calls; the request as a whole either succeeds or answers 503
+/// with nothing left behind.
+pub async fn ingest_batch(
+    app: &App,
+    project: &Project,
+    entries: Vec<BatchEntry>,
+) -> Result<Vec<BatchResult>, ApiError> {
+    let now = Millis::now();
+    let pid = project.project_id;
+    let mut results: Vec<Option<BatchResult>> = Vec::with_capacity(entries.len());
+    // (entry index, input, keyed)
+    let mut accepted: Vec<(usize, EventInput, Option<(EventId, Millis, String, bool)>)> = Vec::new();
+    for (i, entry) in entries.into_iter().enumerate() {
+        match entry {
+            BatchEntry::Invalid(e) => results.push(Some(BatchResult::Refused(e))),
+            BatchEntry::Valid { input, idempotency_key } => {
+                match catalogue::check_data(app, &input.event_type, &input.data).await {
+                    Ok(()) => {}
+                    Err(e @ ApiError::Invalid { .. }) => {
+                        results.push(Some(BatchResult::Refused(e)));
+                        continue;
+                    }
+                    Err(e) => {
+                        release_all(app, pid, &accepted).await;
+                        return Err(e);
+                    }
+                }
+                results.push(None);
+                match idempotency_key {
+                    None => accepted.push((i, input, None)),
+                    Some(key) => match reserve(app, pid, &key, request_hash(&input), now).await {
+                        Ok(Keyed::Replay(e)) => results[i] = Some(BatchResult::Accepted(Accepted::of(&e, true))),
+                        Ok(Keyed::Go { event_id, received_at, key_hash, fresh }) => {
+                            accepted.push((i, input, Some((event_id, received_at, key_hash, fresh))))
+                        }
+                        Err(e @ ApiError::Conflict(_)) => results[i] = Some(BatchResult::Refused(e)),
+                        Err(e) => {
+                            release_all(app, pid, &accepted).await;
+                            return Err(e);
+                        }
+                    },
+                }
+            }
+        }
+    }
+    let webhooks = match app.store.all_webhooks(pid).await {
+        Ok(w) => w,
+        Err(e) => {
+            release_all(app, pid, &accepted).await;
+            return Err(e.into());
+        }
+    };
+    let mut keyed_events = Vec::new();
+    let mut plain_events = Vec::new();
+    let mut order = Vec::new();
+    for (i, input, keyed) in &accepted {
+        let (id, at) = keyed.as_ref().map_or_else(|| (EventId::new(now), now), |(id, at, _, _)| (id.clone(), *at));
+        let fan = targets(&webhooks, &input.event_type);
+        let event = new_event(project, id, at, input.clone(), fan);
+        order.push((*i, event.id.clone(), keyed.is_some()));
+        if keyed.is_some() {
+            keyed_events.push(event);
+        } else {
+            plain_events.push(event);
+        }
+    }
+    let mut wakes = first_wakes(pid, &plain_events.iter().collect::<Vec<_>>(), false, now);
+    wakes.extend(first_wakes(pid, &keyed_events.iter().collect::<Vec<_>>(), true, now));
+    let sent = if wakes.is_empty() { Ok(0) } else { app.queue.send_all(&wakes).await.map_err(ApiError::from) };
+    let stored = match sent {
+        Ok(_) => store_batch(app, pid, &plain_events, &keyed_events).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = stored {
+        release_all(app, pid, &accepted).await;
+        return Err(e);
+    }
+    for (_, _, keyed) in &accepted {
+        if let Some((id, _, key_hash, _)) = keyed {
+            if let Err(e) = app.store.finish_idempotency(pid, key_hash, id).await {
+                tracing::warn!(error = %e, "could not end an idempotency lease");
+            }
+        }
+    }
+    for (i, id, keyed) in order {
+        let list = if keyed { &keyed_events } else { &plain_events };
+        if let Some(e) = list.iter().find(|e| e.id == id) {
+            results[i] = Some(BatchResult::Accepted(Accepted::of(e, false)));
+        }
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| BatchResult::Refused(ApiError::Internal("entry lost".into()))))
+        .collect())
+}
+
+/// Writes a batch's events: fresh ones with BatchWriteItem, keyed ones conditionally
+/// (a retry may find them stored). On failure everything is withdrawn.
+async fn store_batch(app: &App, pid: ProjectId, plain: &[Event], keyed: &[Event]) -> Result<(), ApiError> {
+    let records: Vec<EventRecord<'_>> =
+        plain.iter().map(|e| EventRecord { event: e, expires: app.expires(e.received_at) }).collect();
+    let mut result = if records.is_empty() { Ok(0) } else { app.store.put_events(&records).await };
+    if result.is_ok() {
+        for e in keyed {
+            if let Err(err) = app.store.put_event(&EventRecord { event: e, expires: app.expires(e.received_at) }).await
+            {
+                result = Err(err);
+                break;
+            }
+        }
+    }
+    if let Err(e) = result {
+        let ids: Vec<EventId> = plain.iter().chain(keyed).map(|e| e.id.clone()).collect();
+        if let Err(w) = app.store.withdraw_events(pid, &ids, Millis::now()).await {
+            tracing::error!(error = %w, "could not withdraw events after a failed batch");
+        }
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+async fn release_all(
+    app: &App,
+    pid: ProjectId,
+    accepted: &[(usize, EventInput, Option<(EventId, Millis, String, bool)>)],
+) {
+    for (_, _, keyed) in accepted {
+        release(app, pid, keyed.as_ref()).await;
+    }
+}
+
+/// Field errors of an `Idempotency-Key` (or a batch entry's `idempotency_key`).
+pub fn check_idempotency_key(field: &str, key: &str) -> Result<(), ApiError> {
+    crate::rules::check_idempotency_key(key).map_err(|m| ApiError::from_fields(vec![FieldError::new(field, m)]))
 }

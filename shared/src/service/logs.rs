@@ -1,129 +1,181 @@
-//! The activity view and delivery logs (§8), and re-sending by hand.
+//! The activity view and delivery logs (§8), re-sending by hand, and recover (§12).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use serde_json::{json, Value};
-
 use crate::app::App;
-use crate::clock::now_ms;
+use crate::clock::Millis;
+use crate::delivery::{Delivery, Status};
 use crate::error::ApiError;
-use crate::http::list_result;
-use crate::ids;
-use crate::matching::is_valid_event_type;
-use crate::model::{Delivery, DeliveryStatus, Event};
-use crate::service::intake::message_for;
-use crate::service::testing::web_hook_event;
+use crate::ids::{DeliveryId, EventId, ProjectId, WebhookId};
+use crate::model::Event;
+use crate::queue::{Outgoing, WakeMessage, WakeTarget};
 use crate::service::webhooks::{list_error, load};
+use crate::store::keys;
+use crate::store::{DeliveryFilter, Page, StoredEvent};
+
+/// Deliveries a recover re-sends per request at most (the rest: call again).
+const MAX_RECOVER: usize = 1000;
 
 pub async fn list_events(
     app: &App,
-    pid: u64,
-    q: &HashMap<String, String>,
+    pid: ProjectId,
+    event_type: Option<&str>,
     limit: usize,
     cursor: Option<&str>,
-) -> Result<Value, ApiError> {
-    let event_type = q.get("event_type").map(String::as_str).filter(|t| !t.is_empty());
-    if let Some(t) = event_type {
-        if !is_valid_event_type(t) {
-            return Err(ApiError::invalid("event_type", "must be 1 to 128 characters of [A-Za-z0-9_.-]"));
-        }
-    }
-    let page = app.store.list_events(pid, event_type, limit, cursor, now_ms()).await.map_err(list_error)?;
-    Ok(list_result(&page.items, Event::view, page.next_cursor))
+) -> Result<Page<Event>, ApiError> {
+    app.store.list_events(pid, event_type, limit, cursor, Millis::now()).await.map_err(list_error)
 }
 
-async fn load_event(app: &App, pid: u64, id: &str) -> Result<(Event, Vec<Delivery>), ApiError> {
-    if !ids::is_valid(ids::EVENT, id) {
+/// An event and its deliveries, in fan-out order. A delivery not written yet (its first
+/// attempt has not happened) shows as pending, as it is.
+pub async fn get_event(app: &App, pid: ProjectId, id: &EventId) -> Result<(Event, Vec<Delivery>), ApiError> {
+    let now = Millis::now();
+    let Some(StoredEvent::Found(event)) = app.store.get_event(pid, id, now).await? else {
         return Err(ApiError::not_found("event"));
-    }
-    let now = now_ms();
-    let event = app
-        .store
-        .get_event(id, now)
-        .await?
-        .filter(|e| e.project_id == pid)
-        .ok_or_else(|| ApiError::not_found("event"))?;
-    let deliveries = app.store.deliveries_of_event(id, now).await?;
+    };
+    let wanted = event
+        .fan_out
+        .iter()
+        .enumerate()
+        .map(|(i, t)| crate::store::delivery_key(pid, &t.webhook_id, &t.generation, &event.delivery_id(i)))
+        .collect();
+    let written = app.store.get_deliveries(wanted, now).await?;
+    let max_attempts = app.settings.max_attempts();
+    let deliveries = event
+        .fan_out
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let id = event.delivery_id(i);
+            written.iter().find(|d| d.id == id).cloned().unwrap_or_else(|| Delivery::new(&event, i, t, max_attempts))
+        })
+        .collect();
     Ok((event, deliveries))
 }
 
-/// One event with its data and its deliveries; it also carries 003's
-/// `response_code`/`response_message` so the same URL can be polled after a test.
-pub async fn get_event(app: &App, pid: u64, id: &str) -> Result<Value, ApiError> {
-    let (event, deliveries) = load_event(app, pid, id).await?;
-    let mut view = web_hook_event(&event, deliveries.first());
-    let full = event.view();
-    for key in ["data", "received_at", "test"] {
-        view[key] = full[key].clone();
+/// One delivery, written or still waiting for its first attempt.
+pub async fn get_delivery(app: &App, pid: ProjectId, id: &DeliveryId) -> Result<(Delivery, bool), ApiError> {
+    let now = Millis::now();
+    let event_id = id.event_id();
+    let Some(StoredEvent::Found(event)) = app.store.get_event(pid, &event_id, now).await? else {
+        return Err(ApiError::not_found("delivery"));
+    };
+    let Some(target) = event.target_of(id) else { return Err(ApiError::not_found("delivery")) };
+    match app.store.get_delivery(pid, &target.webhook_id, &target.generation, id, now).await? {
+        Some(d) => Ok((d, true)),
+        None => Ok((Delivery::new(&event, id.index(), target, app.settings.max_attempts()), false)),
     }
-    view["deliveries"] = json!(deliveries.iter().map(Delivery::view).collect::<Vec<_>>());
-    Ok(view)
-}
-
-/// `GET …/web_hook/events/{id}`: exactly 003's Web Hook Event.
-pub async fn get_web_hook_event(app: &App, pid: u64, id: &str) -> Result<Value, ApiError> {
-    let (event, deliveries) = load_event(app, pid, id).await?;
-    Ok(web_hook_event(&event, deliveries.first()))
 }
 
 pub async fn list_deliveries(
     app: &App,
-    pid: u64,
-    webhook_id: &str,
-    q: &HashMap<String, String>,
+    pid: ProjectId,
+    webhook_id: &WebhookId,
+    status: Option<Status>,
     limit: usize,
     cursor: Option<&str>,
-) -> Result<Value, ApiError> {
-    let status = match q.get("status").map(String::as_str).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(
-            DeliveryStatus::parse(s).ok_or_else(|| ApiError::invalid("status", "must be success, error or pending"))?,
-        ),
-    };
-    load(app, pid, webhook_id).await?;
-    let page = app.store.list_deliveries(pid, webhook_id, status, limit, cursor, now_ms()).await.map_err(list_error)?;
-    Ok(list_result(&page.items, Delivery::view, page.next_cursor))
+) -> Result<Page<Delivery>, ApiError> {
+    let wh = load(app, pid, webhook_id).await?;
+    let filter = DeliveryFilter { status, created: None };
+    app.store
+        .list_deliveries(pid, &wh.id, &wh.generation, filter, limit, cursor, Millis::now())
+        .await
+        .map_err(list_error)
 }
 
-pub async fn get_delivery(app: &App, pid: u64, id: &str) -> Result<Value, ApiError> {
-    if !ids::is_valid(ids::DELIVERY, id) {
-        return Err(ApiError::not_found("delivery"));
+/// Re-sends a delivery now: one more attempt on the same `webhook-id` (§8).
+pub async fn retry_delivery(app: &App, pid: ProjectId, id: &DeliveryId) -> Result<Delivery, ApiError> {
+    let (d, written) = get_delivery(app, pid, id).await?;
+    if !written {
+        return Err(ApiError::Conflict("this delivery has not had its first attempt yet; it is on its way".into()));
     }
-    let log = app
-        .store
-        .delivery_log(id, now_ms())
-        .await?
-        .filter(|l| l.delivery.project_id == pid)
-        .ok_or_else(|| ApiError::not_found("delivery"))?;
-    let mut view = log.delivery.view();
-    view["attempts_log"] = json!(log.attempts.iter().map(|a| a.view()).collect::<Vec<_>>());
-    Ok(view)
-}
-
-/// Re-sends a delivery now: one more attempt on the same `webhook-id`.
-pub async fn retry_delivery(app: &App, pid: u64, id: &str) -> Result<Value, ApiError> {
-    if !ids::is_valid(ids::DELIVERY, id) {
-        return Err(ApiError::not_found("delivery"));
-    }
-    let now = now_ms();
-    let d = app
-        .store
-        .get_delivery(id, now)
-        .await?
-        .filter(|d| d.project_id == pid)
-        .ok_or_else(|| ApiError::not_found("delivery"))?;
-    if app.store.get_webhook(pid, &d.webhook_id).await?.is_none() {
+    if app.store.get_webhook(pid, &d.webhook_id).await?.filter(|w| w.generation == d.generation).is_none() {
         return Err(ApiError::Conflict("the webhook of this delivery was deleted".into()));
     }
-    let mut retried = d.clone();
-    retried.status = DeliveryStatus::Pending;
-    retried.next_attempt_at = Some(now);
-    retried.max_attempts =
-        if d.status == DeliveryStatus::Pending { d.max_attempts.max(d.attempts + 1) } else { d.attempts + 1 };
-    if !app.store.replace_delivery(&retried, d.attempts).await? {
-        return Err(ApiError::Conflict("an attempt was just recorded; retry".into()));
+    let now = Millis::now();
+    let retried = resend(app, &[d], now).await?;
+    retried.into_iter().next().ok_or_else(|| ApiError::Conflict("an attempt was just recorded; retry".into()))
+}
+
+/// Queues one more attempt for each delivery, then writes them as pending. The wake-ups
+/// go first: one that finds its delivery not yet re-sent waits for the write, and gives
+/// up if the write never comes (this request then answered an error). Returns the
+/// deliveries whose write succeeded (the others changed meanwhile).
+async fn resend(app: &App, deliveries: &[Delivery], now: Millis) -> Result<Vec<Delivery>, ApiError> {
+    let wakes: Vec<Outgoing> = deliveries
+        .iter()
+        .map(|d| {
+            let target = WakeTarget {
+                delivery_id: d.id.clone(),
+                webhook_id: d.webhook_id.clone(),
+                generation: d.generation.clone(),
+                attempt: d.attempts + 1,
+            };
+            let mut m = WakeMessage::next(d.project_id, target, now);
+            m.manual = true;
+            Outgoing { message: m, delay: Duration::ZERO }
+        })
+        .collect();
+    app.queue.send_all(&wakes).await?;
+    let mut done = Vec::new();
+    for d in deliveries {
+        let new = d.retried(now);
+        if app.store.record_retry(&new, d, app.expires(d.created_at)).await? {
+            done.push(new);
+        }
     }
-    app.queue.send(message_for(&retried, retried.attempts + 1), Duration::ZERO).await?;
-    Ok(retried.view())
+    Ok(done)
+}
+
+/// §12's recover: every `error` delivery of the webhook created in `[since, until)` gets
+/// one new attempt, as a manual retry does. 409 while the webhook is disabled.
+pub async fn recover(
+    app: &App,
+    pid: ProjectId,
+    webhook_id: &WebhookId,
+    since: Millis,
+    until: Option<Millis>,
+) -> Result<usize, ApiError> {
+    let wh = load(app, pid, webhook_id).await?;
+    if !wh.enabled {
+        return Err(ApiError::Conflict("the webhook is disabled; enable it before recovering its deliveries".into()));
+    }
+    let now = Millis::now();
+    if since < now.minus(app.settings.retention()) {
+        return Err(ApiError::invalid("since", "is older than the retention period"));
+    }
+    let until = until.unwrap_or(now.plus(Duration::from_secs(1)));
+    if until <= since {
+        return Err(ApiError::invalid("until", "must be after since"));
+    }
+    let filter = DeliveryFilter { status: Some(Status::Error), created: Some((since, until)) };
+    let mut failed = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = app
+            .store
+            .list_deliveries(pid, &wh.id, &wh.generation, filter, 200, cursor.as_deref(), now)
+            .await
+            .map_err(list_error)?;
+        failed.extend(
+            page.items
+                .into_iter()
+                .filter(|d| d.status == Status::Error && d.created_at >= since && d.created_at < until),
+        );
+        match page.next_cursor {
+            Some(c) if failed.len() < MAX_RECOVER => cursor = Some(c),
+            _ => break,
+        }
+    }
+    failed.truncate(MAX_RECOVER);
+    let mut recovered = 0;
+    for chunk in failed.chunks(100) {
+        recovered += resend(app, chunk, now).await?.len();
+    }
+    Ok(recovered)
+}
+
+/// The log partition key of a delivery (for callers that batch-read deliveries).
+pub fn partition(d: &Delivery) -> String {
+    keys::deliveries(d.project_id, &d.webhook_id, &d.generation)
 }

@@ -1,9 +1,13 @@
-//! The operations behind the routes. Handlers parse requests and call these.
+//! The operations behind the routes and the delivery function. The API edge parses and
+//! checks requests, then calls these with typed values.
 
-pub mod auth;
-pub mod delivery;
+pub mod catalogue;
+pub mod deliver;
 pub mod intake;
 pub mod logs;
+pub mod ops;
+pub mod portal;
 pub mod projects;
+pub mod sweep;
 pub mod testing;
 pub mod webhooks;

@@ -1,41 +1,26 @@
-//! Test deliveries (§7): one delivery of a test event to one webhook, whatever
-//! its enabled flag and subscriptions, answered as 003's "Web Hook Event".
+//! Test deliveries (§7): one delivery of a test event to one webhook, whatever its
+//! enabled flag and subscriptions.
 
-use serde_json::{json, Map, Value};
+use serde_json::value::RawValue;
 
 use crate::app::App;
-use crate::clock::{epoch_seconds, now_ms};
+use crate::clock::Millis;
 use crate::error::ApiError;
-use crate::ids::{self, DEFAULT_WEBHOOK_ID};
-use crate::matching::is_valid_event_type;
-use crate::model::{Delivery, Event, Project, Webhook};
-use crate::service::intake::{new_delivery, record_and_queue};
-use crate::service::webhooks;
+use crate::ids::{EventId, WebhookId};
+use crate::model::{Event, Project, Target, Webhook};
+use crate::service::{catalogue, intake, webhooks};
 
-/// 003's Web Hook Event; `response_*` are null until the attempt has finished.
-pub fn web_hook_event(event: &Event, delivery: Option<&Delivery>) -> Value {
-    let done = delivery.filter(|d| d.attempts > 0);
-    json!({
-        "id": event.id,
-        "client_id": event.client_id,
-        "project_id": event.project_id,
-        "session_id": event.session_id,
-        "event_type": event.event_type,
-        "event_timestamp": epoch_seconds(event.received_at),
-        "response_code": done.and_then(|d| d.response_code),
-        "response_message": done.and_then(|d| d.response_body.clone().or_else(|| d.error.clone())),
-    })
+/// The default type of `POST …/webhooks/{id}/test`.
+pub const DEFAULT_TEST_TYPE: &str = "webhook.test";
+
+fn raw(value: serde_json::Value) -> Box<RawValue> {
+    serde_json::value::to_raw_value(&value).expect("a JSON value serializes")
 }
 
-fn sample_data(event_type: &str) -> Map<String, Value> {
-    json!({
-        "message": "This is a test event sent by Hookline.",
-        "event_type": event_type,
-        "sample": true,
-    })
-    .as_object()
-    .cloned()
-    .unwrap_or_default()
+fn sample_data(event_type: &str) -> Box<RawValue> {
+    raw(
+        serde_json::json!({"message": "This is a test event sent by Hookline.", "event_type": event_type, "sample": true}),
+    )
 }
 
 async fn send_test(
@@ -43,58 +28,50 @@ async fn send_test(
     project: &Project,
     wh: &Webhook,
     event_type: String,
-    data: Map<String, Value>,
-) -> Result<Value, ApiError> {
-    let now = now_ms();
+    data: Box<RawValue>,
+) -> Result<Event, ApiError> {
+    let now = Millis::now();
     let event = Event {
-        id: ids::new_id(ids::EVENT, now),
+        id: EventId::new(now),
         project_id: project.project_id,
         client_id: project.client_id,
         event_type,
         session_id: None,
         data,
         received_at: now,
-        webhook_ids: vec![wh.id.clone()],
+        fan_out: vec![Target { webhook_id: wh.id.clone(), generation: wh.generation.clone() }],
         test: true,
-        expires_at: app.expires_at(now),
     };
-    // A test is one attempt: its result is what the person polling wants to see.
-    let delivery = new_delivery(&event, &wh.id, 1);
-    record_and_queue(app, &event, vec![delivery], false).await?;
-    Ok(web_hook_event(&event, None))
+    intake::record(app, project.project_id, std::slice::from_ref(&event)).await?;
+    Ok(event)
 }
 
-/// `POST …/webhooks/{id}/test` with optional `event_type` and `data`.
+/// `POST …/webhooks/{id}/test`: explicit `data` is checked against the type's schema;
+/// without it the type's catalogue `example` is sent, else sample data.
 pub async fn test_webhook(
     app: &App,
     project: &Project,
-    webhook_id: &str,
-    body: &Map<String, Value>,
-) -> Result<Value, ApiError> {
+    webhook_id: &WebhookId,
+    event_type: Option<String>,
+    data: Option<Box<RawValue>>,
+) -> Result<Event, ApiError> {
     let wh = webhooks::load(app, project.project_id, webhook_id).await?;
-    let event_type = match body.get("event_type") {
-        None | Some(Value::Null) => "webhook.test".to_string(),
-        Some(Value::String(t)) if is_valid_event_type(t) => t.clone(),
-        Some(_) => return Err(ApiError::invalid("event_type", "must be 1 to 128 characters of [A-Za-z0-9_.-]")),
+    let event_type = event_type.unwrap_or_else(|| DEFAULT_TEST_TYPE.to_string());
+    let data = match data {
+        Some(d) => {
+            catalogue::check_data(app, &event_type, &d).await?;
+            d
+        }
+        None => match catalogue::example(app, &event_type).await? {
+            Some(example) => raw(example),
+            None => sample_data(&event_type),
+        },
     };
-    let data = match body.get("data") {
-        None | Some(Value::Null) => sample_data(&event_type),
-        Some(Value::Object(m)) => m.clone(),
-        Some(_) => return Err(ApiError::invalid("data", "must be a JSON object")),
-    };
-    if let Some(k) = body.keys().find(|k| !matches!(k.as_str(), "event_type" | "data")) {
-        return Err(ApiError::invalid(k, "unknown field"));
-    }
     send_test(app, project, &wh, event_type, data).await
 }
 
-/// 003's `trigger_session_test`: `session.test`, null session, flat payload.
-pub async fn trigger_session_test(app: &App, project: &Project) -> Result<Value, ApiError> {
-    let wh = app
-        .store
-        .get_webhook(project.project_id, DEFAULT_WEBHOOK_ID)
-        .await?
-        .ok_or_else(|| ApiError::not_found("web hook"))?;
-    let data = json!({"ssl_version": 1.2}).as_object().cloned().unwrap_or_default();
-    send_test(app, project, &wh, "session.test".into(), data).await
+/// 003's `trigger_session_test`: `session.test`, null session, 003's sample data.
+pub async fn trigger_session_test(app: &App, project: &Project) -> Result<Event, ApiError> {
+    let wh = webhooks::get_web_hook(app, project.project_id).await?;
+    send_test(app, project, &wh, "session.test".into(), raw(serde_json::json!({"ssl_version": 1.2}))).await
 }

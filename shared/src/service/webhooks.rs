@@ -1,34 +1,98 @@
 //! Webhooks of a project, and 003's single project web hook (`wh_default`).
 
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 use crate::app::App;
-use crate::clock::now_ms;
+use crate::clock::Millis;
 use crate::credentials::{generate_secret, generate_verification_key};
 use crate::error::ApiError;
-use crate::http::list_result;
-use crate::ids::{self, DEFAULT_WEBHOOK_ID};
-use crate::model::{PayloadFormat, Project, Webhook, SECRET_OVERLAP_MS};
-use crate::store::{ListError, WriteMode};
-use crate::validate::{url_to_endpoint, WebhookChanges};
+use crate::ids::{new_generation, ProjectId, WebhookId};
+use crate::model::{ContentType, PayloadFormat, Webhook};
+use crate::store::{ListError, Page};
 
-fn new_webhook(id: String, project_id: u64, now: u64) -> Webhook {
+/// Webhooks a project may have: the event keeps its whole fan-out in one item.
+pub const MAX_WEBHOOKS_PER_PROJECT: usize = 2000;
+
+/// A checked set of changes to a webhook, from a create, a PATCH or 003's PUT.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct WebhookChanges {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub enabled: Option<bool>,
+    pub event_types: Option<Vec<String>>,
+    pub headers: Option<BTreeMap<String, String>>,
+    /// `Some(None)` clears the stored value.
+    pub authorization: Option<Option<String>>,
+    pub authorization_enabled: Option<bool>,
+    pub custom_parameters: Option<BTreeMap<String, String>>,
+    pub content_type: Option<ContentType>,
+    pub payload_format: Option<PayloadFormat>,
+    pub secret: Option<String>,
+    /// `Some(None)` removes the limit.
+    pub rate_limit: Option<Option<u32>>,
+}
+
+impl WebhookChanges {
+    pub fn apply(self, wh: &mut Webhook) {
+        if let Some(v) = self.name {
+            wh.name = v;
+        }
+        if let Some(v) = self.url {
+            wh.url = v;
+        }
+        if let Some(v) = self.enabled {
+            wh.set_enabled(v);
+        }
+        if let Some(v) = self.event_types {
+            wh.event_types = v;
+        }
+        if let Some(v) = self.headers {
+            wh.headers = v;
+        }
+        if let Some(v) = self.authorization {
+            wh.authorization = v;
+        }
+        if let Some(v) = self.authorization_enabled {
+            wh.authorization_enabled = v;
+        }
+        if let Some(v) = self.custom_parameters {
+            wh.custom_parameters = v;
+        }
+        if let Some(v) = self.content_type {
+            wh.content_type = v;
+        }
+        if let Some(v) = self.payload_format {
+            wh.payload_format = v;
+        }
+        if let Some(v) = self.secret {
+            wh.secret = v;
+        }
+        if let Some(v) = self.rate_limit {
+            wh.rate_limit = v;
+        }
+    }
+}
+
+fn new_webhook(id: WebhookId, project_id: ProjectId, now: Millis) -> Webhook {
     Webhook {
         id,
+        generation: new_generation(),
         project_id,
         name: String::new(),
         url: String::new(),
         enabled: true,
+        disabled_reason: None,
+        failing_since: None,
+        rate_limit: None,
         event_types: Vec::new(),
-        headers: Default::default(),
+        headers: BTreeMap::new(),
         authorization: None,
         authorization_enabled: true,
-        custom_parameters: Default::default(),
-        content_type: Default::default(),
-        payload_format: Default::default(),
+        custom_parameters: BTreeMap::new(),
+        content_type: ContentType::default(),
+        payload_format: PayloadFormat::default(),
         secret: generate_secret(),
-        previous_secret: None,
-        previous_secret_until: None,
+        previous_secrets: Vec::new(),
         verification_key: generate_verification_key(),
         created_at: now,
         updated_at: now,
@@ -42,121 +106,101 @@ pub(crate) fn list_error(e: ListError) -> ApiError {
     }
 }
 
-pub async fn list(app: &App, pid: u64, limit: usize, cursor: Option<&str>) -> Result<Value, ApiError> {
-    let page = app.store.list_webhooks(pid, limit, cursor).await.map_err(list_error)?;
-    Ok(list_result(&page.items, Webhook::view, page.next_cursor))
+pub async fn list(app: &App, pid: ProjectId, limit: usize, cursor: Option<&str>) -> Result<Page<Webhook>, ApiError> {
+    app.store.list_webhooks(pid, limit, cursor).await.map_err(list_error)
 }
 
-pub async fn create(app: &App, pid: u64, body: &Map<String, Value>) -> Result<Value, ApiError> {
-    let changes = WebhookChanges::parse(body, &app.settings, true)?;
-    let now = now_ms();
-    let mut wh = new_webhook(ids::new_id(ids::WEBHOOK, now), pid, now);
+async fn check_room(app: &App, pid: ProjectId) -> Result<(), ApiError> {
+    if app.store.count_webhooks(pid).await? >= MAX_WEBHOOKS_PER_PROJECT {
+        return Err(ApiError::Conflict(format!("a project may have at most {MAX_WEBHOOKS_PER_PROJECT} webhooks")));
+    }
+    Ok(())
+}
+
+/// Creates a webhook; the answer is the only one that shows its secret.
+pub async fn create(app: &App, pid: ProjectId, changes: WebhookChanges) -> Result<Webhook, ApiError> {
+    check_room(app, pid).await?;
+    let now = Millis::now();
+    let mut wh = new_webhook(WebhookId::new(now), pid, now);
     changes.apply(&mut wh);
-    if !app.store.put_webhook(&wh, WriteMode::Create).await? {
+    if !app.store.create_webhook(&wh).await? {
         return Err(ApiError::Conflict("a webhook with this id already exists".into()));
     }
-    Ok(wh.view_with_secrets())
+    Ok(wh)
 }
 
-pub async fn load(app: &App, pid: u64, id: &str) -> Result<Webhook, ApiError> {
-    if !ids::is_valid_webhook_id(id) {
-        return Err(ApiError::not_found("webhook"));
-    }
+pub async fn load(app: &App, pid: ProjectId, id: &WebhookId) -> Result<Webhook, ApiError> {
     app.store.get_webhook(pid, id).await?.ok_or_else(|| ApiError::not_found("webhook"))
-}
-
-pub async fn get(app: &App, pid: u64, id: &str) -> Result<Value, ApiError> {
-    Ok(load(app, pid, id).await?.view())
 }
 
 /// Writes `wh` over `old`, refusing if someone else changed it in between.
 async fn replace(app: &App, old: &Webhook, mut wh: Webhook) -> Result<Webhook, ApiError> {
-    wh.updated_at = now_ms().max(old.updated_at + 1);
-    if !app.store.put_webhook(&wh, WriteMode::Replace { expected_updated_at: old.updated_at }).await? {
+    wh.updated_at = Millis::now().max(Millis(old.updated_at.0 + 1));
+    if !app.store.replace_webhook(&wh, old).await? {
         return Err(ApiError::Conflict("the webhook was changed concurrently; retry".into()));
     }
     Ok(wh)
 }
 
-pub async fn patch(app: &App, pid: u64, id: &str, body: &Map<String, Value>) -> Result<Value, ApiError> {
+pub async fn patch(app: &App, pid: ProjectId, id: &WebhookId, changes: WebhookChanges) -> Result<Webhook, ApiError> {
     let old = load(app, pid, id).await?;
-    let changes = WebhookChanges::parse(body, &app.settings, false)?;
     let mut wh = old.clone();
     changes.apply(&mut wh);
-    Ok(replace(app, &old, wh).await?.view())
+    replace(app, &old, wh).await
 }
 
-pub async fn delete(app: &App, pid: u64, id: &str) -> Result<Value, ApiError> {
-    if !ids::is_valid_webhook_id(id) || !app.store.delete_webhook(pid, id).await? {
+/// Deletes a webhook; its pending deliveries are dropped when they wake up (they belong
+/// to this incarnation, which no new webhook with the same id continues).
+pub async fn delete(app: &App, pid: ProjectId, id: &WebhookId) -> Result<(), ApiError> {
+    if !app.store.delete_webhook(pid, id).await? {
         return Err(ApiError::not_found("webhook"));
     }
-    Ok(json!("deleted"))
+    Ok(())
 }
 
-/// New secret and verification key; the old secret keeps signing for 24 hours.
-pub async fn rotate_secret(app: &App, pid: u64, id: &str) -> Result<Value, ApiError> {
+/// New secret and verification key; each old secret keeps signing for 24 hours.
+pub async fn rotate_secret(app: &App, pid: ProjectId, id: &WebhookId) -> Result<Webhook, ApiError> {
     let old = load(app, pid, id).await?;
-    let now = now_ms();
     let mut wh = old.clone();
-    wh.previous_secret = Some(old.secret.clone());
-    wh.previous_secret_until = Some(now + SECRET_OVERLAP_MS);
-    wh.secret = generate_secret();
-    wh.verification_key = generate_verification_key();
-    Ok(replace(app, &old, wh).await?.view_with_secrets())
+    wh.rotate(generate_secret(), generate_verification_key(), Millis::now());
+    replace(app, &old, wh).await
 }
 
-/// 003's view of the project web hook.
-fn web_hook_view(project: &Project, wh: &Webhook) -> Value {
-    json!({
-        "client_id": project.client_id,
-        "project_id": project.project_id,
-        "endpoint": url_to_endpoint(&wh.url),
-        "enable_http_authorization": wh.authorization_enabled,
-        "enable_web_hook": wh.enabled,
-        "custom_parameters": wh.custom_parameters,
-    })
+pub async fn get_web_hook(app: &App, pid: ProjectId) -> Result<Webhook, ApiError> {
+    app.store.get_webhook(pid, &WebhookId::default_web_hook()).await?.ok_or_else(|| ApiError::not_found("web hook"))
 }
 
-pub async fn get_web_hook(app: &App, project: &Project) -> Result<Value, ApiError> {
-    let wh = app
-        .store
-        .get_webhook(project.project_id, DEFAULT_WEBHOOK_ID)
-        .await?
-        .ok_or_else(|| ApiError::not_found("web hook"))?;
-    Ok(web_hook_view(project, &wh))
-}
-
-pub async fn put_web_hook(app: &App, project: &Project, body: &Map<String, Value>) -> Result<Value, ApiError> {
-    let changes = WebhookChanges::parse_web_hook(body, &app.settings)?;
-    let pid = project.project_id;
-    match app.store.get_webhook(pid, DEFAULT_WEBHOOK_ID).await? {
+/// 003's PUT: creates the project web hook or updates it.
+pub async fn put_web_hook(app: &App, pid: ProjectId, changes: WebhookChanges) -> Result<Webhook, ApiError> {
+    match app.store.get_webhook(pid, &WebhookId::default_web_hook()).await? {
         Some(old) => {
             let mut wh = old.clone();
             changes.apply(&mut wh);
-            Ok(web_hook_view(project, &replace(app, &old, wh).await?))
+            replace(app, &old, wh).await
         }
         None => {
             if changes.url.is_none() {
                 return Err(ApiError::invalid("endpoint", "is required to create the web hook"));
             }
-            let now = now_ms();
-            let mut wh = new_webhook(DEFAULT_WEBHOOK_ID.to_string(), pid, now);
+            check_room(app, pid).await?;
+            let now = Millis::now();
+            let mut wh = new_webhook(WebhookId::default_web_hook(), pid, now);
             wh.name = "Project web hook".into();
             wh.payload_format = PayloadFormat::Flat;
             // 003: HTTP authorization is off until enabled.
             wh.authorization_enabled = false;
             changes.apply(&mut wh);
-            if !app.store.put_webhook(&wh, WriteMode::Create).await? {
+            if !app.store.create_webhook(&wh).await? {
                 return Err(ApiError::Conflict("the web hook was created concurrently; retry".into()));
             }
-            Ok(web_hook_view(project, &wh))
+            Ok(wh)
         }
     }
 }
 
-pub async fn delete_web_hook(app: &App, project: &Project) -> Result<Value, ApiError> {
-    if !app.store.delete_webhook(project.project_id, DEFAULT_WEBHOOK_ID).await? {
+pub async fn delete_web_hook(app: &App, pid: ProjectId) -> Result<(), ApiError> {
+    if !app.store.delete_webhook(pid, &WebhookId::default_web_hook()).await? {
         return Err(ApiError::not_found("web hook"));
     }
-    Ok(json!("deleted"))
+    Ok(())
 }

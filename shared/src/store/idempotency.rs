@@ -1,70 +1,99 @@
-//! `Idempotency-Key` records: what the first request with a key answered.
+//! `Idempotency-Key` records: the event id the first request with a key reserved, the
+//! hash of its body, and a lease while that request is in flight.
 
 use serde::{Deserialize, Serialize};
 
-use super::{from_item, is_condition_failure, key, keys, n, s, to_item, unavailable, Store};
+use super::{from_item, key, keys, n, s, to_item, ttl, Cond, Store, Write};
+use crate::clock::Millis;
 use crate::error::StoreError;
+use crate::ids::{EventId, ProjectId};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyRecord {
     /// The event id reserved by the first request, reused by any retry of it.
-    pub event_id: String,
-    pub received_at: u64,
-    /// SHA-256 of the request body: the same key with another body is a conflict.
+    pub event_id: EventId,
+    pub received_at: Millis,
+    /// SHA-256 of the request: the same key with another request is a conflict.
     pub request_hash: String,
-    /// The answer's `result` as JSON text, once the intake completed.
-    pub response: Option<String>,
-    /// TTL (epoch seconds): 24 hours after the first request.
-    pub expires_at: u64,
+    /// Until then the first request may still be running: a repeat gets 409.
+    pub lease_until: Millis,
+    /// The end of the 24-hour window.
+    pub expires: Millis,
+}
+
+/// What reserving a key came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// The key is ours.
+    Reserved,
+    /// An earlier request holds it.
+    Existing(IdempotencyRecord),
 }
 
 impl Store {
-    pub async fn get_idempotency(
+    /// Reserves `key_hash` for project `pid`, unless a live record holds it.
+    pub async fn reserve_idempotency(
         &self,
-        pid: u64,
-        key_hash: &str,
-        now_ms: u64,
-    ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        self.get(key(keys::idempotency(pid, key_hash), "IDEM"), now_ms).await?.map(from_item).transpose()
-    }
-
-    /// Reserves the key; `false` when another request holds a live reservation.
-    pub async fn start_idempotency(
-        &self,
-        pid: u64,
+        pid: ProjectId,
         key_hash: &str,
         rec: &IdempotencyRecord,
-        now_ms: u64,
-    ) -> Result<bool, StoreError> {
-        let item = to_item(rec, &[("pk", keys::idempotency(pid, key_hash)), ("sk", "IDEM".into())])?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            // An expired record not yet swept by TTL may be taken over.
-            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
-            .expression_attribute_values(":now", n(now_ms / 1000))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(is_condition_failure) => Ok(false),
-            Err(e) => Err(unavailable(e)),
+        now: Millis,
+    ) -> Result<Reservation, StoreError> {
+        let k = keys::idempotency(pid, key_hash);
+        let item =
+            to_item(rec, [(keys::PK, s(k.clone())), (keys::SK, s(keys::IDEM_SK)), (keys::TTL, ttl(rec.expires))])?;
+        // An expired record that TTL has not swept yet may be taken over.
+        let cond = Cond::new("attribute_not_exists(#pk) OR #ttl <= :now")
+            .name("#pk", keys::PK)
+            .name("#ttl", keys::TTL)
+            .value(":now", n(now.epoch_secs()));
+        if self.write(Write::put(item).when(cond)).await? {
+            return Ok(Reservation::Reserved);
+        }
+        match self.get(key(k, keys::IDEM_SK), now).await? {
+            Some(item) => Ok(Reservation::Existing(from_item(item)?)),
+            // Expired between the two calls: nothing holds it any more.
+            None => Ok(Reservation::Existing(IdempotencyRecord { lease_until: Millis::ZERO, ..rec.clone() })),
         }
     }
 
-    pub async fn complete_idempotency(&self, pid: u64, key_hash: &str, response: &str) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::idempotency(pid, key_hash), "IDEM")))
-            .update_expression("SET #r = :r")
-            .expression_attribute_names("#r", "response")
-            .expression_attribute_values(":r", s(response))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+    /// Takes over a reservation whose request died (its lease `old_lease` ran out).
+    pub async fn take_over_idempotency(
+        &self,
+        pid: ProjectId,
+        key_hash: &str,
+        old_lease: Millis,
+        new_lease: Millis,
+    ) -> Result<bool, StoreError> {
+        let w = Write::update(key(keys::idempotency(pid, key_hash), keys::IDEM_SK))
+            .set("lease_until", n(new_lease.0))
+            .when(Cond::new("#l = :old").name("#l", "lease_until").value(":old", n(old_lease.0)));
+        self.write(w).await
+    }
+
+    /// Gives a key back after a request failed before anything was queued, so that an
+    /// immediate retry is not told the first one is still in flight.
+    pub async fn release_idempotency(
+        &self,
+        pid: ProjectId,
+        key_hash: &str,
+        event_id: &EventId,
+    ) -> Result<(), StoreError> {
+        let w = Write::delete(key(keys::idempotency(pid, key_hash), keys::IDEM_SK))
+            .when(Cond::new("#e = :e").name("#e", "event_id").value(":e", s(event_id.as_str())));
+        self.write(w).await.map(|_| ())
+    }
+
+    /// Ends the lease once the request answered, so a repeat replays at once.
+    pub async fn finish_idempotency(
+        &self,
+        pid: ProjectId,
+        key_hash: &str,
+        event_id: &EventId,
+    ) -> Result<(), StoreError> {
+        let w = Write::update(key(keys::idempotency(pid, key_hash), keys::IDEM_SK))
+            .set("lease_until", n(0))
+            .when(Cond::new("#e = :e").name("#e", "event_id").value(":e", s(event_id.as_str())));
+        self.write(w).await.map(|_| ())
     }
 }

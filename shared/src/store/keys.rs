@@ -1,31 +1,50 @@
-//! The single-table layout. Every item has `pk`/`sk`; lists use three generic
-//! global secondary indexes (`gsi1`–`gsi3`, keys `gsiNpk`/`gsiNsk`, all string).
+//! The single-table layout: every key shape lives here and nowhere else. Lists are
+//! partitions of the base table read newest first, so writing an event or a delivery
+//! touches no index; the one index, `due`, is sparse and only holds deliveries that an
+//! API call made pending (manual re-sends), for the repair sweep.
 //!
-//! | item | pk | sk | gsi1 | gsi2 | gsi3 |
-//! | --- | --- | --- | --- | --- | --- |
-//! | project id counter | `COUNTER` | `PROJECT` | | | |
-//! | project | `PRJ#{pid}` | `PRJ` | | | |
-//! | API key → project | `KEY#{sha256}` | `KEY` | | | |
-//! | webhook | `PRJ#{pid}` | `WH#{wh}` | | | |
-//! | event | `EVT#{evt}` | `EVT` | `PRJ#{pid}#EVT` / evt | `PRJ#{pid}#EVT#{type}` / evt | |
-//! | delivery | `MSG#{msg}` | `MSG` | `EVT#{evt}#MSG` / msg | `PRJ#{pid}#WH#{wh}` / msg | `PRJ#{pid}#WH#{wh}#{status}` / msg |
-//! | attempt | `MSG#{msg}` | `ATT#{n:05}` | | | |
-//! | idempotency record | `IDEM#{pid}#{sha256(key)}` | `IDEM` | | | |
-//! | rate-limit state | `RATE#{pid}` | `RATE` | | | |
+//! | item | pk | sk | notes |
+//! | --- | --- | --- | --- |
+//! | project id counter | `COUNTER` | `PROJECT` | |
+//! | project | `PRJ#{pid}` | `PRJ` | |
+//! | API key → project | `KEY#{sha256}` | `KEY` | a copy of the project |
+//! | portal session | `PST#{sha256}` | `PST` | TTL = its expiry |
+//! | webhook | `PRJ#{pid}` | `WH#{wh}` | |
+//! | webhook throttle state | `WHRATE#{pid}#{wh}` | `RATE` | TTL 1 day |
+//! | event | `EVT#{pid}` | `{evt}` | the project's activity list; TTL retention |
+//! | delivery | `DLV#{pid}#{wh}#{generation}` | `{msg}` | the webhook's log; TTL retention |
+//! | first-attempt claim | `CLAIM#{group}` | `CLAIM` | TTL 1 day |
+//! | idempotency record | `IDEM#{pid}#{sha256(key)}` | `IDEM` | TTL 24 h |
+//! | project rate-limit state | `RATE#{pid}` | `RATE` | TTL 1 day |
+//! | event type | `ETYPE` | `{name}` | the deployment's catalogue |
+//!
+//! Index `due` (keys `duepk`/`duesk`, keys only): `DUE` / `{next_attempt_at:013}#{msg}`.
 
-pub const GSI1: &str = "gsi1";
-pub const GSI2: &str = "gsi2";
-pub const GSI3: &str = "gsi3";
+use crate::ids::{DeliveryId, EventId, ProjectId, WebhookId};
 
-pub fn index_attrs(index: &str) -> (&'static str, &'static str) {
-    match index {
-        GSI1 => ("gsi1pk", "gsi1sk"),
-        GSI2 => ("gsi2pk", "gsi2sk"),
-        _ => ("gsi3pk", "gsi3sk"),
-    }
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+/// DynamoDB's TTL attribute (epoch seconds).
+pub const TTL: &str = "expires_at";
+
+pub const DUE_INDEX: &str = "due";
+pub const DUE_PK: &str = "duepk";
+pub const DUE_SK: &str = "duesk";
+pub const DUE_PARTITION: &str = "DUE";
+
+pub const PROJECT_SK: &str = "PRJ";
+pub const KEY_SK: &str = "KEY";
+pub const PORTAL_SK: &str = "PST";
+pub const RATE_SK: &str = "RATE";
+pub const CLAIM_SK: &str = "CLAIM";
+pub const IDEM_SK: &str = "IDEM";
+pub const WEBHOOK_SK_PREFIX: &str = "WH#";
+
+pub fn counter() -> (String, String) {
+    ("COUNTER".into(), "PROJECT".into())
 }
 
-pub fn project(pid: u64) -> String {
+pub fn project(pid: ProjectId) -> String {
     format!("PRJ#{pid}")
 }
 
@@ -33,46 +52,101 @@ pub fn api_key(hash: &str) -> String {
     format!("KEY#{hash}")
 }
 
-pub fn webhook_sk(wh: &str) -> String {
-    format!("WH#{wh}")
+pub fn portal_session(hash: &str) -> String {
+    format!("PST#{hash}")
 }
 
-pub fn event(evt: &str) -> String {
-    format!("EVT#{evt}")
+pub fn webhook_sk(wh: &WebhookId) -> String {
+    format!("{WEBHOOK_SK_PREFIX}{wh}")
 }
 
-pub fn project_events(pid: u64) -> String {
-    format!("PRJ#{pid}#EVT")
+pub fn webhook_rate(pid: ProjectId, wh: &WebhookId) -> String {
+    format!("WHRATE#{pid}#{wh}")
 }
 
-pub fn project_events_of_type(pid: u64, event_type: &str) -> String {
-    format!("PRJ#{pid}#EVT#{event_type}")
+/// The partition of a project's events.
+pub fn events(pid: ProjectId) -> String {
+    format!("EVT#{pid}")
 }
 
-pub fn delivery(msg: &str) -> String {
-    format!("MSG#{msg}")
+pub fn event_sk(evt: &EventId) -> String {
+    evt.to_string()
 }
 
-pub fn event_deliveries(evt: &str) -> String {
-    format!("EVT#{evt}#MSG")
+/// The partition of one webhook incarnation's deliveries.
+pub fn deliveries(pid: ProjectId, wh: &WebhookId, generation: &str) -> String {
+    format!("DLV#{pid}#{wh}#{generation}")
 }
 
-pub fn webhook_deliveries(pid: u64, wh: &str) -> String {
-    format!("PRJ#{pid}#WH#{wh}")
+pub fn delivery_sk(msg: &DeliveryId) -> String {
+    msg.to_string()
 }
 
-pub fn webhook_deliveries_with_status(pid: u64, wh: &str, status: &str) -> String {
-    format!("PRJ#{pid}#WH#{wh}#{status}")
+/// Reads the (project, webhook, generation) back from a delivery partition key.
+pub fn parse_deliveries(pk: &str) -> Option<(ProjectId, WebhookId, String)> {
+    let mut parts = pk.strip_prefix("DLV#")?.splitn(3, '#');
+    let pid = ProjectId::parse(parts.next()?)?;
+    let wh = WebhookId::parse(parts.next()?)?;
+    Some((pid, wh, parts.next()?.to_string()))
 }
 
-pub fn attempt_sk(n: u32) -> String {
-    format!("ATT#{n:05}")
+pub fn due_sk(at_ms: u64, msg: &DeliveryId) -> String {
+    format!("{at_ms:013}#{msg}")
 }
 
-pub fn idempotency(pid: u64, key_hash: &str) -> String {
+/// The smallest `due` sort key at `at_ms`: entries below it were due before then.
+pub fn due_bound(at_ms: u64) -> String {
+    format!("{at_ms:013}")
+}
+
+/// The project of an event-list partition key.
+pub fn parse_events(pk: &str) -> Option<ProjectId> {
+    ProjectId::parse(pk.strip_prefix("EVT#")?)
+}
+
+/// Whether a partition key is a webhook's delivery log.
+pub fn is_deliveries(pk: &str) -> bool {
+    pk.starts_with("DLV#")
+}
+
+/// Whether a sort key is a webhook's.
+pub fn is_webhook_sk(sk: &str) -> bool {
+    sk.starts_with(WEBHOOK_SK_PREFIX)
+}
+
+pub fn claim(group: &str) -> String {
+    format!("CLAIM#{group}")
+}
+
+pub fn idempotency(pid: ProjectId, key_hash: &str) -> String {
     format!("IDEM#{pid}#{key_hash}")
 }
 
-pub fn rate(pid: u64) -> String {
+pub fn rate(pid: ProjectId) -> String {
     format!("RATE#{pid}")
+}
+
+pub fn event_types() -> String {
+    "ETYPE".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Millis;
+
+    #[test]
+    fn delivery_partitions_round_trip() {
+        let wh = WebhookId::new(Millis(5));
+        let pk = deliveries(ProjectId(12), &wh, "GEN12345");
+        assert_eq!(parse_deliveries(&pk), Some((ProjectId(12), wh, "GEN12345".to_string())));
+        assert_eq!(parse_deliveries("EVT#12"), None);
+    }
+
+    #[test]
+    fn due_keys_sort_by_time() {
+        let e = EventId::new(Millis(5));
+        let m = DeliveryId::for_event(&e, 0);
+        assert!(due_sk(999, &m) < due_sk(1_000, &m));
+    }
 }

@@ -1,30 +1,51 @@
-//! DynamoDB storage: one table, items keyed as described in `keys`.
+//! DynamoDB storage: one table, key shapes in `keys`, and the three helpers every
+//! access goes through: `Store::write` (a put, update or delete with an optional
+//! condition), `Store::page` (a newest-first page of a partition with a cursor bound to
+//! it) and the batch reads/writes.
 
+mod claims;
+mod deliveries;
+mod event_types;
 mod events;
 mod idempotency;
 pub mod keys;
+mod portal;
 mod projects;
 mod ratelimit;
 mod webhooks;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, ReturnValue, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use futures::stream::{self, StreamExt};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::clock::Millis;
 use crate::error::StoreError;
 
-pub use events::{DeliveryContext, DeliveryLog};
-pub use idempotency::IdempotencyRecord;
-pub use ratelimit::RateDecision;
-pub use webhooks::WriteMode;
+pub use deliveries::{delivery_key, DeliveryFilter, WakeContext};
+pub use events::{EventRecord, StoredEvent};
+pub use idempotency::{IdempotencyRecord, Reservation};
+pub use ratelimit::{RateDecision, Slot};
+pub use webhooks::WebhookFailureChange;
 
 pub type Item = HashMap<String, AttributeValue>;
+
+/// BatchWriteItem takes at most 25 requests, BatchGetItem at most 100 keys.
+const WRITE_BATCH: usize = 25;
+const GET_BATCH: usize = 100;
+/// Retries of unprocessed batch items (throttling) before giving up.
+const BATCH_RETRIES: u32 = 6;
+/// Batch calls in flight at once for one large fan-out.
+const PARALLEL_BATCHES: usize = 8;
+/// DynamoDB refuses sort keys longer than this.
+const MAX_SORT_KEY: usize = 1024;
 
 #[derive(Clone)]
 pub struct Store {
@@ -39,10 +60,24 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-/// A cursor that does not decode to a key of the list it is used with.
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+    }
+}
+
+/// A cursor from another list or project, or a forged one.
 #[derive(Debug, thiserror::Error)]
 #[error("cursor is not valid for this list")]
 pub struct BadCursor;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    #[error(transparent)]
+    Cursor(#[from] BadCursor),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
@@ -66,22 +101,36 @@ pub(crate) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-/// Any SDK failure that is not an expected condition: the caller retries later.
-pub(crate) fn unavailable<E: std::error::Error + 'static>(e: E) -> StoreError {
+pub(crate) fn ttl(at: Millis) -> AttributeValue {
+    n(at.epoch_secs())
+}
+
+/// A failed SDK call. DynamoDB's `ValidationException` is a request it refuses (an item
+/// over 400 KB, say): the caller's input, not an outage.
+pub(crate) fn sdk_error<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug,
+{
+    if let Some(se) = e.as_service_error() {
+        if se.code() == Some("ValidationException") {
+            return StoreError::Rejected(se.message().unwrap_or("request refused by storage").to_string());
+        }
+    }
     StoreError::Unavailable(DisplayErrorContext(e).to_string())
 }
 
-/// `true` when a transaction was cancelled because one of its conditions failed.
-pub(crate) fn is_condition_failure<E: ProvideErrorMetadata>(e: &E) -> bool {
+fn is_condition_failure<E: ProvideErrorMetadata>(e: &E) -> bool {
     matches!(e.code(), Some("ConditionalCheckFailedException"))
-        || (e.code() == Some("TransactionCanceledException")
-            && e.message().is_some_and(|m| m.contains("ConditionalCheckFailed")))
 }
 
-pub(crate) fn to_item<T: Serialize>(value: &T, keys: &[(&str, String)]) -> Result<Item, StoreError> {
+pub(crate) fn to_item<T: Serialize>(
+    value: &T,
+    attrs: impl IntoIterator<Item = (&'static str, AttributeValue)>,
+) -> Result<Item, StoreError> {
     let mut item: Item = serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    for (k, v) in keys {
-        item.insert((*k).to_string(), s(v.clone()));
+    for (k, v) in attrs {
+        item.insert(k.to_string(), v);
     }
     Ok(item)
 }
@@ -90,107 +139,165 @@ pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-pub(crate) fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+pub(crate) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([(keys::PK.to_string(), s(pk)), (keys::SK.to_string(), s(sk))])
 }
 
-/// Whether an item's TTL has passed: DynamoDB deletes expired items lazily, so
-/// reads must hide them themselves.
-pub(crate) fn is_expired(item: &Item, now_ms: u64) -> bool {
-    match item.get("expires_at") {
-        Some(AttributeValue::N(v)) => v.parse::<u64>().is_ok_and(|secs| secs * 1000 <= now_ms),
+pub(crate) fn attr_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+/// Whether an item's TTL has passed: DynamoDB deletes expired items lazily, so reads
+/// hide them themselves.
+pub(crate) fn is_expired(item: &Item, now: Millis) -> bool {
+    match item.get(keys::TTL) {
+        Some(AttributeValue::N(v)) => v.parse::<u64>().is_ok_and(|secs| secs <= now.epoch_secs()),
         _ => false,
     }
 }
 
-pub(crate) fn encode_cursor(lek: Option<&Item>) -> Option<String> {
-    let lek = lek?;
-    let map: serde_json::Map<String, serde_json::Value> = lek
-        .iter()
-        .filter_map(|(k, v)| v.as_s().ok().map(|s| (k.clone(), serde_json::Value::from(s.as_str()))))
-        .collect();
-    Some(URL_SAFE_NO_PAD.encode(serde_json::to_vec(&map).ok()?))
+/// A condition expression with its placeholders. Attribute names are always bound
+/// through `#` names, so reserved words (`status`, `data`, `name`) need no care.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Cond {
+    expr: String,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
 }
 
-/// Decodes a cursor and checks that it names keys of the expected shape.
-pub(crate) fn decode_cursor(cursor: &str, expected: &[&str]) -> Result<Item, BadCursor> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| BadCursor)?;
-    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes).map_err(|_| BadCursor)?;
-    if map.len() != expected.len() || !expected.iter().all(|k| map.contains_key(*k)) {
-        return Err(BadCursor);
+impl Cond {
+    pub fn new(expr: &str) -> Cond {
+        Cond { expr: expr.to_string(), ..Cond::default() }
     }
-    map.into_iter()
-        .map(|(k, v)| match v {
-            serde_json::Value::String(s) if !s.is_empty() => Ok((k, AttributeValue::S(s))),
-            _ => Err(BadCursor),
-        })
-        .collect()
+
+    /// The item does not exist yet.
+    pub fn absent() -> Cond {
+        Cond::new("attribute_not_exists(#pk)").name("#pk", keys::PK)
+    }
+
+    /// The item exists.
+    pub fn present() -> Cond {
+        Cond::new("attribute_exists(#pk)").name("#pk", keys::PK)
+    }
+
+    pub fn name(mut self, placeholder: &str, attr: &str) -> Cond {
+        self.names.insert(placeholder.to_string(), attr.to_string());
+        self
+    }
+
+    pub fn value(mut self, placeholder: &str, v: AttributeValue) -> Cond {
+        self.values.insert(placeholder.to_string(), v);
+        self
+    }
 }
 
-/// What a paginated query needs to know about its index.
-pub(crate) struct ListQuery<'a> {
-    pub index: Option<&'a str>,
-    pub pk_attr: &'a str,
-    pub pk: String,
-    /// A `begins_with` on the sort key, for lists that share a partition.
-    pub sk_prefix: Option<(&'a str, &'a str)>,
-    pub limit: usize,
-    pub cursor: Option<&'a str>,
-    pub now_ms: u64,
+/// One conditional write.
+pub(crate) enum Write {
+    Put {
+        item: Item,
+        cond: Option<Cond>,
+    },
+    /// `SET`/`REMOVE` of whole attributes.
+    Update {
+        key: Item,
+        set: Vec<(String, AttributeValue)>,
+        remove: Vec<String>,
+        cond: Option<Cond>,
+    },
+    Delete {
+        key: Item,
+        cond: Option<Cond>,
+    },
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ListError {
-    #[error(transparent)]
-    Cursor(#[from] BadCursor),
-    #[error(transparent)]
-    Store(#[from] StoreError),
+impl Write {
+    pub fn put(item: Item) -> Write {
+        Write::Put { item, cond: None }
+    }
+
+    pub fn update(key: Item) -> Write {
+        Write::Update { key, set: Vec::new(), remove: Vec::new(), cond: None }
+    }
+
+    pub fn delete(key: Item) -> Write {
+        Write::Delete { key, cond: None }
+    }
+
+    pub fn when(mut self, c: Cond) -> Write {
+        match &mut self {
+            Write::Put { cond, .. } | Write::Update { cond, .. } | Write::Delete { cond, .. } => *cond = Some(c),
+        }
+        self
+    }
+
+    pub fn set(mut self, attr: &str, v: AttributeValue) -> Write {
+        if let Write::Update { set, .. } = &mut self {
+            set.push((attr.to_string(), v));
+        }
+        self
+    }
 }
 
 impl Store {
-    /// Newest-first page of a partition, skipping expired items, filled up to `limit`.
-    pub(crate) async fn list(&self, q: ListQuery<'_>) -> Result<(Vec<Item>, Option<String>), ListError> {
-        let key_attrs: Vec<&str> = match q.index {
-            None => vec!["pk", "sk"],
-            Some(ix) => {
-                let (p, s) = keys::index_attrs(ix);
-                vec!["pk", "sk", p, s]
+    /// Applies one write. `Ok(false)`: its condition did not hold and nothing changed.
+    pub(crate) async fn write(&self, w: Write) -> Result<bool, StoreError> {
+        macro_rules! with_cond {
+            ($req:expr, $cond:expr) => {{
+                let mut req = $req;
+                if let Some(c) = $cond {
+                    req = req.condition_expression(c.expr);
+                    for (k, v) in c.names {
+                        req = req.expression_attribute_names(k, v);
+                    }
+                    for (k, v) in c.values {
+                        req = req.expression_attribute_values(k, v);
+                    }
+                }
+                req
+            }};
+        }
+        let result = match w {
+            Write::Put { item, cond } => {
+                let req = self.client.put_item().table_name(&self.table).set_item(Some(item));
+                with_cond!(req, cond).send().await.map(|_| ()).map_err(|e| classify(e))
+            }
+            Write::Delete { key, cond } => {
+                let req = self.client.delete_item().table_name(&self.table).set_key(Some(key));
+                with_cond!(req, cond).send().await.map(|_| ()).map_err(|e| classify(e))
+            }
+            Write::Update { key, set, remove, cond } => {
+                let mut req = self.client.update_item().table_name(&self.table).set_key(Some(key));
+                let mut parts = Vec::new();
+                if !set.is_empty() {
+                    let mut sets = Vec::new();
+                    for (i, (attr, v)) in set.into_iter().enumerate() {
+                        sets.push(format!("#u{i} = :u{i}"));
+                        req = req
+                            .expression_attribute_names(format!("#u{i}"), attr)
+                            .expression_attribute_values(format!(":u{i}"), v);
+                    }
+                    parts.push(format!("SET {}", sets.join(", ")));
+                }
+                if !remove.is_empty() {
+                    let mut removes = Vec::new();
+                    for (i, attr) in remove.into_iter().enumerate() {
+                        removes.push(format!("#r{i}"));
+                        req = req.expression_attribute_names(format!("#r{i}"), attr);
+                    }
+                    parts.push(format!("REMOVE {}", removes.join(", ")));
+                }
+                let req = req.update_expression(parts.join(" ")).return_values(ReturnValue::None);
+                with_cond!(req, cond).send().await.map(|_| ()).map_err(|e| classify(e))
             }
         };
-        let mut start = q.cursor.map(|c| decode_cursor(c, &key_attrs)).transpose()?;
-        let mut items = Vec::with_capacity(q.limit);
-        loop {
-            let mut req = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .scan_index_forward(false)
-                .limit((q.limit - items.len()) as i32)
-                .expression_attribute_names("#pk", q.pk_attr)
-                .expression_attribute_values(":pk", s(q.pk.clone()))
-                .expression_attribute_values(":now", n(q.now_ms / 1000))
-                .filter_expression("attribute_not_exists(expires_at) OR expires_at > :now")
-                .set_exclusive_start_key(start.take());
-            req = match q.sk_prefix {
-                Some((sk_attr, prefix)) => req
-                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                    .expression_attribute_names("#sk", sk_attr)
-                    .expression_attribute_values(":prefix", s(prefix)),
-                None => req.key_condition_expression("#pk = :pk"),
-            };
-            if let Some(ix) = q.index {
-                req = req.index_name(ix);
-            }
-            let out = req.send().await.map_err(unavailable)?;
-            items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(lek) if items.len() < q.limit => start = Some(lek),
-                lek => return Ok((items, encode_cursor(lek.as_ref()))),
-            }
+        match result {
+            Ok(()) => Ok(true),
+            Err(Failure::Condition) => Ok(false),
+            Err(Failure::Store(e)) => Err(e),
         }
     }
 
-    pub(crate) async fn get(&self, key: Item, now_ms: u64) -> Result<Option<Item>, StoreError> {
+    pub(crate) async fn get(&self, key: Item, now: Millis) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -199,7 +306,231 @@ impl Store {
             .consistent_read(true)
             .send()
             .await
-            .map_err(unavailable)?;
-        Ok(out.item.filter(|i| !is_expired(i, now_ms)))
+            .map_err(sdk_error)?;
+        Ok(out.item.filter(|i| !is_expired(i, now)))
+    }
+
+    /// Reads many items by key (strongly consistent), 100 keys a call, retrying
+    /// unprocessed keys; expired items are left out.
+    pub(crate) async fn batch_get(&self, keys_to_get: Vec<Item>, now: Millis) -> Result<Vec<Item>, StoreError> {
+        Ok(self.batch_get_all(keys_to_get).await?.into_iter().filter(|i| !is_expired(i, now)).collect())
+    }
+
+    /// As `batch_get`, expired items included (for callers that must tell "expired"
+    /// from "never written").
+    pub(crate) async fn batch_get_all(&self, keys_to_get: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::with_capacity(keys_to_get.len());
+        let mut pending = keys_to_get;
+        let mut retries = 0;
+        while !pending.is_empty() {
+            let chunk: Vec<Item> = pending.drain(..pending.len().min(GET_BATCH)).collect();
+            let ka = KeysAndAttributes::builder()
+                .set_keys(Some(chunk))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let out = self.client.batch_get_item().request_items(&self.table, ka).send().await.map_err(sdk_error)?;
+            if let Some(items) = out.responses.and_then(|mut r| r.remove(&self.table)) {
+                found.extend(items);
+            }
+            if let Some(left) = out.unprocessed_keys.and_then(|mut m| m.remove(&self.table)) {
+                if !left.keys.is_empty() {
+                    retries += 1;
+                    if retries > BATCH_RETRIES {
+                        return Err(StoreError::Unavailable("reads throttled".into()));
+                    }
+                    tokio::time::sleep(Duration::from_millis(25 << retries.min(6))).await;
+                    pending.extend(left.keys);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes items unconditionally in BatchWriteItem chunks of 25, several chunks at
+    /// once, re-sending throttled items; returns the number of calls made.
+    pub(crate) async fn batch_put(&self, items: Vec<Item>) -> Result<usize, StoreError> {
+        let requests: Vec<WriteRequest> = items
+            .into_iter()
+            .map(|item| {
+                WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item)).build().expect("item set"))
+                    .build()
+            })
+            .collect();
+        // A plain loop, not a closure: keeps the future `Send` for any caller.
+        let mut writes = Vec::new();
+        for chunk in requests.chunks(WRITE_BATCH) {
+            writes.push(self.write_chunk(chunk.to_vec()));
+        }
+        let results: Vec<Result<usize, StoreError>> =
+            stream::iter(writes).buffer_unordered(PARALLEL_BATCHES).collect().await;
+        results.into_iter().sum()
+    }
+
+    async fn write_chunk(&self, mut pending: Vec<WriteRequest>) -> Result<usize, StoreError> {
+        let mut calls = 0;
+        for retry in 0..=BATCH_RETRIES {
+            if retry > 0 {
+                tokio::time::sleep(Duration::from_millis(25 << retry.min(6))).await;
+            }
+            calls += 1;
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, std::mem::take(&mut pending))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            pending = out.unprocessed_items.and_then(|mut m| m.remove(&self.table)).unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(calls);
+            }
+        }
+        Err(StoreError::Unavailable("writes throttled".into()))
+    }
+
+    /// A page of partition `pk` (newest first unless `ascending`), skipping expired items and those `filter`
+    /// leaves out. The cursor names the partition, so it only works on this list; a page
+    /// may come back short with a cursor when a filter leaves most items out (the read
+    /// per request is bounded).
+    pub(crate) async fn page(&self, q: PageQuery<'_>) -> Result<Page<Item>, ListError> {
+        let mut start = match q.cursor {
+            Some(c) => Some(decode_cursor(c, &q.pk, q.sk_ok)?),
+            None => None,
+        };
+        let mut items = Vec::with_capacity(q.limit);
+        for _ in 0..PAGE_READ_BUDGET {
+            let mut req = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .scan_index_forward(q.ascending)
+                // Filters apply after the read: read ahead when the filter is selective.
+                .limit(if q.selective { 200.max(q.limit as i32) } else { (q.limit - items.len()) as i32 })
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#ttl", keys::TTL)
+                .expression_attribute_values(":pk", s(q.pk.clone()))
+                .expression_attribute_values(":now", n(q.now.epoch_secs()))
+                .set_exclusive_start_key(start.take());
+            let mut filter = "(attribute_not_exists(#ttl) OR #ttl > :now)".to_string();
+            if let Some(f) = &q.filter {
+                filter.push_str(" AND ");
+                filter.push_str(&f.expr);
+                for (k, v) in &f.names {
+                    req = req.expression_attribute_names(k, v);
+                }
+                for (k, v) in &f.values {
+                    req = req.expression_attribute_values(k, v.clone());
+                }
+            }
+            req = match &q.range {
+                Some((low, high)) => req
+                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                    .expression_attribute_names("#sk", keys::SK)
+                    .expression_attribute_values(":low", s(low.clone()))
+                    .expression_attribute_values(":high", s(high.clone())),
+                None => req.key_condition_expression("#pk = :pk"),
+            };
+            let out = req.filter_expression(filter).send().await.map_err(sdk_error)?;
+            for item in out.items.unwrap_or_default() {
+                if items.len() == q.limit {
+                    let cursor = attr_s(&items[items.len() - 1], keys::SK).map(|sk| encode_cursor(&q.pk, sk));
+                    return Ok(Page { items, next_cursor: cursor });
+                }
+                items.push(item);
+            }
+            match out.last_evaluated_key {
+                None => return Ok(Page { items, next_cursor: None }),
+                Some(lek) => {
+                    if items.len() == q.limit {
+                        let cursor = attr_s(&items[items.len() - 1], keys::SK).map(|sk| encode_cursor(&q.pk, sk));
+                        return Ok(Page { items, next_cursor: cursor });
+                    }
+                    start = Some(lek);
+                }
+            }
+        }
+        let cursor = start.as_ref().and_then(|lek| attr_s(lek, keys::SK)).map(|sk| encode_cursor(&q.pk, sk));
+        Ok(Page { items, next_cursor: cursor })
+    }
+}
+
+/// Query calls one list request may make before it answers with what it has.
+const PAGE_READ_BUDGET: usize = 4;
+
+/// What `Store::page` reads.
+pub(crate) struct PageQuery<'a> {
+    pub pk: String,
+    /// Only sort keys in `[low, high]`.
+    pub range: Option<(String, String)>,
+    pub filter: Option<Cond>,
+    /// The filter leaves out many items (a status or type filter), not just a few.
+    pub selective: bool,
+    /// Oldest (or alphabetically first) first; lists are newest first otherwise.
+    pub ascending: bool,
+    pub limit: usize,
+    pub cursor: Option<&'a str>,
+    /// Checks that a cursor's sort key has this list's shape.
+    pub sk_ok: fn(&str) -> bool,
+    pub now: Millis,
+}
+
+enum Failure {
+    Condition,
+    Store(StoreError),
+}
+
+fn classify<E, R>(e: SdkError<E, R>) -> Failure
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug,
+{
+    if e.as_service_error().is_some_and(is_condition_failure) {
+        Failure::Condition
+    } else {
+        Failure::Store(sdk_error(e))
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CursorBody {
+    /// The partition it was made for.
+    l: String,
+    /// The last sort key returned.
+    k: String,
+}
+
+fn encode_cursor(pk: &str, sk: &str) -> String {
+    let body = serde_json::to_vec(&CursorBody { l: pk.to_string(), k: sk.to_string() }).expect("strings serialize");
+    URL_SAFE_NO_PAD.encode(body)
+}
+
+/// A cursor is good for the one partition it was made for, with a sort key of the
+/// list's shape; anything else is the client's error, never a storage one.
+fn decode_cursor(cursor: &str, pk: &str, sk_ok: fn(&str) -> bool) -> Result<Item, BadCursor> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| BadCursor)?;
+    let body: CursorBody = serde_json::from_slice(&bytes).map_err(|_| BadCursor)?;
+    if body.l != pk || body.k.is_empty() || body.k.len() > MAX_SORT_KEY || !sk_ok(&body.k) {
+        return Err(BadCursor);
+    }
+    Ok(key(body.l, body.k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_only_work_on_their_own_list() {
+        let ok = |sk: &str| sk.starts_with("evt_");
+        let c = encode_cursor("EVT#1", "evt_01");
+        assert!(decode_cursor(&c, "EVT#1", ok).is_ok());
+        assert!(decode_cursor(&c, "EVT#2", ok).is_err(), "another project's list");
+        assert!(decode_cursor(&encode_cursor("EVT#1", "wh_x"), "EVT#1", ok).is_err(), "a forged sort key");
+        assert!(decode_cursor("not base64 !", "EVT#1", ok).is_err());
+        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode(b"{\"l\":1}"), "EVT#1", ok).is_err());
+        let long = format!("evt_{}", "A".repeat(2000));
+        assert!(decode_cursor(&encode_cursor("EVT#1", &long), "EVT#1", ok).is_err());
     }
 }

@@ -1,11 +1,17 @@
-//! Per-project rate limiting with GCRA (a token bucket kept as one number, the
-//! "theoretical arrival time"), updated atomically by conditional writes so that
-//! every function and every concurrent instance shares one budget.
+//! Rate limits kept as GCRA state (a token bucket as one number, the "theoretical
+//! arrival time"), updated atomically by conditional writes, so every function and
+//! every concurrent instance shares one budget: per project for API requests (§2), and
+//! per webhook for deliveries (§12's `rate_limit`).
 
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use std::time::Duration;
 
-use super::{is_condition_failure, key, keys, n, unavailable, Store};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+use super::{key, keys, n, sdk_error, Item, Store};
+use crate::clock::Millis;
 use crate::error::StoreError;
+use crate::ids::{ProjectId, WebhookId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateDecision {
@@ -14,6 +20,15 @@ pub struct RateDecision {
     pub remaining: u32,
     /// When refused: seconds until one request is allowed again.
     pub retry_after_secs: u64,
+}
+
+/// A delivery's turn under a webhook's rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// Send now.
+    Now,
+    /// A later turn is reserved for it: send at this instant.
+    At(Millis),
 }
 
 /// The GCRA parameters, in milliseconds: one request per `interval`, and up to
@@ -25,94 +40,141 @@ struct Gcra {
 }
 
 impl Gcra {
-    fn new(per_minute: u32, burst: u32) -> Gcra {
+    fn per_minute(per_minute: u32, burst: u32) -> Gcra {
         // Millisecond resolution: rates above 60 000/min behave as 60 000/min, never as zero.
         let interval = (60_000 / u64::from(per_minute.max(1))).max(1);
         Gcra { interval, tolerance: interval * u64::from(burst.max(1) - 1) }
     }
 
+    /// `per_second` deliveries a second, bursts of up to one second's worth.
+    fn per_second(per_second: u32) -> Gcra {
+        let interval = (1_000 / u64::from(per_second.max(1))).max(1);
+        Gcra { interval, tolerance: 1_000u64.saturating_sub(interval) }
+    }
+
     /// Requests still allowed right now once TAT is `tat`.
-    fn remaining(self, tat: u64, now_ms: u64) -> u32 {
-        if tat > now_ms + self.tolerance {
+    fn remaining(self, tat: u64, now: u64) -> u32 {
+        if tat > now + self.tolerance {
             0
         } else {
-            ((now_ms + self.tolerance - tat) / self.interval + 1).min(u64::from(u32::MAX)) as u32
+            ((now + self.tolerance - tat) / self.interval + 1).min(u64::from(u32::MAX)) as u32
         }
     }
 
     /// Whole seconds until a refused caller fits again.
-    fn retry_after_secs(self, old_tat: Option<u64>, now_ms: u64) -> u64 {
-        let wait_ms = old_tat.map_or(self.interval, |tat| tat.saturating_sub(now_ms + self.tolerance).max(1));
+    fn retry_after_secs(self, old_tat: Option<u64>, now: u64) -> u64 {
+        let wait_ms = old_tat.map_or(self.interval, |tat| tat.saturating_sub(now + self.tolerance).max(1));
         wait_ms.div_ceil(1000).max(1)
     }
 }
 
-impl Store {
-    /// Spends one request of project `pid`'s budget: `per_minute` sustained, `burst` at once.
-    pub async fn rate_acquire(
-        &self,
-        pid: u64,
-        per_minute: u32,
-        burst: u32,
-        now_ms: u64,
-    ) -> Result<RateDecision, StoreError> {
-        let Gcra { interval, tolerance } = Gcra::new(per_minute, burst);
-        let remaining = |tat: u64| Gcra { interval, tolerance }.remaining(tat, now_ms);
+fn read_tat(item: Option<&Item>) -> Option<u64> {
+    item.and_then(|i| i.get("tat")).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<u64>().ok())
+}
 
-        // Idle bucket (TAT in the past): restart it at now + interval.
+impl Store {
+    /// Restarts an idle bucket (TAT in the past) at `now + interval`; `false` if busy.
+    async fn restart_bucket(&self, k: Item, g: Gcra, now: u64, expires: Millis) -> Result<bool, StoreError> {
         let fresh = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::rate(pid), "RATE")))
-            .update_expression("SET tat = :tat, expires_at = :exp")
+            .set_key(Some(k))
+            .update_expression("SET tat = :tat, #ttl = :exp")
             .condition_expression("attribute_not_exists(tat) OR tat < :now")
-            .expression_attribute_values(":tat", n(now_ms + interval))
-            .expression_attribute_values(":now", n(now_ms))
-            .expression_attribute_values(":exp", n(now_ms / 1000 + 86_400))
+            .expression_attribute_names("#ttl", keys::TTL)
+            .expression_attribute_values(":tat", n(now + g.interval))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":exp", n(expires.epoch_secs()))
             .send()
             .await;
         match fresh {
-            Ok(_) => {
-                return Ok(RateDecision { allowed: true, remaining: remaining(now_ms + interval), retry_after_secs: 0 })
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(UpdateItemError::is_conditional_check_failed_exception) => {
+                Ok(false)
             }
-            Err(e) if e.as_service_error().is_some_and(is_condition_failure) => {}
-            Err(e) => return Err(unavailable(e)),
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    /// Spends one request of project `pid`'s budget: `per_minute` sustained, `burst` at once.
+    pub async fn rate_acquire(
+        &self,
+        pid: ProjectId,
+        per_minute: u32,
+        burst: u32,
+        now: Millis,
+    ) -> Result<RateDecision, StoreError> {
+        let g = Gcra::per_minute(per_minute, burst);
+        let now = now.0;
+        let k = key(keys::rate(pid), keys::RATE_SK);
+        if self.restart_bucket(k.clone(), g, now, Millis(now).plus(Duration::from_secs(86_400))).await? {
+            return Ok(RateDecision {
+                allowed: true,
+                remaining: g.remaining(now + g.interval, now),
+                retry_after_secs: 0,
+            });
         }
         // Busy bucket: advance TAT by one interval if it stays within the burst tolerance.
         let busy = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::rate(pid), "RATE")))
+            .set_key(Some(k))
             .update_expression("ADD tat :interval")
             .condition_expression("tat <= :limit")
-            .expression_attribute_values(":interval", n(interval))
-            .expression_attribute_values(":limit", n(now_ms + tolerance))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .expression_attribute_values(":interval", n(g.interval))
+            .expression_attribute_values(":limit", n(now + g.tolerance))
+            .return_values(ReturnValue::UpdatedNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        let read_tat = |item: Option<&super::Item>| {
-            item.and_then(|i| i.get("tat")).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<u64>().ok())
-        };
         match busy {
             Ok(out) => {
-                let tat = read_tat(out.attributes.as_ref()).unwrap_or(now_ms + interval);
-                Ok(RateDecision { allowed: true, remaining: remaining(tat), retry_after_secs: 0 })
+                let tat = read_tat(out.attributes.as_ref()).unwrap_or(now + g.interval);
+                Ok(RateDecision { allowed: true, remaining: g.remaining(tat, now), retry_after_secs: 0 })
             }
-            Err(e) if e.as_service_error().is_some_and(is_condition_failure) => {
-                let old = e.as_service_error().and_then(|se| match se {
-                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
-                        read_tat(c.item.as_ref())
-                    }
-                    _ => None,
-                });
-                let retry_after_secs = Gcra { interval, tolerance }.retry_after_secs(old, now_ms);
-                Ok(RateDecision { allowed: false, remaining: 0, retry_after_secs })
-            }
-            Err(e) => Err(unavailable(e)),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                    let retry_after_secs = g.retry_after_secs(read_tat(c.item.as_ref()), now);
+                    Ok(RateDecision { allowed: false, remaining: 0, retry_after_secs })
+                }
+                _ => Err(sdk_error(e)),
+            },
         }
+    }
+
+    /// Reserves the next turn of webhook `wh` under `per_second`: one write per
+    /// delivery. A delivery beyond the rate gets a later turn of its own (not a refusal),
+    /// so postponed deliveries come back spread out instead of all at once.
+    pub async fn webhook_slot(
+        &self,
+        pid: ProjectId,
+        wh: &WebhookId,
+        per_second: u32,
+        now: Millis,
+    ) -> Result<Slot, StoreError> {
+        let g = Gcra::per_second(per_second);
+        let k = key(keys::webhook_rate(pid, wh), keys::RATE_SK);
+        if self.restart_bucket(k.clone(), g, now.0, now.plus(Duration::from_secs(86_400))).await? {
+            return Ok(Slot::Now);
+        }
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(k))
+            .update_expression("ADD tat :interval")
+            .expression_attribute_values(":interval", n(g.interval))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let tat = read_tat(out.attributes.as_ref()).unwrap_or(now.0 + g.interval);
+        // This delivery's turn starts one interval before the new TAT; within the burst
+        // tolerance it goes now.
+        let turn = tat.saturating_sub(g.interval).saturating_sub(g.tolerance);
+        Ok(if turn <= now.0 { Slot::Now } else { Slot::At(Millis(turn)) })
     }
 }
 
@@ -122,7 +184,7 @@ mod tests {
 
     #[test]
     fn burst_then_sustained_rate() {
-        let g = Gcra::new(100, 200);
+        let g = Gcra::per_minute(100, 200);
         assert_eq!(g, Gcra { interval: 600, tolerance: 600 * 199 });
         // After the first request of an idle bucket, 199 more fit.
         assert_eq!(g.remaining(1_000 + 600, 1_000), 199);
@@ -133,9 +195,11 @@ mod tests {
 
     #[test]
     fn extreme_settings_never_divide_by_zero() {
-        let g = Gcra::new(1_000_000, 1);
+        let g = Gcra::per_minute(1_000_000, 1);
         assert_eq!(g.interval, 1);
         assert_eq!(g.remaining(5, 5), 1);
-        assert_eq!(Gcra::new(0, 0), Gcra { interval: 60_000, tolerance: 0 });
+        assert_eq!(Gcra::per_minute(0, 0), Gcra { interval: 60_000, tolerance: 0 });
+        assert_eq!(Gcra::per_second(10_000), Gcra { interval: 1, tolerance: 999 });
+        assert_eq!(Gcra::per_second(1), Gcra { interval: 1_000, tolerance: 0 });
     }
 }

@@ -1,80 +1,93 @@
-//! Webhooks of a project.
+//! Webhooks of a project, and the failure state the delivery function keeps on them.
 
-use super::{from_item, is_condition_failure, key, keys, n, to_item, unavailable, ListError, ListQuery, Page, Store};
+use super::{from_item, key, keys, n, s, sdk_error, to_item, Cond, Item, ListError, Page, PageQuery, Store, Write};
+use crate::clock::Millis;
 use crate::error::StoreError;
+use crate::ids::{ProjectId, WebhookId};
 use crate::model::Webhook;
 
-/// How a webhook write may proceed.
+/// A change of a webhook's failure state (§12), written only when the state changes so
+/// that a healthy webhook's deliveries pay nothing for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteMode {
-    /// Only if no webhook has this id.
-    Create,
-    /// Only if the stored webhook still has this `updated_at` (no lost update).
-    Replace { expected_updated_at: u64 },
+pub enum WebhookFailureChange {
+    /// The first failure since the last success.
+    StartFailing { since: Millis },
+    /// A success after failures.
+    Recovered,
+    /// Failing long enough: disabled with reason `failing`.
+    Disable { now: Millis },
+}
+
+fn item(wh: &Webhook) -> Result<Item, StoreError> {
+    to_item(wh, [(keys::PK, s(keys::project(wh.project_id))), (keys::SK, s(keys::webhook_sk(&wh.id)))])
+}
+
+fn webhook_key(pid: ProjectId, id: &WebhookId) -> Item {
+    key(keys::project(pid), keys::webhook_sk(id))
+}
+
+/// The sort-key range of a project's webhooks within its partition.
+fn webhook_range() -> (String, String) {
+    (keys::WEBHOOK_SK_PREFIX.to_string(), format!("{}~", keys::WEBHOOK_SK_PREFIX))
 }
 
 impl Store {
-    /// Writes a webhook; `Ok(false)` when the condition of `mode` did not hold.
-    pub async fn put_webhook(&self, wh: &Webhook, mode: WriteMode) -> Result<bool, StoreError> {
-        let item = to_item(wh, &[("pk", keys::project(wh.project_id)), ("sk", keys::webhook_sk(&wh.id))])?;
-        let req = self.client.put_item().table_name(&self.table).set_item(Some(item));
-        let req = match mode {
-            WriteMode::Create => req.condition_expression("attribute_not_exists(pk)"),
-            WriteMode::Replace { expected_updated_at } => {
-                req.condition_expression("updated_at = :u").expression_attribute_values(":u", n(expected_updated_at))
-            }
-        };
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(is_condition_failure) => Ok(false),
-            Err(e) => Err(unavailable(e)),
-        }
+    /// Writes a new webhook; `false` when one with this id exists.
+    pub async fn create_webhook(&self, wh: &Webhook) -> Result<bool, StoreError> {
+        self.write(Write::put(item(wh)?).when(Cond::absent())).await
     }
 
-    pub async fn get_webhook(&self, pid: u64, id: &str) -> Result<Option<Webhook>, StoreError> {
-        self.get(key(keys::project(pid), &keys::webhook_sk(id)), 0).await?.map(from_item).transpose()
+    /// Writes `wh` over `old`; `false` when someone (a person or the delivery function's
+    /// failure bookkeeping) changed it in between.
+    pub async fn replace_webhook(&self, wh: &Webhook, old: &Webhook) -> Result<bool, StoreError> {
+        let since = old.failing_since.map_or(aws_sdk_dynamodb::types::AttributeValue::Null(true), |m| n(m.0));
+        let cond = Cond::new("#u = :u AND #e = :e AND (attribute_not_exists(#f) OR #f = :f)")
+            .name("#u", "updated_at")
+            .name("#e", "enabled")
+            .name("#f", "failing_since")
+            .value(":u", n(old.updated_at.0))
+            .value(":e", aws_sdk_dynamodb::types::AttributeValue::Bool(old.enabled))
+            .value(":f", since);
+        self.write(Write::put(item(wh)?).when(cond)).await
+    }
+
+    pub async fn get_webhook(&self, pid: ProjectId, id: &WebhookId) -> Result<Option<Webhook>, StoreError> {
+        self.get(webhook_key(pid, id), Millis::ZERO).await?.map(from_item).transpose()
     }
 
     /// Deletes a webhook; `false` when there was none.
-    pub async fn delete_webhook(&self, pid: u64, id: &str) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::project(pid), &keys::webhook_sk(id))))
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(is_condition_failure) => Ok(false),
-            Err(e) => Err(unavailable(e)),
-        }
+    pub async fn delete_webhook(&self, pid: ProjectId, id: &WebhookId) -> Result<bool, StoreError> {
+        self.write(Write::delete(webhook_key(pid, id)).when(Cond::present())).await
     }
 
     pub async fn list_webhooks(
         &self,
-        pid: u64,
+        pid: ProjectId,
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page<Webhook>, ListError> {
-        let (items, next_cursor) = self
-            .list(ListQuery {
-                index: None,
-                pk_attr: "pk",
+        let page = self
+            .page(PageQuery {
                 pk: keys::project(pid),
-                sk_prefix: Some(("sk", "WH#")),
+                range: Some(webhook_range()),
+                filter: None,
+                selective: false,
+                ascending: false,
                 limit,
                 cursor,
-                now_ms: 0,
+                sk_ok: |sk| sk.strip_prefix(keys::WEBHOOK_SK_PREFIX).and_then(WebhookId::parse).is_some(),
+                now: Millis::ZERO,
             })
             .await?;
-        let items = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
-        Ok(Page { items, next_cursor })
+        Ok(Page {
+            items: page.items.into_iter().map(from_item).collect::<Result<_, _>>()?,
+            next_cursor: page.next_cursor,
+        })
     }
 
     /// Every webhook of a project, for fan-out.
-    pub async fn all_webhooks(&self, pid: u64) -> Result<Vec<Webhook>, StoreError> {
+    pub async fn all_webhooks(&self, pid: ProjectId) -> Result<Vec<Webhook>, StoreError> {
+        let (low, high) = webhook_range();
         let mut out = Vec::new();
         let mut start = None;
         loop {
@@ -82,14 +95,17 @@ impl Store {
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :wh)")
-                .expression_attribute_values(":pk", super::s(keys::project(pid)))
-                .expression_attribute_values(":wh", super::s("WH#"))
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":pk", s(keys::project(pid)))
+                .expression_attribute_values(":low", s(low.clone()))
+                .expression_attribute_values(":high", s(high.clone()))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(unavailable)?;
+                .map_err(sdk_error)?;
             for item in page.items.unwrap_or_default() {
                 out.push(from_item(item)?);
             }
@@ -99,4 +115,69 @@ impl Store {
             }
         }
     }
+
+    /// Applies a failure-state change to the incarnation `generation` of a webhook.
+    /// `false`: the state was already changed (or the webhook is gone).
+    pub async fn change_webhook_failure(
+        &self,
+        pid: ProjectId,
+        id: &WebhookId,
+        generation: &str,
+        change: WebhookFailureChange,
+    ) -> Result<bool, StoreError> {
+        let w = Write::update(webhook_key(pid, id));
+        let cond =
+            |expr: &str| Cond::new(&format!("#g = :g AND {expr}")).name("#g", "generation").value(":g", s(generation));
+        let w = match change {
+            WebhookFailureChange::StartFailing { since } => w.set("failing_since", n(since.0)).when(
+                cond("(attribute_not_exists(#f) OR #f = :null)").name("#f", "failing_since").value(":null", null()),
+            ),
+            WebhookFailureChange::Recovered => w
+                .set("failing_since", null())
+                .when(cond("attribute_exists(#f) AND #f <> :null").name("#f", "failing_since").value(":null", null())),
+            WebhookFailureChange::Disable { now } => w
+                .set("enabled", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
+                .set("disabled_reason", s("failing"))
+                .set("updated_at", n(now.0))
+                .when(
+                    cond("#e = :t")
+                        .name("#e", "enabled")
+                        .value(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true)),
+                ),
+        };
+        self.write(w).await
+    }
+
+    /// Number of webhooks a project has (bounded by the per-project cap).
+    pub async fn count_webhooks(&self, pid: ProjectId) -> Result<usize, StoreError> {
+        let (low, high) = webhook_range();
+        let mut count = 0usize;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":pk", s(keys::project(pid)))
+                .expression_attribute_values(":low", s(low.clone()))
+                .expression_attribute_values(":high", s(high.clone()))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            count += out.count as usize;
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(count),
+            }
+        }
+    }
+}
+
+fn null() -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::Null(true)
 }

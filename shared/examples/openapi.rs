@@ -1,0 +1,5 @@
+//! Prints the OpenAPI document: `cargo run -p hookline --example openapi > openapi.json`.
+
+fn main() {
+    print!("{}", hookline::api::openapi::render(hookline::api::ALL));
+}

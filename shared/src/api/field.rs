@@ -1,0 +1,162 @@
+//! `Field<T>`: one request field as sent. A value of the wrong type does not stop the
+//! parse, so every bad field of a request is reported at once (§1's `errors`), and
+//! `null` is told apart from absent (`"authorization": null` clears it).
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+use crate::error::FieldError;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Field<T> {
+    #[default]
+    Absent,
+    Null,
+    Given(T),
+    /// Present with the wrong type: what the field must be instead.
+    Invalid,
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Captured as text first, so a wrong type is the field's error, not the body's.
+        let raw = Box::<RawValue>::deserialize(d)?;
+        if raw.get() == "null" {
+            return Ok(Field::Null);
+        }
+        Ok(serde_json::from_str(raw.get()).map_or(Field::Invalid, Field::Given))
+    }
+}
+
+/// What a person is told a field must be.
+pub trait Expect {
+    const EXPECTED: &'static str;
+}
+
+impl Expect for String {
+    const EXPECTED: &'static str = "must be a string";
+}
+impl Expect for bool {
+    const EXPECTED: &'static str = "must be true or false";
+}
+impl Expect for u32 {
+    const EXPECTED: &'static str = "must be a whole number";
+}
+impl Expect for u64 {
+    const EXPECTED: &'static str = "must be a whole number";
+}
+impl Expect for i64 {
+    const EXPECTED: &'static str = "must be an integer";
+}
+impl Expect for Vec<String> {
+    const EXPECTED: &'static str = "must be an array of strings";
+}
+impl Expect for BTreeMap<String, String> {
+    const EXPECTED: &'static str = "must be an object of strings";
+}
+impl Expect for Box<RawValue> {
+    const EXPECTED: &'static str = "must be a JSON value";
+}
+impl Expect for serde_json::Value {
+    const EXPECTED: &'static str = "must be a JSON value";
+}
+impl Expect for crate::model::ContentType {
+    const EXPECTED: &'static str = "must be \"json\" or \"xml\"";
+}
+impl Expect for crate::model::PayloadFormat {
+    const EXPECTED: &'static str = "must be \"envelope\" or \"flat\"";
+}
+
+/// Collects a request's field errors in order.
+#[derive(Debug, Default)]
+pub struct Errors(pub Vec<FieldError>);
+
+impl Errors {
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    pub fn extend(&mut self, more: Vec<FieldError>) {
+        self.0.extend(more);
+    }
+
+    /// Records a rule's outcome for `field`.
+    pub fn check(&mut self, field: &str, result: Result<(), String>) {
+        if let Err(m) = result {
+            self.add(field, m);
+        }
+    }
+
+    /// The value of a field that may be absent but never `null`.
+    pub fn optional<'a, T: Expect>(&mut self, name: &str, f: &'a Field<T>) -> Option<&'a T> {
+        match f {
+            Field::Absent => None,
+            Field::Given(v) => Some(v),
+            Field::Null | Field::Invalid => {
+                self.add(name, T::EXPECTED);
+                None
+            }
+        }
+    }
+
+    /// The value of a required field.
+    pub fn required<'a, T: Expect>(&mut self, name: &str, f: &'a Field<T>) -> Option<&'a T> {
+        if matches!(f, Field::Absent) {
+            self.add(name, "is required");
+            return None;
+        }
+        self.optional(name, f)
+    }
+
+    /// A field where `null` means "clear it": `Some(None)` clears, `None` leaves it.
+    pub fn clearable<'a, T: Expect>(&mut self, name: &str, f: &'a Field<T>) -> Option<Option<&'a T>> {
+        match f {
+            Field::Absent => None,
+            Field::Null => Some(None),
+            Field::Given(v) => Some(Some(v)),
+            Field::Invalid => {
+                self.add(name, T::EXPECTED);
+                None
+            }
+        }
+    }
+
+    pub fn into_vec(self) -> Vec<FieldError> {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Body {
+        #[serde(default)]
+        name: Field<String>,
+        #[serde(default)]
+        n: Field<u32>,
+        #[serde(default)]
+        auth: Field<String>,
+    }
+
+    #[test]
+    fn wrong_types_and_nulls_are_fields_not_failures() {
+        let b: Body = serde_json::from_str(r#"{"name": 5, "n": "x", "auth": null}"#).unwrap();
+        let mut e = Errors::default();
+        assert!(e.required("name", &b.name).is_none());
+        assert!(e.optional("n", &b.n).is_none());
+        assert_eq!(e.clearable("auth", &b.auth), Some(None));
+        let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, vec!["name", "n"]);
+        assert_eq!(e.0[0].message, "must be a string");
+        let b: Body = serde_json::from_str("{}").unwrap();
+        let mut e = Errors::default();
+        e.required("name", &b.name);
+        assert_eq!(e.0[0].message, "is required");
+        assert_eq!(e.clearable("auth", &b.auth), None, "absent leaves it as it is");
+    }
+}

@@ -1,0 +1,427 @@
+//! `decide`: what one wake-up (an SQS message) should do with one delivery, from what
+//! storage holds at that moment. Pure: the engine reads, calls this, then acts.
+//!
+//! The rules behind it:
+//! - Every writer that makes a delivery need a wake-up sends the message first and writes
+//!   the state second (intake, retries, manual re-sends, postponements). So a message may
+//!   arrive before its state: it waits up to `STATE_WAIT` for it, then is dropped, which
+//!   is right, because a state that never appeared belongs to a request answered with an
+//!   error.
+//! - A message never repeats an attempt that storage shows as made, so a duplicate or late
+//!   copy never POSTs again; the claim (a lease) makes two copies at once POST once.
+//! - A message for an attempt already made, whose delivery's next wake-up is long overdue,
+//!   queues that wake-up again (`Heal`): the record landed after its message was dropped.
+
+use std::time::Duration;
+
+use crate::clock::Millis;
+use crate::delivery::{Delivery, DropReason};
+use crate::ids::DeliveryId;
+use crate::model::{Event, Target, Webhook};
+
+/// How long a wake-up waits for the state it was sent for before it is dropped. Longer
+/// than any writer (the API's 29 s limit, the delivery function's 60 s) takes between
+/// sending the message and writing the state.
+pub const STATE_WAIT: Duration = Duration::from_secs(90);
+/// A pending delivery whose next wake-up is this overdue has lost it (shorter than the
+/// queue's 360 s visibility timeout, so the message that failed to record comes back in time).
+pub const HEAL_AFTER: Duration = Duration::from_secs(120);
+/// A wake-up this close to its delivery's due time counts as due.
+const EARLY_TOLERANCE: Duration = Duration::from_millis(500);
+
+/// Which kind of message woke the delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WakeKind {
+    /// The intake's wake-up for attempt 1 of a delivery not written yet (one message
+    /// wakes a group of deliveries; its claim is taken per group).
+    First,
+    /// A wake-up for attempt `n` of a written delivery (retries, manual re-sends,
+    /// postponements); its claim is the lease on the delivery item.
+    Next,
+}
+
+/// One delivery as named by a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wake {
+    pub kind: WakeKind,
+    /// The attempt this wake-up is meant to make (1 for the first).
+    pub attempt: u32,
+    /// When the writer sent it: the age decides how long to wait for the state.
+    pub queued_at: Millis,
+    /// Sent by a manual re-send: the delivery may still show as finished for a moment.
+    pub manual: bool,
+}
+
+/// The event as storage has it.
+#[derive(Debug, Clone, Copy)]
+pub enum Seen<'a> {
+    Missing,
+    /// The intake answered with an error after queueing, and withdrew it.
+    Withdrawn,
+    /// Past its retention.
+    Expired,
+    Found(&'a Event),
+}
+
+/// Why a wake-up does nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ignored {
+    /// The event never became visible (its intake failed) or is gone.
+    EventNotStored,
+    EventWithdrawn,
+    /// The event is past its retention and the delivery was never written.
+    EventExpired,
+    /// The message names a webhook that is not the event's target at that position.
+    NotTheEventsTarget,
+    /// Success or error is recorded.
+    Finished,
+    /// This attempt is already recorded.
+    Duplicate,
+    /// Another instance holds the lease for this attempt.
+    LeaseHeld,
+    /// A first-attempt message for a delivery that its own message now handles.
+    OwnedByItsOwnWakeUp,
+    /// Waited long enough for a state that never came.
+    StateNeverWritten,
+}
+
+/// What to do with one delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Make attempt `number` now (after taking the claim).
+    Attempt {
+        number: u32,
+    },
+    /// Not due yet: sleep again until `until` (SQS delays are capped at 15 minutes).
+    Postpone {
+        until: Millis,
+    },
+    /// The state this message was sent for is not written yet: look again shortly.
+    Wait,
+    /// End the delivery as `error` without an attempt.
+    Drop(DropReason),
+    Ignore(Ignored),
+    /// Queue the lost wake-up of attempt `number` again.
+    Heal {
+        number: u32,
+    },
+}
+
+/// What storage holds for one wake-up: the event, the delivery (if written yet), the
+/// webhook the target names (if it still exists), and the target the message names.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub event: Seen<'a>,
+    /// The delivery the message names, and the target it names for it.
+    pub delivery_id: &'a DeliveryId,
+    pub target: &'a Target,
+    pub delivery: Option<&'a Delivery>,
+    pub webhook: Option<&'a Webhook>,
+}
+
+pub fn decide(wake: &Wake, cx: &Context<'_>, now: Millis) -> Action {
+    let young = now.since(wake.queued_at) < STATE_WAIT;
+    let event = match cx.event {
+        Seen::Withdrawn => return Action::Ignore(Ignored::EventWithdrawn),
+        Seen::Expired => {
+            return match cx.delivery {
+                Some(d) if !d.status.is_finished() => Action::Drop(DropReason::EventExpired),
+                Some(_) => Action::Ignore(Ignored::Finished),
+                None => Action::Ignore(Ignored::EventExpired),
+            }
+        }
+        Seen::Missing => {
+            return match cx.delivery {
+                // A written delivery whose event is gone: TTL removed the event first.
+                Some(d) if !d.status.is_finished() => Action::Drop(DropReason::EventExpired),
+                Some(_) => Action::Ignore(Ignored::Finished),
+                None if young => Action::Wait,
+                None => Action::Ignore(Ignored::EventNotStored),
+            };
+        }
+        Seen::Found(e) => e,
+    };
+    let Some(d) = cx.delivery else {
+        if wake.kind != WakeKind::First || wake.attempt != 1 {
+            return if young { Action::Wait } else { Action::Ignore(Ignored::StateNeverWritten) };
+        }
+        if event.target_of(cx.delivery_id) != Some(cx.target) {
+            return Action::Ignore(Ignored::NotTheEventsTarget);
+        }
+        return check_webhook(cx, event).unwrap_or(Action::Attempt { number: 1 });
+    };
+    if d.status.is_finished() {
+        return if wake.manual && wake.attempt == d.attempts + 1 && young {
+            Action::Wait
+        } else {
+            Action::Ignore(Ignored::Finished)
+        };
+    }
+    if wake.attempt <= d.attempts {
+        let overdue = d.next_attempt_at.is_some_and(|due| now.since(due) > HEAL_AFTER);
+        return if overdue && !d.lease_live(now) {
+            Action::Heal { number: d.attempts + 1 }
+        } else {
+            Action::Ignore(Ignored::Duplicate)
+        };
+    }
+    if wake.attempt > d.attempts + 1 {
+        return if young { Action::Wait } else { Action::Ignore(Ignored::StateNeverWritten) };
+    }
+    if wake.kind == WakeKind::First {
+        return Action::Ignore(Ignored::OwnedByItsOwnWakeUp);
+    }
+    if d.lease_live(now) {
+        return Action::Ignore(Ignored::LeaseHeld);
+    }
+    if let Some(due) = d.next_attempt_at {
+        if due > now.plus(EARLY_TOLERANCE) {
+            return Action::Postpone { until: due };
+        }
+    }
+    check_webhook(cx, event).unwrap_or(Action::Attempt { number: wake.attempt })
+}
+
+/// Deleted webhooks (or a new incarnation of the id) and disabled ones get nothing;
+/// a test is sent whatever the flag.
+fn check_webhook(cx: &Context<'_>, event: &Event) -> Option<Action> {
+    match cx.webhook {
+        Some(wh) if wh.generation == cx.target.generation => {
+            (!wh.enabled && !event.test).then_some(Action::Drop(DropReason::WebhookDisabled))
+        }
+        _ => Some(Action::Drop(DropReason::WebhookDeleted)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::delivery::tests::{event, outcome};
+    use crate::delivery::Status;
+    use crate::ids::{ProjectId, WebhookId};
+    use crate::model::{ContentType, PayloadFormat};
+
+    const SCHEDULE: [Duration; 2] = [Duration::from_secs(5), Duration::from_secs(300)];
+
+    fn webhook(generation: &str, enabled: bool) -> Webhook {
+        Webhook {
+            id: WebhookId::default_web_hook(),
+            generation: generation.into(),
+            project_id: ProjectId(7),
+            name: "n".into(),
+            url: "https://e.com".into(),
+            enabled,
+            disabled_reason: None,
+            failing_since: None,
+            rate_limit: None,
+            event_types: vec![],
+            headers: BTreeMap::new(),
+            authorization: None,
+            authorization_enabled: false,
+            custom_parameters: BTreeMap::new(),
+            content_type: ContentType::Json,
+            payload_format: PayloadFormat::Envelope,
+            secret: "s".into(),
+            previous_secrets: vec![],
+            verification_key: "vk".into(),
+            created_at: Millis(0),
+            updated_at: Millis(0),
+        }
+    }
+
+    fn first(queued_at: u64) -> Wake {
+        Wake { kind: WakeKind::First, attempt: 1, queued_at: Millis(queued_at), manual: false }
+    }
+
+    fn next(attempt: u32, queued_at: u64) -> Wake {
+        Wake { kind: WakeKind::Next, attempt, queued_at: Millis(queued_at), manual: false }
+    }
+
+    struct World {
+        event: Event,
+        webhook: Option<Webhook>,
+        delivery: Option<Delivery>,
+        seen: &'static str,
+    }
+
+    impl World {
+        fn new() -> World {
+            World { event: event(false), webhook: Some(webhook("G1", true)), delivery: None, seen: "found" }
+        }
+
+        fn decide(&self, wake: &Wake, now: u64) -> Action {
+            let id = self.event.delivery_id(0);
+            let cx = Context {
+                delivery_id: &id,
+                event: match self.seen {
+                    "missing" => Seen::Missing,
+                    "withdrawn" => Seen::Withdrawn,
+                    "expired" => Seen::Expired,
+                    _ => Seen::Found(&self.event),
+                },
+                target: &self.event.fan_out[0],
+                delivery: self.delivery.as_ref(),
+                webhook: self.webhook.as_ref(),
+            };
+            decide(wake, &cx, Millis(now))
+        }
+
+        fn failed_once(mut self) -> World {
+            let d = Delivery::new(&self.event, 0, &self.event.fan_out[0], 3);
+            self.delivery = Some(d.attempted(&outcome(Some(500), None), Millis(2_000), Millis(2_000), &SCHEDULE, 0.0));
+            self
+        }
+    }
+
+    #[test]
+    fn due_first_attempt() {
+        assert_eq!(World::new().decide(&first(1_000), 1_100), Action::Attempt { number: 1 });
+    }
+
+    #[test]
+    fn due_retry() {
+        let w = World::new().failed_once();
+        assert_eq!(w.decide(&next(2, 2_000), 7_100), Action::Attempt { number: 2 });
+    }
+
+    #[test]
+    fn postponed_until_due() {
+        let w = World::new().failed_once();
+        // Due at 7 000: a wake-up at 3 000 sleeps again.
+        assert_eq!(w.decide(&next(2, 2_000), 3_000), Action::Postpone { until: Millis(7_000) });
+        // Within the tolerance it counts as due.
+        assert_eq!(w.decide(&next(2, 2_000), 6_600), Action::Attempt { number: 2 });
+    }
+
+    #[test]
+    fn ahead_of_state_waits_then_gives_up() {
+        // The event is not visible yet: the intake queues before it writes.
+        let mut w = World::new();
+        w.seen = "missing";
+        assert_eq!(w.decide(&first(1_000), 1_050), Action::Wait);
+        assert_eq!(w.decide(&first(1_000), 1_000 + 91_000), Action::Ignore(Ignored::EventNotStored));
+        // A wake-up for attempt 3 while the record of attempt 1 is the latest.
+        let w = World::new().failed_once();
+        assert_eq!(w.decide(&next(3, 2_000), 2_100), Action::Wait);
+        assert_eq!(w.decide(&next(3, 2_000), 2_000 + 91_000), Action::Ignore(Ignored::StateNeverWritten));
+        // A retry wake-up for a delivery never written.
+        let w = World::new();
+        assert_eq!(w.decide(&next(2, 1_000), 1_100), Action::Wait);
+    }
+
+    #[test]
+    fn duplicates_never_repeat_a_recorded_attempt() {
+        let w = World::new().failed_once();
+        assert_eq!(w.decide(&first(1_000), 2_100), Action::Ignore(Ignored::Duplicate));
+        let mut done = World::new();
+        let d = Delivery::new(&done.event, 0, &done.event.fan_out[0], 3);
+        done.delivery = Some(d.attempted(&outcome(Some(200), None), Millis(2_000), Millis(2_000), &SCHEDULE, 0.0));
+        assert_eq!(done.decide(&first(1_000), 500_000), Action::Ignore(Ignored::Finished));
+        assert_eq!(done.decide(&next(2, 2_000), 2_100), Action::Ignore(Ignored::Finished));
+    }
+
+    #[test]
+    fn lease_lost_to_another_instance() {
+        let mut w = World::new().failed_once();
+        w.delivery.as_mut().unwrap().lease_until = Some(Millis(50_000));
+        assert_eq!(w.decide(&next(2, 2_000), 7_100), Action::Ignore(Ignored::LeaseHeld));
+        // An expired lease (its holder died) is taken over.
+        assert_eq!(w.decide(&next(2, 2_000), 50_001), Action::Attempt { number: 2 });
+    }
+
+    #[test]
+    fn dropped_when_the_webhook_is_gone_disabled_or_recreated() {
+        let mut w = World::new();
+        w.webhook = None;
+        assert_eq!(w.decide(&first(1_000), 1_100), Action::Drop(DropReason::WebhookDeleted));
+        w.webhook = Some(webhook("G2", true));
+        assert_eq!(w.decide(&first(1_000), 1_100), Action::Drop(DropReason::WebhookDeleted), "a new incarnation");
+        w.webhook = Some(webhook("G1", false));
+        assert_eq!(w.decide(&first(1_000), 1_100), Action::Drop(DropReason::WebhookDisabled));
+        // Tests go out whatever the flag.
+        w.event = event(true);
+        w.event.fan_out[0].generation = "G1".into();
+        assert_eq!(w.decide(&first(1_000), 1_100), Action::Attempt { number: 1 });
+        // A written, pending delivery whose event expired.
+        let mut w = World::new().failed_once();
+        w.seen = "expired";
+        assert_eq!(w.decide(&next(2, 2_000), 7_100), Action::Drop(DropReason::EventExpired));
+        w.seen = "missing";
+        assert_eq!(
+            w.decide(&next(2, 2_000), 7_100),
+            Action::Drop(DropReason::EventExpired),
+            "or already removed by TTL"
+        );
+        // Never written, its event expired: nothing to do, nothing to wait for.
+        let mut w = World::new();
+        w.seen = "expired";
+        assert_eq!(w.decide(&first(1_000), 1_100), Action::Ignore(Ignored::EventExpired));
+    }
+
+    #[test]
+    fn exhausted_deliveries_stay_finished() {
+        let mut w = World::new();
+        let mut d = Delivery::new(&w.event, 0, &w.event.fan_out[0], 2);
+        for t in [2_000, 8_000] {
+            d = d.attempted(&outcome(Some(500), None), Millis(t), Millis(t), &SCHEDULE, 0.0);
+        }
+        assert_eq!(d.status, Status::Error);
+        assert!(d.is_exhausted());
+        w.delivery = Some(d);
+        assert_eq!(w.decide(&next(3, 8_000), 9_000), Action::Ignore(Ignored::Finished));
+    }
+
+    #[test]
+    fn manual_retry_waits_for_its_write_then_attempts() {
+        let mut w = World::new();
+        let mut d = Delivery::new(&w.event, 0, &w.event.fan_out[0], 1);
+        d = d.attempted(&outcome(Some(500), None), Millis(2_000), Millis(2_000), &SCHEDULE, 0.0);
+        w.delivery = Some(d.clone());
+        let wake = Wake { kind: WakeKind::Next, attempt: 2, queued_at: Millis(10_000), manual: true };
+        // The message beat the write of the re-send.
+        assert_eq!(w.decide(&wake, 10_050), Action::Wait);
+        // The write never landed (the request was answered with an error).
+        assert_eq!(w.decide(&wake, 10_000 + 91_000), Action::Ignore(Ignored::Finished));
+        // Once written, it attempts.
+        w.delivery = Some(d.retried(Millis(10_010)));
+        assert_eq!(w.decide(&wake, 10_100), Action::Attempt { number: 2 });
+    }
+
+    #[test]
+    fn withdrawn_events_and_foreign_targets_are_ignored() {
+        let mut w = World::new();
+        w.seen = "withdrawn";
+        assert_eq!(w.decide(&first(1_000), 1_100), Action::Ignore(Ignored::EventWithdrawn));
+        let w = World::new();
+        let other = Target { webhook_id: WebhookId::default_web_hook(), generation: "G9".into() };
+        let id = w.event.delivery_id(0);
+        let cx = Context {
+            event: Seen::Found(&w.event),
+            delivery_id: &id,
+            target: &other,
+            delivery: None,
+            webhook: w.webhook.as_ref(),
+        };
+        assert_eq!(decide(&first(1_000), &cx, Millis(1_100)), Action::Ignore(Ignored::NotTheEventsTarget));
+    }
+
+    #[test]
+    fn a_first_attempt_message_leaves_a_postponed_delivery_to_its_own_wake_up() {
+        let mut w = World::new();
+        let d = Delivery::new(&w.event, 0, &w.event.fan_out[0], 3);
+        w.delivery = Some(d.postponed(Millis(5_000)));
+        assert_eq!(w.decide(&first(1_000), 1_100), Action::Ignore(Ignored::OwnedByItsOwnWakeUp));
+        assert_eq!(w.decide(&next(1, 1_100), 1_200), Action::Postpone { until: Millis(5_000) });
+        assert_eq!(w.decide(&next(1, 1_100), 5_000), Action::Attempt { number: 1 });
+    }
+
+    #[test]
+    fn a_lost_next_wake_up_is_healed() {
+        let w = World::new().failed_once();
+        // Attempt 2 was due at 7 000; the copy of attempt 1's message comes back much later.
+        assert_eq!(w.decide(&first(1_000), 7_000 + 121_000), Action::Heal { number: 2 });
+        assert_eq!(w.decide(&first(1_000), 7_000 + 60_000), Action::Ignore(Ignored::Duplicate));
+    }
+}

@@ -1,0 +1,346 @@
+//! The delivery lifecycle, in one place and free of I/O: the `Delivery` record with its
+//! transitions (first attempt, retry, exhaustion, drop, postponement, manual retry), and
+//! `decide`, which says what one wake-up should do given what storage holds. The engine
+//! in `service::deliver` only carries out what these return.
+
+mod decide;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Millis;
+use crate::ids::{DeliveryId, EventId, ProjectId, WebhookId};
+use crate::model::{Event, Target};
+use crate::retry::next_delay;
+
+pub use decide::{decide, Action, Context, Ignored, Seen, Wake, WakeKind, HEAL_AFTER, STATE_WAIT};
+
+/// Delivery status (004's Success / Error / Pending).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pending,
+    Success,
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Success => "success",
+            Status::Error => "error",
+        }
+    }
+
+    pub fn is_finished(self) -> bool {
+        self != Status::Pending
+    }
+}
+
+/// Why a delivery ended without an attempt: one type for every such reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    WebhookDeleted,
+    WebhookDisabled,
+    EventExpired,
+}
+
+impl DropReason {
+    /// The text shown as the delivery's `error`.
+    pub fn message(self) -> &'static str {
+        match self {
+            DropReason::WebhookDeleted => "webhook deleted",
+            DropReason::WebhookDisabled => "webhook disabled",
+            DropReason::EventExpired => "event expired",
+        }
+    }
+}
+
+/// What one HTTP attempt came to, as the lifecycle needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub response_code: Option<u16>,
+    /// The first 4 KiB of the response body.
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+    pub duration: Duration,
+    /// `Retry-After` of a 429 or 503 answer.
+    pub retry_after: Option<Duration>,
+}
+
+impl Outcome {
+    pub fn succeeded(&self) -> bool {
+        self.error.is_none() && matches!(self.response_code, Some(200..=299))
+    }
+}
+
+/// One attempt in the delivery's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptRecord {
+    pub attempt: u32,
+    pub started_at: Millis,
+    pub response_code: Option<u16>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// One (event, webhook) pair and the state of getting it delivered. Written from its
+/// first attempt (or first postponement) on; before that, the event's fan-out alone
+/// says it is pending.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: DeliveryId,
+    pub project_id: ProjectId,
+    pub event_id: EventId,
+    pub event_type: String,
+    pub webhook_id: WebhookId,
+    pub generation: String,
+    pub status: Status,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// The delivery ends `error` once `attempts` reaches this without success.
+    pub max_attempts: u32,
+    pub created_at: Millis,
+    pub next_attempt_at: Option<Millis>,
+    /// Held by the one delivery function instance making the next attempt.
+    #[serde(default)]
+    pub lease_until: Option<Millis>,
+    /// Set when it ended without an attempt.
+    #[serde(default)]
+    pub dropped: Option<DropReason>,
+    pub test: bool,
+    /// Every attempt, oldest first.
+    #[serde(default)]
+    pub log: Vec<AttemptRecord>,
+}
+
+impl Delivery {
+    /// The delivery of `event` to `fan_out[index]`, before any attempt.
+    pub fn new(event: &Event, index: usize, target: &Target, max_attempts: u32) -> Delivery {
+        Delivery {
+            id: event.delivery_id(index),
+            project_id: event.project_id,
+            event_id: event.id.clone(),
+            event_type: event.event_type.clone(),
+            webhook_id: target.webhook_id.clone(),
+            generation: target.generation.clone(),
+            status: Status::Pending,
+            attempts: 0,
+            max_attempts: if event.test { 1 } else { max_attempts },
+            created_at: event.received_at,
+            next_attempt_at: Some(event.received_at),
+            lease_until: None,
+            dropped: None,
+            test: event.test,
+            log: Vec::new(),
+        }
+    }
+
+    pub fn last_attempt(&self) -> Option<&AttemptRecord> {
+        self.log.last()
+    }
+
+    /// The error shown for the delivery: the last attempt's, or why it was dropped.
+    pub fn error(&self) -> Option<String> {
+        match self.dropped {
+            Some(reason) => Some(reason.message().to_string()),
+            None => self.last_attempt().and_then(|a| a.error.clone()),
+        }
+    }
+
+    /// Whether another instance holds the right to make the next attempt.
+    pub fn lease_live(&self, now: Millis) -> bool {
+        self.lease_until.is_some_and(|until| until > now)
+    }
+
+    /// After attempt `attempts + 1` ended with `outcome`: success, a retry on the
+    /// schedule (honouring `Retry-After` within the next step), or exhausted (`error`).
+    /// `jitter` is a random number in [-1, 1].
+    pub fn attempted(
+        &self,
+        outcome: &Outcome,
+        started: Millis,
+        finished: Millis,
+        schedule: &[Duration],
+        jitter: f64,
+    ) -> Delivery {
+        let number = self.attempts + 1;
+        let mut d = self.clone();
+        d.attempts = number;
+        d.lease_until = None;
+        d.dropped = None;
+        d.log.push(AttemptRecord {
+            attempt: number,
+            started_at: started,
+            response_code: outcome.response_code,
+            response_body: outcome.response_body.clone(),
+            error: outcome.error.clone(),
+            duration_ms: u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
+        });
+        // Manual retries raise `max_attempts` past the schedule: their retries use its last step.
+        let step = number.min(schedule.len() as u32);
+        let retry = if outcome.succeeded() || number >= d.max_attempts {
+            None
+        } else {
+            next_delay(schedule, step, outcome.retry_after, jitter)
+        };
+        (d.status, d.next_attempt_at) = match retry {
+            _ if outcome.succeeded() => (Status::Success, None),
+            Some(wait) => (Status::Pending, Some(finished.plus(wait))),
+            None => (Status::Error, None),
+        };
+        d
+    }
+
+    /// Whether this state is the end of the schedule after a failed attempt (§12's
+    /// `hookline.delivery.exhausted`), as opposed to a drop or a success.
+    pub fn is_exhausted(&self) -> bool {
+        self.status == Status::Error && self.dropped.is_none() && self.attempts > 0
+    }
+
+    /// Ends the delivery without an attempt.
+    pub fn dropped(&self, reason: DropReason) -> Delivery {
+        let mut d = self.clone();
+        d.status = Status::Error;
+        d.dropped = Some(reason);
+        d.next_attempt_at = None;
+        d.lease_until = None;
+        d
+    }
+
+    /// Not sent yet (throttled): wait until `until`, attempts unchanged.
+    pub fn postponed(&self, until: Millis) -> Delivery {
+        let mut d = self.clone();
+        d.next_attempt_at = Some(until);
+        d.lease_until = None;
+        d
+    }
+
+    /// A manual re-send (§8 retry, §12 recover): one more attempt now, same `webhook-id`.
+    /// A pending delivery keeps the rest of its schedule.
+    pub fn retried(&self, now: Millis) -> Delivery {
+        let mut d = self.clone();
+        d.max_attempts =
+            if self.status == Status::Pending { self.max_attempts.max(self.attempts + 1) } else { self.attempts + 1 };
+        d.status = Status::Pending;
+        d.dropped = None;
+        d.next_attempt_at = Some(now);
+        d
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use serde_json::value::RawValue;
+
+    pub fn event(test: bool) -> Event {
+        Event {
+            id: EventId::new(Millis(1_000)),
+            project_id: ProjectId(7),
+            client_id: None,
+            event_type: "a.b".into(),
+            session_id: None,
+            data: RawValue::from_string("{}".into()).unwrap(),
+            received_at: Millis(1_000),
+            fan_out: vec![Target { webhook_id: WebhookId::default_web_hook(), generation: "G1".into() }],
+            test,
+        }
+    }
+
+    pub fn fresh() -> Delivery {
+        let e = event(false);
+        Delivery::new(&e, 0, &e.fan_out[0], 3)
+    }
+
+    pub fn outcome(code: Option<u16>, error: Option<&str>) -> Outcome {
+        Outcome {
+            response_code: code,
+            response_body: code.map(|c| format!("answer {c}")),
+            error: error.map(str::to_string),
+            duration: Duration::from_millis(12),
+            retry_after: None,
+        }
+    }
+
+    const SCHEDULE: [Duration; 2] = [Duration::from_secs(5), Duration::from_secs(300)];
+
+    #[test]
+    fn a_new_delivery_is_pending_and_due_at_once() {
+        let d = fresh();
+        assert_eq!((d.status, d.attempts, d.next_attempt_at), (Status::Pending, 0, Some(Millis(1_000))));
+        assert_eq!(d.id.event_id(), d.event_id);
+        assert_eq!(Delivery::new(&event(true), 0, &event(true).fan_out[0], 8).max_attempts, 1, "a test is one attempt");
+    }
+
+    #[test]
+    fn success_ends_it() {
+        let d = fresh().attempted(&outcome(Some(204), None), Millis(2_000), Millis(2_050), &SCHEDULE, 0.0);
+        assert_eq!((d.status, d.attempts, d.next_attempt_at), (Status::Success, 1, None));
+        assert_eq!(d.log[0].response_code, Some(204));
+        assert_eq!(d.log[0].duration_ms, 12);
+        assert!(!d.is_exhausted());
+    }
+
+    #[test]
+    fn a_failure_schedules_the_next_step_then_exhausts() {
+        let d = fresh().attempted(&outcome(Some(500), None), Millis(2_000), Millis(2_050), &SCHEDULE, 0.0);
+        assert_eq!((d.status, d.attempts, d.next_attempt_at), (Status::Pending, 1, Some(Millis(7_050))));
+        let d = d.attempted(&outcome(None, Some("timeout")), Millis(8_000), Millis(9_000), &SCHEDULE, 0.0);
+        assert_eq!(d.next_attempt_at, Some(Millis(309_000)));
+        let d = d.attempted(&outcome(Some(503), None), Millis(310_000), Millis(310_001), &SCHEDULE, 0.0);
+        assert_eq!((d.status, d.attempts, d.next_attempt_at), (Status::Error, 3, None));
+        assert!(d.is_exhausted());
+        assert_eq!(d.log.iter().map(|a| a.attempt).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(d.error(), None, "the last attempt had a status code, not an error");
+    }
+
+    #[test]
+    fn retry_after_within_the_step_is_honoured() {
+        let mut o = outcome(Some(429), None);
+        o.retry_after = Some(Duration::from_secs(2));
+        let d = fresh().attempted(&o, Millis(2_000), Millis(2_000), &SCHEDULE, 0.9);
+        assert_eq!(d.next_attempt_at, Some(Millis(4_000)));
+    }
+
+    #[test]
+    fn drops_end_it_without_an_attempt() {
+        let d = fresh().dropped(DropReason::WebhookDisabled);
+        assert_eq!((d.status, d.attempts), (Status::Error, 0));
+        assert_eq!(d.error().as_deref(), Some("webhook disabled"));
+        assert!(!d.is_exhausted(), "a drop is not an exhausted schedule");
+    }
+
+    #[test]
+    fn postponing_spends_no_attempt() {
+        let d = fresh().postponed(Millis(9_000));
+        assert_eq!((d.status, d.attempts, d.next_attempt_at), (Status::Pending, 0, Some(Millis(9_000))));
+    }
+
+    #[test]
+    fn manual_retry_gives_exactly_one_more_attempt_after_the_end() {
+        let mut d = fresh();
+        for t in [2_000, 8_000, 310_000] {
+            d = d.attempted(&outcome(Some(500), None), Millis(t), Millis(t), &SCHEDULE, 0.0);
+        }
+        assert_eq!(d.status, Status::Error);
+        let r = d.retried(Millis(400_000));
+        assert_eq!((r.status, r.max_attempts, r.next_attempt_at), (Status::Pending, 4, Some(Millis(400_000))));
+        let after = r.attempted(&outcome(Some(500), None), Millis(400_000), Millis(400_001), &SCHEDULE, 0.0);
+        assert_eq!((after.status, after.attempts), (Status::Error, 4), "no schedule after a manual retry");
+        // A retry of a success works the same way.
+        let ok = fresh().attempted(&outcome(Some(200), None), Millis(2_000), Millis(2_000), &SCHEDULE, 0.0);
+        assert_eq!(ok.retried(Millis(3_000)).max_attempts, 2);
+    }
+
+    #[test]
+    fn manual_retry_of_a_pending_delivery_keeps_its_schedule() {
+        let d = fresh().attempted(&outcome(Some(500), None), Millis(2_000), Millis(2_000), &SCHEDULE, 0.0);
+        let r = d.retried(Millis(3_000));
+        assert_eq!((r.max_attempts, r.next_attempt_at), (3, Some(Millis(3_000))));
+    }
+}

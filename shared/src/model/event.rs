@@ -1,0 +1,68 @@
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::clock::Millis;
+use crate::ids::{DeliveryId, EventId, ProjectId, WebhookId};
+
+/// One webhook incarnation an event fans out to, fixed at intake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub webhook_id: WebhookId,
+    pub generation: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Event {
+    pub id: EventId,
+    pub project_id: ProjectId,
+    pub client_id: Option<i64>,
+    pub event_type: String,
+    pub session_id: Option<String>,
+    /// Exactly the JSON text the client sent: every digit, any nesting, no store limit.
+    #[serde(with = "raw_text")]
+    pub data: Box<RawValue>,
+    pub received_at: Millis,
+    /// The deliveries, in order: delivery `i` goes to `fan_out[i]` (its id encodes `i`).
+    pub fan_out: Vec<Target>,
+    /// A test event (§7): delivered whatever the webhook's flag and subscriptions.
+    pub test: bool,
+}
+
+impl PartialEq for Event {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.project_id == other.project_id
+            && self.client_id == other.client_id
+            && self.event_type == other.event_type
+            && self.session_id == other.session_id
+            && self.data.get() == other.data.get()
+            && self.received_at == other.received_at
+            && self.fan_out == other.fan_out
+            && self.test == other.test
+    }
+}
+
+impl Event {
+    pub fn delivery_id(&self, index: usize) -> DeliveryId {
+        DeliveryId::for_event(&self.id, index)
+    }
+
+    /// The target of a delivery of this event, if the id is one of its deliveries.
+    pub fn target_of(&self, delivery: &DeliveryId) -> Option<&Target> {
+        (delivery.event_id() == self.id).then(|| self.fan_out.get(delivery.index())).flatten()
+    }
+}
+
+/// Stores a `RawValue` as a string attribute: DynamoDB would otherwise see a map.
+pub mod raw_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use serde_json::value::RawValue;
+
+    pub fn serialize<S: Serializer>(v: &RawValue, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v.get())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Box<RawValue>, D::Error> {
+        RawValue::from_string(String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}

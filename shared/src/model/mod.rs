@@ -1,0 +1,16 @@
+//! The domain records as they are stored. What users see of them is in `api::types`.
+
+mod event;
+mod event_type;
+mod portal;
+mod project;
+mod webhook;
+
+pub use event::{raw_text, Event, Target};
+pub use event_type::EventType;
+pub use portal::PortalSession;
+pub use project::Project;
+pub use webhook::{
+    ContentType, DisabledReason, FailureStep, PayloadFormat, PreviousSecret, Webhook, MAX_PREVIOUS_SECRETS,
+    SECRET_OVERLAP,
+};

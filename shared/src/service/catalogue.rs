@@ -1,0 +1,130 @@
+//! The event-type catalogue (§11): the deployment's list of event types, with an
+//! optional JSON Schema for each type's `data`, checked at intake.
+
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::app::App;
+use crate::clock::Millis;
+use crate::error::{ApiError, FieldError};
+use crate::model::EventType;
+use crate::schema::{self, EventSchema};
+use crate::service::webhooks::list_error;
+use crate::store::Page;
+
+/// A checked change to an event type.
+#[derive(Debug, Default, Clone)]
+pub struct EventTypeChanges {
+    pub description: Option<String>,
+    /// `Some(None)` removes it.
+    pub schema: Option<Option<Value>>,
+    pub example: Option<Option<Value>>,
+    pub archived: Option<bool>,
+}
+
+/// Compiles `schema` (400 on field `schema` when it is not a usable draft 2020-12
+/// schema, or refers to anything remote) and checks `example` against it.
+fn check(schema_value: Option<&Value>, example: Option<&Value>) -> Result<(), ApiError> {
+    let Some(s) = schema_value else { return Ok(()) };
+    let compiled =
+        EventSchema::compile(s).map_err(|e| ApiError::from_fields(vec![FieldError::new("schema", e.to_string())]))?;
+    if let Some(ex) = example {
+        let errors = schema::check_example(&compiled, ex);
+        if !errors.is_empty() {
+            return Err(ApiError::from_fields(errors));
+        }
+    }
+    Ok(())
+}
+
+pub async fn list(
+    app: &App,
+    include_archived: bool,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<Page<EventType>, ApiError> {
+    app.store.list_event_types(include_archived, limit, cursor).await.map_err(list_error)
+}
+
+pub async fn get(app: &App, name: &str) -> Result<EventType, ApiError> {
+    app.store.get_event_type(name).await?.ok_or_else(|| ApiError::not_found("event type"))
+}
+
+pub async fn create(
+    app: &App,
+    name: String,
+    description: String,
+    schema_value: Option<Value>,
+    example: Option<Value>,
+) -> Result<EventType, ApiError> {
+    check(schema_value.as_ref(), example.as_ref())?;
+    let now = Millis::now();
+    let t = EventType {
+        name,
+        description,
+        schema: schema_value,
+        example,
+        archived: false,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    if !app.store.create_event_type(&t).await? {
+        return Err(ApiError::Conflict(format!("event type `{}` exists", t.name)));
+    }
+    Ok(t)
+}
+
+pub async fn patch(app: &App, name: &str, changes: EventTypeChanges) -> Result<EventType, ApiError> {
+    let old = get(app, name).await?;
+    let mut t = old.clone();
+    if let Some(d) = changes.description {
+        t.description = d;
+    }
+    if let Some(s) = changes.schema {
+        t.schema = s;
+    }
+    if let Some(e) = changes.example {
+        t.example = e;
+    }
+    if let Some(a) = changes.archived {
+        t.archived = a;
+    }
+    check(t.schema.as_ref(), t.example.as_ref())?;
+    t.version = old.version + 1;
+    t.updated_at = Millis::now().max(Millis(old.updated_at.0 + 1));
+    if !app.store.replace_event_type(&t, old.version).await? {
+        return Err(ApiError::Conflict("the event type was changed concurrently; retry".into()));
+    }
+    Ok(t)
+}
+
+pub async fn delete(app: &App, name: &str) -> Result<(), ApiError> {
+    if !app.store.delete_event_type(name).await? {
+        return Err(ApiError::not_found("event type"));
+    }
+    Ok(())
+}
+
+/// Checks an event's `data` against its type's schema, if the catalogue has one (types
+/// not in the catalogue are accepted as before). One error per violation, on field
+/// `data` + the JSON pointer of the failing value.
+pub async fn check_data(app: &App, event_type: &str, data: &RawValue) -> Result<(), ApiError> {
+    let Some(t) = app.store.get_event_type(event_type).await? else { return Ok(()) };
+    let Some(schema_value) = &t.schema else { return Ok(()) };
+    // Compiled when it was stored: failing now is a bug, not the caller's input.
+    let compiled = schema::cached(&t.name, t.version, schema_value)
+        .map_err(|e| ApiError::Internal(format!("stored schema of {}: {e}", t.name)))?;
+    let value: Value = serde_json::from_str(data.get()).map_err(|e| ApiError::invalid("data", e.to_string()))?;
+    let errors = compiled.validate(&value);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::from_fields(errors))
+    }
+}
+
+/// The type's example, for test deliveries sent without data.
+pub async fn example(app: &App, event_type: &str) -> Result<Option<Value>, ApiError> {
+    Ok(app.store.get_event_type(event_type).await?.and_then(|t| t.example).filter(Value::is_object))
+}
