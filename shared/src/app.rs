@@ -35,17 +35,26 @@ impl App {
     }
 
     pub fn new(settings: Settings, sdk: &SdkConfig) -> App {
+        App::with_endpoint(settings, sdk, None)
+    }
+
+    /// As `new`, with both clients sent to `endpoint` (the fault-injection proxy of the
+    /// tests, which forwards each call to the right emulator).
+    pub fn with_endpoint(settings: Settings, sdk: &SdkConfig, endpoint: Option<&str>) -> App {
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .operation_attempt_timeout(ATTEMPT_TIMEOUT)
             .operation_timeout(OPERATION_TIMEOUT)
             .build();
         let retries = RetryConfig::standard().with_max_attempts(MAX_SDK_ATTEMPTS);
-        let dynamo = aws_sdk_dynamodb::config::Builder::from(sdk)
-            .timeout_config(timeouts.clone())
-            .retry_config(retries.clone())
-            .build();
-        let sqs = aws_sdk_sqs::config::Builder::from(sdk).timeout_config(timeouts).retry_config(retries).build();
+        let mut dynamo =
+            aws_sdk_dynamodb::config::Builder::from(sdk).timeout_config(timeouts.clone()).retry_config(retries.clone());
+        let mut sqs = aws_sdk_sqs::config::Builder::from(sdk).timeout_config(timeouts).retry_config(retries);
+        if let Some(url) = endpoint {
+            dynamo = dynamo.endpoint_url(url);
+            sqs = sqs.endpoint_url(url);
+        }
+        let (dynamo, sqs) = (dynamo.build(), sqs.build());
         let store = Store::new(aws_sdk_dynamodb::Client::from_conf(dynamo), settings.table.clone());
         let queue = Queue::new(aws_sdk_sqs::Client::from_conf(sqs), settings.queue_url.clone());
         App { settings, store, queue }

@@ -86,6 +86,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// CSP `frame-ancestors` sources of the dashboard (§13).
     pub portal_frame_ancestors: String,
+    /// How long a claim outlives the HTTP timeout (the storage calls around the POST).
+    /// Not an environment setting: tests shorten it to watch a crashed claim expire.
+    pub lease_margin: Duration,
 }
 
 impl Default for Settings {
@@ -107,6 +110,7 @@ impl Default for Settings {
             disable_after_failures: 20,
             public_url: None,
             portal_frame_ancestors: "'self'".into(),
+            lease_margin: Duration::from_secs(10),
         }
     }
 }

@@ -22,6 +22,8 @@ use hyper_util::rt::TokioIo;
 use lambda_http::Body;
 use serde_json::{json, Value};
 
+pub mod faults;
+
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
 pub struct Stack {
@@ -38,6 +40,8 @@ pub fn local_settings() -> Settings {
         allow_private_destinations: true,
         retry_schedule: vec![Duration::from_secs(1), Duration::from_secs(1)],
         delivery_timeout: Duration::from_secs(5),
+        // A crashed claim expires within a test's patience.
+        lease_margin: Duration::from_secs(1),
         ..Settings::default()
     }
 }
@@ -65,7 +69,17 @@ impl Stack {
         Stack::with_settings(local_settings()).await
     }
 
-    pub async fn with_settings(mut settings: Settings) -> Stack {
+    pub async fn with_settings(settings: Settings) -> Stack {
+        Stack::build(settings, None).await
+    }
+
+    /// A stack whose DynamoDB and SQS calls go through a fault-injection proxy.
+    pub async fn with_faults(settings: Settings) -> (Stack, faults::FaultProxy) {
+        let proxy = faults::FaultProxy::start().await;
+        (Stack::build(settings, Some(&proxy.url)).await, proxy)
+    }
+
+    async fn build(mut settings: Settings, endpoint: Option<&str>) -> Stack {
         assert!(
             std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok() && std::env::var("AWS_ENDPOINT_URL_SQS").is_ok(),
             "integration tests need the emulators: run them with scripts/test.sh"
@@ -83,8 +97,9 @@ impl Stack {
                 .await
                 .expect("create queues");
         settings.queue_url = queues.delivery_url.clone();
+        settings.dead_letter_queue_url = Some(queues.dead_letter_url.clone());
         let sender = Sender::new(&settings);
-        Stack { app: App::new(settings, &sdk), sender, queues }
+        Stack { app: App::with_endpoint(settings, &sdk, endpoint), sender, queues }
     }
 
     /// Sends a request through the router, as API Gateway would.
@@ -188,6 +203,79 @@ impl Stack {
             .send()
             .await
             .expect("send");
+    }
+
+    /// Runs the queue for `d` (delayed messages included), whatever it brings.
+    pub async fn pump_for(&self, d: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < d {
+            self.poll_tolerant().await;
+        }
+    }
+
+    /// One poll that tolerates a failing queue (for fault tests).
+    pub async fn poll_tolerant(&self) -> usize {
+        match poller::poll_once(&self.app, &self.sender, Duration::from_secs(1)).await {
+            Ok(n) => n,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                0
+            }
+        }
+    }
+
+    /// Messages in the dead-letter queue.
+    pub async fn dead_letters(&self) -> usize {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let out = self
+            .app
+            .queue
+            .client()
+            .get_queue_attributes()
+            .queue_url(&self.queues.dead_letter_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .expect("queue attributes");
+        let attrs = out.attributes.unwrap_or_default();
+        [QueueAttributeName::ApproximateNumberOfMessages, QueueAttributeName::ApproximateNumberOfMessagesNotVisible]
+            .iter()
+            .filter_map(|a| attrs.get(a).and_then(|v| v.parse::<usize>().ok()))
+            .sum()
+    }
+
+    /// Moves every entry of the sweep's `due` index (and its delivery's due time) `age`
+    /// into the past, as if that long had passed.
+    pub async fn age_due_entries(&self, age: Duration) {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        use hookline::store::keys;
+        let ddb = self.app.store.client();
+        let out = ddb
+            .query()
+            .table_name(self.app.store.table())
+            .index_name(keys::DUE_INDEX)
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", keys::DUE_PK)
+            .expression_attribute_values(":p", AttributeValue::S(keys::DUE_PARTITION.into()))
+            .send()
+            .await
+            .expect("due index");
+        let past = hookline::clock::Millis::now().minus(age);
+        for item in out.items.unwrap_or_default() {
+            let id = hookline::ids::DeliveryId::parse(item[keys::SK].as_s().unwrap()).unwrap();
+            ddb.update_item()
+                .table_name(self.app.store.table())
+                .key(keys::PK, item[keys::PK].clone())
+                .key(keys::SK, item[keys::SK].clone())
+                .update_expression("SET next_attempt_at = :t, #dsk = :dsk")
+                .expression_attribute_names("#dsk", keys::DUE_SK)
+                .expression_attribute_values(":t", AttributeValue::N(past.0.to_string()))
+                .expression_attribute_values(":dsk", AttributeValue::S(keys::due_sk(past.0, &id)))
+                .send()
+                .await
+                .expect("age");
+        }
     }
 
     /// Runs the queue until it stays empty for one poll.

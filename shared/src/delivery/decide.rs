@@ -8,7 +8,8 @@
 //!   is right, because a state that never appeared belongs to a request answered with an
 //!   error.
 //! - A message never repeats an attempt that storage shows as made, so a duplicate or late
-//!   copy never POSTs again; the claim (a lease) makes two copies at once POST once.
+//!   copy never POSTs again; the claim (a lease) makes two copies at once POST once, and
+//!   a copy that finds the lease taken looks again when it ends, in case its holder died.
 //! - A message for an attempt already made, whose delivery's next wake-up is long overdue,
 //!   queues that wake-up again (`Heal`): the record landed after its message was dropped.
 
@@ -77,8 +78,6 @@ pub enum Ignored {
     Finished,
     /// This attempt is already recorded.
     Duplicate,
-    /// Another instance holds the lease for this attempt.
-    LeaseHeld,
     /// A first-attempt message for a delivery that its own message now handles.
     OwnedByItsOwnWakeUp,
     /// Waited long enough for a state that never came.
@@ -171,8 +170,10 @@ pub fn decide(wake: &Wake, cx: &Context<'_>, now: Millis) -> Action {
     if wake.kind == WakeKind::First {
         return Action::Ignore(Ignored::OwnedByItsOwnWakeUp);
     }
-    if d.lease_live(now) {
-        return Action::Ignore(Ignored::LeaseHeld);
+    if let Some(until) = d.lease_until.filter(|_| d.lease_live(now)) {
+        // Another instance holds the lease: look again once it ends, in case that
+        // instance died with it (its own message may come back sooner than that).
+        return Action::Postpone { until };
     }
     if let Some(due) = d.next_attempt_at {
         if due > now.plus(EARLY_TOLERANCE) {
@@ -326,7 +327,7 @@ mod tests {
     fn lease_lost_to_another_instance() {
         let mut w = World::new().failed_once();
         w.delivery.as_mut().unwrap().lease_until = Some(Millis(50_000));
-        assert_eq!(w.decide(&next(2, 2_000), 7_100), Action::Ignore(Ignored::LeaseHeld));
+        assert_eq!(w.decide(&next(2, 2_000), 7_100), Action::Postpone { until: Millis(50_000) });
         // An expired lease (its holder died) is taken over.
         assert_eq!(w.decide(&next(2, 2_000), 50_001), Action::Attempt { number: 2 });
     }

@@ -13,7 +13,7 @@ use crate::app::App;
 use crate::clock::Millis;
 use crate::delivery::{decide, Action, Context, Delivery, DropReason, Seen, STATE_WAIT};
 use crate::error::{QueueError, StoreError};
-use crate::ids::{EventId, ProjectId, WebhookId};
+use crate::ids::{random_token, EventId, ProjectId, WebhookId};
 use crate::model::{Event, FailureStep, Webhook};
 use crate::payload::{self, Payload, PayloadSource};
 use crate::queue::{Outgoing, WakeMessage, WakeTarget, MAX_DELAY};
@@ -23,8 +23,6 @@ use crate::service::ops;
 use crate::signing::{hex_signature, signature_header};
 use crate::store::{Slot, StoredEvent, WakeContext, WebhookFailureChange};
 
-/// Time beyond the HTTP timeout that a claim stays ours (storage round trips).
-const LEASE_MARGIN: Duration = Duration::from_secs(30);
 /// When an event a young wake-up names is not visible yet (the intake writes it right
 /// after queueing), look once more after this before sending the message back.
 const RACE_PAUSE: Duration = Duration::from_millis(200);
@@ -246,30 +244,37 @@ async fn handle_message(app: &App, sender: &Sender, msg: &WakeMessage, cx: &Wake
     }
 
     let max_attempts = app.settings.max_attempts();
-    let lease = now.plus(app.settings.delivery_timeout + LEASE_MARGIN);
+    let lease = now.plus(app.settings.delivery_timeout + app.settings.lease_margin);
+    // Names this handling in its claims, so a retried claim call recognises its own win.
+    let holder = random_token(now);
     let mut outgoing: Vec<Outgoing> = Vec::new();
     let mut records: Vec<Record> = Vec::new();
     let mut waiting: Vec<&WakeTarget> = Vec::new();
 
-    // Claims: one per group of first attempts, one lease per written delivery.
+    // Claims: one per group of first attempts, one lease per written delivery. A claim
+    // lost to another instance sends the message back for when that lease ends.
+    let lease_for = app.settings.delivery_timeout + app.settings.lease_margin;
     let wants_attempt = plans.iter().any(|p| matches!(p.action, Action::Attempt { .. }));
     let group_won = match (&msg.group, wants_attempt) {
-        (Some(group), true) => app.store.claim_group(group, lease, now).await?,
+        (Some(group), true) => app.store.claim_group(group, &holder, lease, now).await?,
         _ => false,
     };
     let mut attempting: Vec<Attempting<'_>> = Vec::new();
+    let mut claimed_elsewhere: Vec<&WakeTarget> = Vec::new();
     for p in &plans {
         match &p.action {
             Action::Attempt { .. } => {
                 let Some(before) = p.current(max_attempts) else { continue };
-                if msg.group.is_some() {
-                    if group_won {
-                        attempting.push(Attempting { plan: p, before, lease: None });
-                    }
-                } else if app.store.claim_delivery(&before, lease, now).await? {
+                if msg.group.is_some() && !group_won {
+                    claimed_elsewhere.push(p.target);
+                } else if msg.group.is_some() {
+                    attempting.push(Attempting { plan: p, before, lease: None });
+                } else if app.store.claim_delivery(&before, &holder, lease, now).await? {
                     let mut held = before.clone();
                     held.lease_until = Some(lease);
                     attempting.push(Attempting { plan: p, before: held, lease: Some(lease) });
+                } else {
+                    claimed_elsewhere.push(p.target);
                 }
             }
             Action::Postpone { until } => {
@@ -289,6 +294,11 @@ async fn handle_message(app: &App, sender: &Sender, msg: &WakeMessage, cx: &Wake
             }
             Action::Ignore(why) => tracing::debug!(delivery = %p.target.delivery_id, ?why, "nothing to do"),
         }
+    }
+    if !claimed_elsewhere.is_empty() {
+        let mut again = msg.clone();
+        again.deliveries = claimed_elsewhere.into_iter().cloned().collect();
+        outgoing.push(Outgoing { message: again, delay: lease_for.min(MAX_DELAY) });
     }
     if !waiting.is_empty() {
         outgoing.push(wait_again(msg, &waiting, now));

@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::clock::Millis;
 use crate::credentials::sha256_hex;
 use crate::error::{ApiError, FieldError};
-use crate::ids::{EventId, ProjectId, MAX_FAN_OUT};
+use crate::ids::{random_token, EventId, ProjectId, MAX_FAN_OUT};
 use crate::matching::subscribed;
 use crate::model::{Event, Project, Target};
 use crate::queue::{Outgoing, WakeMessage, WakeTarget, GROUP_SIZE};
@@ -127,51 +127,34 @@ pub fn first_wakes(pid: ProjectId, events: &[&Event], per_event: bool, now: Mill
     out
 }
 
-/// Queues the events' wake-ups, then writes the events. On failure the events that may
-/// have been written are withdrawn (best effort) and the caller answers 503.
-async fn commit(
-    app: &App,
-    pid: ProjectId,
-    events: &[Event],
-    wakes: &[Outgoing],
-    conditional: bool,
-) -> Result<Calls, ApiError> {
+/// Queues an event's wake-ups, then writes the event, conditionally, so a retried
+/// request finds it stored and a write landing late after its own withdrawal changes
+/// nothing. On failure the event is withdrawn (best effort) and the caller answers 503.
+async fn commit(app: &App, event: &Event, wakes: &[Outgoing]) -> Result<Calls, ApiError> {
     let queue_batches = if wakes.is_empty() { 0 } else { app.queue.send_all(wakes).await? };
-    let records: Vec<EventRecord<'_>> =
-        events.iter().map(|e| EventRecord { event: e, expires: app.expires(e.received_at) }).collect();
-    let written = if conditional {
-        let mut calls = 0;
-        let mut result = Ok(());
-        for r in &records {
-            calls += 1;
-            // `false`: an earlier try of this request stored it; nothing to redo.
-            if let Err(e) = app.store.put_event(r).await {
-                result = Err(e);
-                break;
-            }
-        }
-        result.map(|_| calls)
-    } else {
-        app.store.put_events(&records).await
-    };
-    match written {
-        Ok(store_batches) => Ok(Calls { store_batches, queue_batches }),
+    let writer = random_token(Millis::now());
+    let record = EventRecord { event, expires: app.expires(event.received_at), writer: &writer };
+    // `Ok(false)`: an earlier try of this request stored it; nothing to redo.
+    match app.store.put_event(&record).await {
+        Ok(_) => Ok(Calls { store_batches: 1, queue_batches }),
         Err(e) => {
             // A write that timed out may still land: withdraw, so it can never show.
-            let ids: Vec<EventId> = events.iter().map(|e| e.id.clone()).collect();
-            if let Err(w) = app.store.withdraw_events(pid, &ids, Millis::now()).await {
-                tracing::error!(error = %w, "could not withdraw events after a failed intake");
+            if let Err(w) = app
+                .store
+                .withdraw_events(event.project_id, std::slice::from_ref(&event.id), &writer, Millis::now())
+                .await
+            {
+                tracing::error!(error = %w, "could not withdraw an event after a failed intake");
             }
             Err(e.into())
         }
     }
 }
 
-/// Records events that need no idempotency (tests, operational events) in one go.
-pub async fn record(app: &App, pid: ProjectId, events: &[Event]) -> Result<Calls, ApiError> {
-    let refs: Vec<&Event> = events.iter().collect();
-    let wakes = first_wakes(pid, &refs, false, Millis::now());
-    commit(app, pid, events, &wakes, false).await
+/// Records an event that needs no idempotency (tests, operational events).
+pub async fn record(app: &App, event: &Event) -> Result<Calls, ApiError> {
+    let wakes = first_wakes(event.project_id, &[event], false, Millis::now());
+    commit(app, event, &wakes).await
 }
 
 fn new_event(project: &Project, id: EventId, received_at: Millis, input: EventInput, fan_out: Vec<Target>) -> Event {
@@ -219,6 +202,10 @@ async fn reserve(app: &App, pid: ProjectId, key: &str, request_hash: String, now
         }
         Reservation::Existing(r) => r,
     };
+    // A retry of our own reservation call whose answer was lost.
+    if existing.event_id == fresh.event_id {
+        return Ok(Keyed::Go { event_id: fresh.event_id, received_at: now, key_hash, fresh: true });
+    }
     if existing.request_hash != request_hash {
         return Err(ApiError::Conflict("this Idempotency-Key was used with a different request".into()));
     }
@@ -265,7 +252,7 @@ pub async fn ingest(
     };
     let event = new_event(project, event_id, received_at, input, targets);
     let wakes = first_wakes(pid, &[&event], keyed.is_some(), now);
-    match commit(app, pid, std::slice::from_ref(&event), &wakes, keyed.is_some()).await {
+    match commit(app, &event, &wakes).await {
         Ok(calls) => {
             if let Some((id, _, key_hash, _)) = &keyed {
                 if let Err(e) = app.store.finish_idempotency(pid, key_hash, id).await {
@@ -415,13 +402,13 @@ pub async fn ingest_batch(
 /// Writes a batch's events: fresh ones with BatchWriteItem, keyed ones conditionally
 /// (a retry may find them stored). On failure everything is withdrawn.
 async fn store_batch(app: &App, pid: ProjectId, plain: &[Event], keyed: &[Event]) -> Result<(), ApiError> {
-    let records: Vec<EventRecord<'_>> =
-        plain.iter().map(|e| EventRecord { event: e, expires: app.expires(e.received_at) }).collect();
+    let writer = random_token(Millis::now());
+    let record = |e| EventRecord { event: e, expires: app.expires(e.received_at), writer: &writer };
+    let records: Vec<EventRecord<'_>> = plain.iter().map(record).collect();
     let mut result = if records.is_empty() { Ok(0) } else { app.store.put_events(&records).await };
     if result.is_ok() {
         for e in keyed {
-            if let Err(err) = app.store.put_event(&EventRecord { event: e, expires: app.expires(e.received_at) }).await
-            {
+            if let Err(err) = app.store.put_event(&record(e)).await {
                 result = Err(err);
                 break;
             }
@@ -429,7 +416,7 @@ async fn store_batch(app: &App, pid: ProjectId, plain: &[Event], keyed: &[Event]
     }
     if let Err(e) = result {
         let ids: Vec<EventId> = plain.iter().chain(keyed).map(|e| e.id.clone()).collect();
-        if let Err(w) = app.store.withdraw_events(pid, &ids, Millis::now()).await {
+        if let Err(w) = app.store.withdraw_events(pid, &ids, &writer, Millis::now()).await {
             tracing::error!(error = %w, "could not withdraw events after a failed batch");
         }
         return Err(e.into());

@@ -29,6 +29,6 @@ pub async fn record(app: &App, event_type: &str, data: Value) -> Result<EventId,
         fan_out: intake::fan_out(app, pid, event_type).await?,
         test: false,
     };
-    intake::record(app, pid, std::slice::from_ref(&event)).await?;
+    intake::record(app, &event).await?;
     Ok(event.id)
 }

@@ -42,7 +42,7 @@ async fn send_test(
         fan_out: vec![Target { webhook_id: wh.id.clone(), generation: wh.generation.clone() }],
         test: true,
     };
-    intake::record(app, project.project_id, std::slice::from_ref(&event)).await?;
+    intake::record(app, &event).await?;
     Ok(event)
 }
 

@@ -92,18 +92,29 @@ impl Store {
         self.write(Write::put(item(d, expires)?).when(unchanged(prev_attempts))).await
     }
 
-    /// Takes the right to make attempt `attempts + 1` of a written delivery until
-    /// `lease`: only one holder at a time, and only while nothing newer is recorded.
-    pub async fn claim_delivery(&self, d: &Delivery, lease: Millis, now: Millis) -> Result<bool, StoreError> {
-        let cond = Cond::new("#a = :a AND #st = :pending AND (attribute_not_exists(#l) OR #l = :null OR #l < :now)")
-            .name("#a", "attempts")
-            .name("#st", "status")
-            .name("#l", "lease_until")
-            .value(":a", n(d.attempts))
-            .value(":pending", pending())
-            .value(":null", AttributeValue::Null(true))
-            .value(":now", n(now.0));
-        self.write(Write::update(key_of(d)).set("lease_until", n(lease.0)).when(cond)).await
+    /// Takes the right to make attempt `attempts + 1` of a written delivery for `holder`
+    /// until `lease`: only one holder at a time, and only while nothing newer is recorded.
+    /// A retry of this same call (its answer lost) finds its own holder and wins.
+    pub async fn claim_delivery(
+        &self,
+        d: &Delivery,
+        holder: &str,
+        lease: Millis,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let cond = Cond::new(
+            "#a = :a AND #st = :pending AND (attribute_not_exists(#l) OR #l = :null OR #l < :now OR #h = :me)",
+        )
+        .name("#a", "attempts")
+        .name("#st", "status")
+        .name("#l", "lease_until")
+        .name("#h", "holder")
+        .value(":a", n(d.attempts))
+        .value(":pending", pending())
+        .value(":null", AttributeValue::Null(true))
+        .value(":now", n(now.0))
+        .value(":me", s(holder));
+        self.write(Write::update(key_of(d)).set("lease_until", n(lease.0)).set("holder", s(holder)).when(cond)).await
     }
 
     /// Writes a manual re-send of `old` (now `new`), if `old` is unchanged. The delivery

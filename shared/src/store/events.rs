@@ -27,7 +27,13 @@ pub enum StoredEvent {
 pub struct EventRecord<'a> {
     pub event: &'a Event,
     pub expires: Millis,
+    /// The intake attempt writing it (a random token): its own withdrawal is final
+    /// against its own late write, while a later retry of the request may write again.
+    pub writer: &'a str,
 }
+
+/// Who withdrew an event: the `writer` of the failed attempt.
+const WITHDRAWN_BY: &str = "withdrawn_by";
 
 fn event_key(pid: ProjectId, id: &EventId) -> Item {
     key(keys::events(pid), keys::event_sk(id))
@@ -59,14 +65,17 @@ pub(crate) fn event_item_key(pid: ProjectId, id: &EventId) -> Item {
 }
 
 impl Store {
-    /// Writes an event unless it exists (a retried intake); a withdrawal is overwritten,
-    /// since a retry with the same `Idempotency-Key` brings the event back.
-    /// `false`: the event is already stored.
+    /// Writes an event unless it exists (a retried intake). A withdrawal by another
+    /// attempt is overwritten (a retry with the same `Idempotency-Key` brings the event
+    /// back); its own is not, so this write landing late after a timeout can never undo
+    /// the withdrawal that followed it. `false`: the event is already stored.
     pub async fn put_event(&self, r: &EventRecord<'_>) -> Result<bool, StoreError> {
-        let cond = Cond::new("attribute_not_exists(#pk) OR #w = :t")
+        let cond = Cond::new("attribute_not_exists(#pk) OR (#w = :t AND #by <> :me)")
             .name("#pk", keys::PK)
             .name("#w", WITHDRAWN)
-            .value(":t", AttributeValue::Bool(true));
+            .name("#by", WITHDRAWN_BY)
+            .value(":t", AttributeValue::Bool(true))
+            .value(":me", s(r.writer));
         self.write(Write::put(item(r)?).when(cond)).await
     }
 
@@ -78,12 +87,19 @@ impl Store {
     /// Withdraws events whose intake failed after queueing. The put is unconditional, so
     /// whichever of the event's write and this one lands last, a late event write
     /// (conditional on absence) can never bring it back.
-    pub async fn withdraw_events(&self, pid: ProjectId, ids: &[EventId], now: Millis) -> Result<(), StoreError> {
+    pub async fn withdraw_events(
+        &self,
+        pid: ProjectId,
+        ids: &[EventId],
+        writer: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
         let items = ids
             .iter()
             .map(|id| {
                 let mut k = event_key(pid, id);
                 k.insert(WITHDRAWN.to_string(), AttributeValue::Bool(true));
+                k.insert(WITHDRAWN_BY.to_string(), s(writer));
                 k.insert(keys::TTL.to_string(), ttl(now.plus(WITHDRAWAL_TTL)));
                 k
             })
