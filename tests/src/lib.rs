@@ -46,6 +46,20 @@ pub fn local_settings() -> Settings {
     }
 }
 
+/// A response whose body is not JSON (the dashboard, the document).
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl RawAnswer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+}
+
 /// A response as a client sees it.
 #[derive(Debug)]
 pub struct Answer {
@@ -132,6 +146,24 @@ impl Stack {
             _ => Value::Null,
         };
         Answer { status, headers, body }
+    }
+
+    /// A GET without credentials, its body as bytes.
+    pub async fn get_raw(&self, path: &str) -> RawAnswer {
+        let req = http::Request::builder().method("GET").uri(path).body(Body::Empty).unwrap();
+        let resp = router::route(&self.app, req).await;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let body = match resp.body() {
+            Body::Text(t) => t.clone().into_bytes(),
+            Body::Binary(b) => b.clone(),
+            _ => Vec::new(),
+        };
+        RawAnswer { status, headers, body }
     }
 
     /// Creates a project with the admin token; returns its id and API key.

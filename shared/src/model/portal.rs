@@ -10,5 +10,6 @@ pub struct PortalSession {
     pub project_id: ProjectId,
     pub read_only: bool,
     pub created_at: Millis,
-    pub expires_at: Millis,
+    /// Not `expires_at`: that name is the table's TTL attribute (epoch seconds).
+    pub valid_until: Millis,
 }

@@ -20,7 +20,7 @@ pub async fn create(
     let now = Millis::now();
     let token = generate_portal_token(project.project_id);
     let session =
-        PortalSession { project_id: project.project_id, read_only, created_at: now, expires_at: now.plus(ttl) };
+        PortalSession { project_id: project.project_id, read_only, created_at: now, valid_until: now.plus(ttl) };
     if !app.store.create_portal_session(&sha256_hex(&token), &session).await? {
         return Err(ApiError::Conflict("token collision; retry".into()));
     }

@@ -130,7 +130,10 @@ pub(crate) fn to_item<T: Serialize>(
 ) -> Result<Item, StoreError> {
     let mut item: Item = serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     for (k, v) in attrs {
-        item.insert(k.to_string(), v);
+        // A record field named like a key or TTL attribute would be silently overwritten.
+        if item.insert(k.to_string(), v).is_some() {
+            return Err(StoreError::Corrupt(format!("a record field clashes with the `{k}` attribute")));
+        }
     }
     Ok(item)
 }

@@ -12,7 +12,7 @@ impl Store {
             [
                 (keys::PK, s(keys::portal_session(token_hash))),
                 (keys::SK, s(keys::PORTAL_SK)),
-                (keys::TTL, ttl(session.expires_at)),
+                (keys::TTL, ttl(session.valid_until)),
             ],
         )?;
         self.write(Write::put(item).when(Cond::absent())).await
@@ -23,6 +23,6 @@ impl Store {
         let found: Option<PortalSession> =
             self.get(key(keys::portal_session(token_hash), keys::PORTAL_SK), now).await?.map(from_item).transpose()?;
         // TTL works in whole seconds: check the exact expiry too.
-        Ok(found.filter(|p| p.expires_at > now))
+        Ok(found.filter(|p| p.valid_until > now))
     }
 }

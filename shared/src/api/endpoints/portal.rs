@@ -36,6 +36,6 @@ impl Endpoint for Create {
         }
         let (token, session) = portal::create(cx.app, cx.project()?, ttl, read_only).await?;
         let url = portal::url(&cx.public_base(), &token);
-        Ok(PortalSessionView { token, url, expires_at: session.expires_at.rfc3339(), read_only }.into())
+        Ok(PortalSessionView { token, url, expires_at: session.valid_until.rfc3339(), read_only }.into())
     }
 }
