@@ -26,5 +26,7 @@ cargo test --workspace -q -- "$@"
 stop_emulators
 log "end to end through scripts/local-stack.sh with curl and a standardwebhooks receiver"
 tests/e2e/local_stack.sh
+log "the API against its OpenAPI document: openapi-spec-validator, then schemathesis on the local stack"
+tests/api/run.sh
 log "Lambda smoke test: fixtures with cargo lambda, release binaries on the Lambda runtime API"
 scripts/lambda-smoke.sh

@@ -145,3 +145,18 @@ if not problems:
 sys.exit(1 if problems else 0)
 PY
 }
+
+SCHEMATHESIS_VENV="$HOOKLINE_ROOT/.venv-schemathesis"
+SCHEMATHESIS_PACKAGES=("schemathesis==4.32.5" "openapi-spec-validator==0.9.0")
+
+# Schemathesis and an OpenAPI validator, in their own venv (their pins clash with moto's).
+install_schemathesis() {
+  local stamp="$SCHEMATHESIS_VENV/.hookline-$(printf '%s' "${SCHEMATHESIS_PACKAGES[*]}" | sha256sum | cut -c1-12)"
+  if [ ! -x "$SCHEMATHESIS_VENV/bin/schemathesis" ] || [ ! -f "$stamp" ]; then
+    log "installing schemathesis and openapi-spec-validator into .venv-schemathesis"
+    python3 -m venv "$SCHEMATHESIS_VENV"
+    "$SCHEMATHESIS_VENV/bin/pip" install -q --disable-pip-version-check "${SCHEMATHESIS_PACKAGES[@]}"
+    rm -f "$SCHEMATHESIS_VENV"/.hookline-*
+    touch "$stamp"
+  fi
+}

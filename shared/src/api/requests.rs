@@ -78,19 +78,19 @@ impl Check for CreateProject {
 pub struct WebhookBody {
     /// 1–100 characters, no control characters.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     pub name: Field<String>,
     /// Absolute `https://` URL (plain `http://` only where the deployment allows it); may
     /// contain `{VerificationKey}`.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, max_length = 2048)]
     pub url: Field<String>,
     #[serde(default)]
     #[schema(value_type = bool)]
     pub enabled: Field<bool>,
     /// Subscriptions: exact types or `prefix.*`; empty = all events.
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<String>, max_items = 100)]
     pub event_types: Field<Vec<String>>,
     /// Custom headers sent with every delivery (at most 20).
     #[serde(default)]
@@ -112,7 +112,7 @@ pub struct WebhookBody {
     pub payload_format: Field<PayloadFormat>,
     /// On create only: a secret of your own (16–256 characters); else one is generated.
     #[serde(default)]
-    #[schema(value_type = String, write_only)]
+    #[schema(value_type = String, write_only, min_length = 16, max_length = 256)]
     pub secret: Field<String>,
     /// Deliveries per second (1–10000); `null` removes the limit.
     #[serde(default)]
