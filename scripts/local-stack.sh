@@ -15,4 +15,4 @@ trap 'exit 130' INT TERM
 start_emulators
 export HOOKLINE_PORT="${HOOKLINE_PORT:-3000}"
 # HOOKLINE_RETRY_SCHEDULE (e.g. 1s,2s,5s) and HOOKLINE_DELIVERY_TIMEOUT (e.g. 3s) pass through.
-"$HOOKLINE_ROOT/target/debug/hookline-local"
+"${CARGO_TARGET_DIR:-$HOOKLINE_ROOT/target}/debug/hookline-local"

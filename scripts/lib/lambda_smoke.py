@@ -191,6 +191,13 @@ def check_batch(name, out, *argv):
     print(f"ok   {name}: batchItemFailures={json.dumps(resp['batchItemFailures'])}", file=sys.stderr, flush=True)
 
 
+def check_sweep(name, out, *argv):
+    resp = load_output(name, out)
+    if not all(k in resp for k in ("redriven", "kept", "requeued")):
+        fail(name, f"not a repair sweep report: {json.dumps(resp)[:800]}")
+    print(f"ok   {name}: {json.dumps(resp)}", file=sys.stderr, flush=True)
+
+
 # ---------------------------------------------------------------- receiver
 
 
@@ -339,6 +346,7 @@ COMMANDS = {
     "check-batch": check_batch,
     "receiver": receiver,
     "sqs-event": sqs_event,
+    "check-sweep": check_sweep,
     "sqs-delete": sqs_delete,
     "check-received": check_received,
 }
