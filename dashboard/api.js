@@ -72,6 +72,20 @@ export function takeFragmentToken() {
   return token.trim() || null;
 }
 
+// Numbers that a double cannot hold exactly (big ids, long decimals) keep their digits:
+// where the browser has JSON source text access and JSON.rawJSON, they are revived as raw
+// JSON, which JSON.stringify writes back digit for digit. Elsewhere they are plain numbers.
+const LOSSLESS = typeof JSON.rawJSON === 'function';
+function revive(_key, value, context) {
+  if (typeof value === 'number' && context && typeof context.source === 'string' && String(value) !== context.source) {
+    return JSON.rawJSON(context.source);
+  }
+  return value;
+}
+export function parseJson(text) {
+  return LOSSLESS ? JSON.parse(text, revive) : JSON.parse(text);
+}
+
 export class ApiError extends Error {
   constructor(status, message, errors = [], retryAfter = null) {
     super(message);
@@ -103,7 +117,7 @@ export async function request(session, method, path, body) {
   }
   let json = null;
   try {
-    json = await res.json();
+    json = parseJson(await res.text());
   } catch {
     // not JSON: described below by the status code
   }

@@ -72,7 +72,8 @@ function App() {
 
   useEffect(() => {
     setProject(null);
-    if (!session || session.projectId === null) return;
+    // The admin token is only good for project 0's webhook, test and log routes (§12).
+    if (!session || session.projectId === null || session.kind === 'admin') return;
     request(session, 'GET', projectPath(session))
       .then(setProject)
       .catch(() => setProject(null));
@@ -153,8 +154,7 @@ function App() {
     <header class="topbar">
       <div class="brand-row">
         <span class="brand">Hookline</span>
-        <span class="project-label">${projectLabel}</span>
-        <span class="badge kind">${kindLabel}</span>
+        <span class="project-label">${projectLabel} <span class="badge kind">${kindLabel}</span></span>
         <button type="button" class="btn subtle signout" onClick=${signOut}>Sign out</button>
       </div>
       <nav aria-label="Main">

@@ -1,7 +1,7 @@
 // The last 24 hours of a webhook's deliveries by status, as an inline SVG
 // (classes only, no style attributes). Computed here by paging the delivery log
 // newest first until deliveries are older than 24 hours (at most 10 pages of 200).
-import { useEffect, useId, useState } from './vendor/hooks.module.js';
+import { useEffect, useId, useRef, useState } from './vendor/hooks.module.js';
 import { request, projectPath, qs } from './api.js';
 import { html, useApp, ErrorBox, useAlive } from './ui.js';
 
@@ -80,8 +80,29 @@ export function DeliveryChart({ webhookId }) {
   </section>`;
 }
 
+/** Width of an element in CSS pixels, kept up to date, so the SVG is drawn 1:1 and its text stays legible. */
+function useWidth(ref, fallback) {
+  const [w, setW] = useState(fallback);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return undefined;
+    const measure = () => setW(Math.round(el.getBoundingClientRect().width) || fallback);
+    measure();
+    if (typeof ResizeObserver === 'undefined') return undefined;
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  return w;
+}
+
 function Bars({ data, title }) {
-  const W = 720;
+  const box = useRef(null);
+  const W = Math.max(280, Math.min(1100, useWidth(box, 720)));
+  return html`<div ref=${box} class="chart-box"><${Svg} data=${data} title=${title} W=${W} /></div>`;
+}
+
+function Svg({ data, title, W }) {
   const H = 180;
   const top = 12;
   const bottom = 24;
@@ -118,7 +139,7 @@ function Bars({ data, title }) {
         })}
       </g>`;
     })}
-    ${[0, 6, 12, 18].map((i) => html`<text class="axis" x=${left + i * slot + 2} y=${H - 6}>${hourLabel(i)}</text>`)}
+    ${(W < 420 ? [0, 8, 16] : [0, 6, 12, 18]).map((i) => html`<text class="axis" x=${left + i * slot + 2} y=${H - 6}>${hourLabel(i)}</text>`)}
     <text class="axis" x=${W} y=${H - 6} text-anchor="end">now</text>
   </svg>`;
 }

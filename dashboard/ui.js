@@ -33,6 +33,9 @@ export function PageTitle({ children }) {
   useEffect(() => {
     if (ref.current) ref.current.focus({ preventScroll: true });
   }, []);
+  useEffect(() => {
+    if (ref.current) document.title = `${ref.current.textContent} · Hookline`;
+  });
   return html`<h1 tabindex="-1" ref=${ref}>${children}</h1>`;
 }
 
@@ -78,59 +81,30 @@ function described(id, hint, error) {
   return ids.length ? ids.join(' ') : undefined;
 }
 
-export function Field({ label, hint, error, value, onValue, type = 'text', ...rest }) {
+/** A labelled input, checkbox or select, with its hint and its error tied to it by aria-describedby. */
+function Control({ kind, label, hint, error, value, checked, onValue, options, type = 'text', ...rest }) {
   const id = useId();
-  return html`<div class="field">
-    <label for=${id}>${label}</label>
-    ${hint && html`<p class="hint" id=${`${id}-hint`}>${hint}</p>`}
-    <input
-      id=${id}
-      type=${type}
-      value=${value}
-      onInput=${(e) => onValue(e.currentTarget.value)}
-      aria-invalid=${error ? 'true' : undefined}
-      aria-describedby=${described(id, hint, error)}
-      ...${rest}
-    />
+  const box = kind === 'check';
+  const a = { id, 'aria-invalid': error ? 'true' : undefined, 'aria-describedby': described(id, hint, error), ...rest };
+  const lab = html`<label for=${id}>${label}</label>`;
+  const control =
+    kind === 'select'
+      ? html`<select ...${a} value=${value} onChange=${(e) => onValue(e.currentTarget.value)}>
+          ${options.map(([v, text]) => html`<option value=${v}>${text}</option>`)}
+        </select>`
+      : box
+        ? html`<input ...${a} type="checkbox" checked=${checked} onChange=${(e) => onValue(e.currentTarget.checked)} />`
+        : html`<input ...${a} type=${type} value=${value} onInput=${(e) => onValue(e.currentTarget.value)} />`;
+  return html`<div class=${box ? 'field check' : 'field'}>
+    ${box ? control : lab}
+    ${box ? lab : hint && html`<p class="hint" id=${`${id}-hint`}>${hint}</p>`}
+    ${box ? hint && html`<p class="hint" id=${`${id}-hint`}>${hint}</p>` : control}
     ${error && html`<p class="field-error" id=${`${id}-err`}>${error}</p>`}
   </div>`;
 }
-
-export function Check({ label, hint, error, checked, onValue, ...rest }) {
-  const id = useId();
-  return html`<div class="field check">
-    <input
-      id=${id}
-      type="checkbox"
-      checked=${checked}
-      onChange=${(e) => onValue(e.currentTarget.checked)}
-      aria-invalid=${error ? 'true' : undefined}
-      aria-describedby=${described(id, hint, error)}
-      ...${rest}
-    />
-    <label for=${id}>${label}</label>
-    ${hint && html`<p class="hint" id=${`${id}-hint`}>${hint}</p>`}
-    ${error && html`<p class="field-error" id=${`${id}-err`}>${error}</p>`}
-  </div>`;
-}
-
-export function Select({ label, hint, error, value, onValue, options }) {
-  const id = useId();
-  return html`<div class="field">
-    <label for=${id}>${label}</label>
-    ${hint && html`<p class="hint" id=${`${id}-hint`}>${hint}</p>`}
-    <select
-      id=${id}
-      value=${value}
-      onChange=${(e) => onValue(e.currentTarget.value)}
-      aria-invalid=${error ? 'true' : undefined}
-      aria-describedby=${described(id, hint, error)}
-    >
-      ${options.map(([v, text]) => html`<option value=${v}>${text}</option>`)}
-    </select>
-    ${error && html`<p class="field-error" id=${`${id}-err`}>${error}</p>`}
-  </div>`;
-}
+export const Field = (p) => Control(p);
+export const Check = (p) => Control({ ...p, kind: 'check' });
+export const Select = (p) => Control({ ...p, kind: 'select' });
 
 let rowSeq = 0;
 export const newRow = (name = '', value = '') => ({ key: ++rowSeq, name, value });
@@ -143,8 +117,8 @@ export function KeyValueRows({ legend, rows, setRows, addLabel, nameLabel, value
   const addRef = useRef(null);
   const lastCount = useRef(rows.length);
   const listRef = useRef(null);
-  useEffect(() => {
-    // After "Add …", move focus to the new row's first input.
+  useLayoutEffect(() => {
+    // After "Add …", move focus to the new row's first input (before any further key press).
     if (rows.length > lastCount.current && listRef.current) {
       const inputs = listRef.current.querySelectorAll('.kv-row:last-child input');
       if (inputs.length) inputs[0].focus();
