@@ -141,6 +141,17 @@ export function WebhookForm({ id }) {
     if (f.authorization) body.authorization = f.authorization;
     else if (editing && f.clearAuthorization) body.authorization = null;
     if (!editing && f.secret) body.secret = f.secret;
+    if (editing) {
+      // Send only what changed: re-sending `enabled: false` would turn a "failing" reason into "manual".
+      for (const [k, v] of Object.entries(body)) {
+        if (k in orig && JSON.stringify(orig[k] ?? null) === JSON.stringify(v)) delete body[k];
+      }
+      if (Object.keys(body).length === 0) {
+        flash('No changes to save.');
+        go(hookHash(id));
+        return;
+      }
+    }
     setBusy(true);
     setError(null);
     try {
