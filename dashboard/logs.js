@@ -59,6 +59,7 @@ export function DeliveryLogs({ webhookId }) {
 function DeliveryRow({ d: initial }) {
   const { session } = useApp();
   const [d, setD] = useState(initial);
+  useEffect(() => setD(initial), [initial]); // a refreshed list brings a newer copy
   const [open, setOpen] = useState(false);
   const [detail, setDetail] = useState(null);
   const [error, setError] = useState(null);
