@@ -160,3 +160,36 @@ install_schemathesis() {
     touch "$stamp"
   fi
 }
+
+# Browser tests of the dashboard (tests/browser): Debian's Chromium (Playwright's own browser
+# download does not work here), the PyPI playwright client in .venv, and npm axe-core in
+# .local/node for the accessibility checks.
+PLAYWRIGHT_VERSION="1.65.2"
+AXE_VERSION="4.14.1"
+
+install_browser() {
+  if [ ! -x /usr/bin/chromium ]; then
+    log "installing Chromium (Debian) for the browser tests"
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  fi
+  if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+  fi
+  if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('playwright') != '$PLAYWRIGHT_VERSION')" 2>/dev/null; then
+    log "installing playwright $PLAYWRIGHT_VERSION into .venv"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "playwright==$PLAYWRIGHT_VERSION"
+  fi
+  if [ ! -f "$(axe_script)" ] || ! grep -q "\"version\": \"$AXE_VERSION\"" "$NODE_DIR/node_modules/axe-core/package.json" 2>/dev/null; then
+    if ! command -v npm >/dev/null 2>&1; then
+      log "installing Node.js (for axe-core)"
+      apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+    fi
+    log "installing axe-core $AXE_VERSION into .local/node"
+    mkdir -p "$NODE_DIR"
+    npm install --prefix "$NODE_DIR" --no-audit --no-fund --loglevel=error "axe-core@$AXE_VERSION" >/dev/null
+  fi
+}
+
+axe_script() {
+  printf '%s\n' "$NODE_DIR/node_modules/axe-core/axe.min.js"
+}

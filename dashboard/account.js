@@ -1,0 +1,193 @@
+// Signing in, the admin's Projects page and the key holder's Settings
+// (API key rotation, portal links).
+import { useState } from './vendor/hooks.module.js';
+import { request, projectPath, makeSession, tokenKind, ApiError } from './api.js';
+import { html, useApp, PageTitle, ErrorBox, splitErrors, Field, Check, OnceValue, Confirm, Time } from './ui.js';
+
+export function SignIn({ notice, initialToken = '', onSignedIn }) {
+  const [token, setToken] = useState(initialToken);
+  const [project, setProject] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const kind = token.trim() ? tokenKind(token.trim()) : null;
+  const { byField, unmatched } = splitErrors(error, (f) => (f === 'token' || f === 'project' ? f : null));
+
+  async function submit(e) {
+    e.preventDefault();
+    const t = token.trim();
+    if (!t) {
+      setError(new ApiError(400, 'Enter an API key or token.', [{ field: 'token', message: 'is required' }]));
+      return;
+    }
+    let pid = null;
+    if (kind === 'key') {
+      if (!/^\d+$/.test(project.trim())) {
+        setError(new ApiError(400, 'A project API key needs its project ID.', [{ field: 'project', message: 'enter the project ID (a number)' }]));
+        return;
+      }
+      pid = Number(project.trim());
+    }
+    const session = makeSession(t, pid);
+    setBusy(true);
+    setError(null);
+    try {
+      if (session.kind !== 'admin') await request(session, 'GET', projectPath(session));
+      onSignedIn(session);
+    } catch (err) {
+      if (err.status === 401) err.message = `The API did not accept this key or token: ${err.message}`;
+      if (err.status === 403) err.message = `This key is not valid for project ${session.projectId}: ${err.message}`;
+      setError(err);
+      setBusy(false);
+    }
+  }
+
+  return html`<main id="main" class="signin" tabindex="-1">
+    <div class="panel">
+      <${PageTitle}>Sign in to Hookline<//>
+      ${notice && html`<p class="notice" role="status">${notice}</p>`}
+      <form class="form" onSubmit=${submit} novalidate>
+        <${ErrorBox} error=${error} unmatched=${unmatched} />
+        <${Field} label="API key or token" type="password" value=${token} onValue=${setToken} error=${byField.token}
+          autocomplete="off" spellcheck="false"
+          hint="A project API key (hk_…), a portal token (pst_…) or the admin token. Kept in this tab only." />
+        <${Field} label="Project ID" value=${project} onValue=${setProject} error=${byField.project}
+          inputmode="numeric" autocomplete="off"
+          hint=${kind === 'portal' ? 'Not needed: the portal token names its project.' : 'Needed with a project API key; not with a portal or admin token.'} />
+        <button type="submit" class="btn primary" disabled=${busy}>${busy ? 'Signing in…' : 'Sign in'}</button>
+      </form>
+    </div>
+  </main>`;
+}
+
+/** Admin only: create projects, open the operations project (0). */
+export function Projects() {
+  const { session, openProject, switchSession } = useApp();
+  const [name, setName] = useState('');
+  const [clientId, setClientId] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const [created, setCreated] = useState(null);
+  const { byField, unmatched } = splitErrors(error, (f) => (f === 'name' || f === 'client_id' ? f : null));
+
+  async function submit(e) {
+    e.preventDefault();
+    const body = { name };
+    if (clientId.trim()) {
+      if (!/^-?\d+$/.test(clientId.trim())) {
+        setError(new ApiError(400, 'The client ID must be a whole number.', [{ field: 'client_id', message: 'must be a whole number' }]));
+        return;
+      }
+      body.client_id = Number(clientId.trim());
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      setCreated(await request(session, 'POST', '/projects', body));
+      setName('');
+      setClientId('');
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return html`<section>
+    <${PageTitle}>Projects<//>
+    <section class="panel" aria-labelledby="create-project-h">
+      <h2 id="create-project-h">Create a project</h2>
+      <form class="form" onSubmit=${submit} novalidate>
+        <${ErrorBox} error=${error} unmatched=${unmatched} />
+        <${Field} label="Name" value=${name} onValue=${setName} error=${byField.name} autocomplete="off" />
+        <${Field} label="Client ID" value=${clientId} onValue=${setClientId} error=${byField.client_id} inputmode="numeric"
+          autocomplete="off" hint="Optional: your product's own account id, echoed in payloads." />
+        <button type="submit" class="btn primary" disabled=${busy}>${busy ? 'Creating…' : 'Create project'}</button>
+      </form>
+      ${created &&
+      html`<div class="result ok" aria-live="polite">
+        <p>Project <strong>${created.name}</strong> created with ID <strong class="mono">${String(created.project_id)}</strong>.</p>
+        <${OnceValue} label="API key" value=${created.api_key} note="Shown only this once: store it now." />
+        <button type="button" class="btn" onClick=${() => switchSession(makeSession(created.api_key, created.project_id))}>
+          Open this project with its key
+        </button>
+      </div>`}
+    </section>
+    <section class="panel" aria-labelledby="ops-h">
+      <h2 id="ops-h">Operations project</h2>
+      <p class="muted">Project 0 receives Hookline's own events (a webhook disabled for failing, a delivery that ran out of attempts). Add webhooks there to be told.</p>
+      <button type="button" class="btn" onClick=${() => openProject(0)}>Open operations project</button>
+    </section>
+  </section>`;
+}
+
+/** API key rotation and portal links, for project key holders. */
+export function Settings() {
+  const { session, switchSession } = useApp();
+  const [confirm, setConfirm] = useState(false);
+  const [rot, setRot] = useState({ busy: false, error: null, key: null });
+  const [ttl, setTtl] = useState('3600');
+  const [readOnly, setReadOnly] = useState(false);
+  const [portal, setPortal] = useState({ busy: false, error: null, result: null });
+  const { byField, unmatched } = splitErrors(portal.error, (f) => (f === 'ttl_seconds' ? f : null));
+
+  async function rotate() {
+    setRot({ busy: true, error: null, key: null });
+    try {
+      const r = await request(session, 'POST', projectPath(session, '/api-key/rotate'));
+      const key = r.api_key || r.key;
+      setConfirm(false);
+      setRot({ busy: false, error: null, key });
+      // The old key stops working at once: carry on with the new one.
+      if (session.kind === 'key' && key) switchSession(makeSession(key, session.projectId), { stay: true });
+    } catch (err) {
+      setConfirm(false);
+      setRot({ busy: false, error: err, key: null });
+    }
+  }
+
+  async function createPortal(e) {
+    e.preventDefault();
+    setPortal({ busy: true, error: null, result: null });
+    const body = { read_only: readOnly };
+    if (ttl.trim()) body.ttl_seconds = Number(ttl.trim());
+    try {
+      setPortal({ busy: false, error: null, result: await request(session, 'POST', projectPath(session, '/portal-sessions'), body) });
+    } catch (err) {
+      setPortal({ busy: false, error: err, result: null });
+    }
+  }
+
+  return html`<section>
+    <${PageTitle}>Settings<//>
+    <section class="panel" aria-labelledby="key-h">
+      <h2 id="key-h">API key</h2>
+      <p class="muted">Rotating issues a new key and the current key stops working at once: update your integrations.</p>
+      <button type="button" class="btn" onClick=${() => {
+        setRot({ busy: false, error: null, key: null });
+        setConfirm(true);
+      }}>Rotate API key</button>
+      <${ErrorBox} error=${rot.error} />
+      ${rot.key && html`<div class="result ok"><${OnceValue} label="New API key" value=${rot.key} note="Shown only this once: store it now." /></div>`}
+    </section>
+    <${Confirm} open=${confirm} title="Rotate the API key?" confirmLabel="Rotate key" busy=${rot.busy}
+      onConfirm=${rotate} onClose=${() => setConfirm(false)}>
+      <p>The current key stops working as soon as the new one is issued.</p>
+    <//>
+    <section class="panel" aria-labelledby="portal-h">
+      <h2 id="portal-h">Portal links</h2>
+      <p class="muted">A link that opens this dashboard for this project only, for a limited time, e.g. to embed it for a customer.</p>
+      <form class="form" onSubmit=${createPortal} novalidate>
+        <${ErrorBox} error=${portal.error} unmatched=${unmatched} />
+        <${Field} label="Lifetime in seconds" type="number" min="60" max="86400" value=${ttl} onValue=${setTtl}
+          error=${byField.ttl_seconds} hint="60 to 86400." />
+        <${Check} label="Read-only" checked=${readOnly} onValue=${setReadOnly} hint="The link can look but not change anything." />
+        <button type="submit" class="btn" disabled=${portal.busy}>Create portal link</button>
+      </form>
+      ${portal.result &&
+      html`<div class="result ok">
+        <${OnceValue} label="Portal link" value=${portal.result.url} copyLabel="Copy link" />
+        <p class="muted">Expires <${Time} iso=${portal.result.expires_at} />${portal.result.read_only ? '; read-only' : ''}.</p>
+      </div>`}
+    </section>
+  </section>`;
+}

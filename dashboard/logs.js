@@ -1,0 +1,140 @@
+// A webhook's delivery log (004's Logs tab): status filter, each delivery's
+// attempts and a Retry button.
+import { useEffect, useId, useState } from './vendor/hooks.module.js';
+import { request, projectPath, qs } from './api.js';
+import { html, useApp, Loading, ErrorBox, Select, Time, DeliveryBadge } from './ui.js';
+
+export function DeliveryLogs({ webhookId }) {
+  const { session } = useApp();
+  const [status, setStatus] = useState('');
+  const [items, setItems] = useState(null);
+  const [cursor, setCursor] = useState(null);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+
+  async function load(after, filter = status) {
+    setBusy(true);
+    setError(null);
+    try {
+      const path = projectPath(session, `/webhooks/${encodeURIComponent(webhookId)}/deliveries${qs({ status: filter, limit: 50, cursor: after })}`);
+      const r = await request(session, 'GET', path);
+      setItems((old) => (after && old ? [...old, ...r.items] : r.items));
+      // With a filter a page may be short (even empty) and still have a next page.
+      setCursor(r.next_cursor || null);
+    } catch (e) {
+      setError(e);
+      if (!after) setItems((old) => old || []);
+    } finally {
+      setBusy(false);
+    }
+  }
+  useEffect(() => {
+    load(null, status);
+  }, [webhookId, status]);
+
+  return html`<div class="logs">
+    <div class="toolbar">
+      <${Select} label="Status" value=${status} onValue=${(v) => {
+        setItems(null);
+        setStatus(v);
+      }}
+        options=${[['', 'All'], ['success', 'Success'], ['error', 'Error'], ['pending', 'Pending']]} />
+      <button type="button" class="btn" onClick=${() => load(null)} disabled=${busy}>Refresh</button>
+    </div>
+    <${ErrorBox} error=${error} />
+    ${items === null && html`<${Loading} what="deliveries" />`}
+    ${items && items.length === 0 && !error &&
+    html`<div class="empty"><p>${cursor
+      ? 'No matching deliveries on this page; older ones may match.'
+      : status ? 'No deliveries with this status.' : 'No deliveries yet. Send a test to see one here.'}</p></div>`}
+    ${items && items.length > 0 &&
+    html`<ul class="cards deliveries" aria-label="Deliveries">
+      ${items.map((d) => html`<${DeliveryRow} key=${d.id} d=${d} />`)}
+    </ul>`}
+    ${cursor &&
+    html`<button type="button" class="btn" disabled=${busy} onClick=${() => load(cursor)}>${busy ? 'Loading…' : 'Load more'}</button>`}
+  </div>`;
+}
+
+function DeliveryRow({ d: initial }) {
+  const { session } = useApp();
+  const [d, setD] = useState(initial);
+  useEffect(() => setD(initial), [initial]); // a refreshed list brings a newer copy
+  const [open, setOpen] = useState(false);
+  const [detail, setDetail] = useState(null);
+  const [error, setError] = useState(null);
+  const [retry, setRetry] = useState(null); // {busy} | {text} | {error}
+  const id = useId();
+  const path = projectPath(session, `/deliveries/${encodeURIComponent(d.id)}`);
+
+  async function loadDetail() {
+    setError(null);
+    try {
+      const full = await request(session, 'GET', path);
+      setDetail(full);
+      setD(full);
+    } catch (e) {
+      setError(e);
+    }
+  }
+  async function doRetry() {
+    setRetry({ busy: true });
+    try {
+      const next = await request(session, 'POST', `${path}/retry`);
+      setD(next);
+      setRetry({ text: 'Retry queued: a new attempt is being made now.' });
+      setTimeout(loadDetail, 1500);
+    } catch (e) {
+      setRetry({ error: e });
+    }
+  }
+
+  return html`<li class="delivery">
+    <div class="delivery-head">
+      <${DeliveryBadge} status=${d.status} />
+      <code class="etype">${d.event_type}</code>
+      <span><span class="label">Response code</span> ${d.response_code ?? '—'}</span>
+      <${Time} iso=${d.created_at} />
+    </div>
+    <div class="delivery-meta muted">
+      <span class="mono">${d.id}</span>
+      <span>${d.attempts} ${d.attempts === 1 ? 'attempt' : 'attempts'}</span>
+      ${d.next_attempt_at && html`<span>next attempt <${Time} iso=${d.next_attempt_at} /></span>`}
+    </div>
+    ${d.error && html`<p class="delivery-error"><span class="label">Error</span> ${d.error}</p>`}
+    ${d.response_body !== null && d.response_body !== undefined && d.response_body !== '' &&
+    html`<div><span class="label">Response</span><pre class="body">${d.response_body}</pre></div>`}
+    <button type="button" class="btn subtle" aria-expanded=${open ? 'true' : 'false'} aria-controls=${id}
+      onClick=${() => {
+        setOpen(!open);
+        if (!open) loadDetail();
+      }}>${open ? 'Hide attempts' : 'Show attempts'}</button>
+    <div id=${id} hidden=${!open} class="attempts">
+      ${open && html`
+        <${ErrorBox} error=${error} />
+        ${!detail && !error && html`<${Loading} what="attempts" />`}
+        ${detail && html`<${Attempts} list=${detail.attempts_log || []} />`}
+        <div class="actions">
+          <button type="button" class="btn" onClick=${doRetry} disabled=${retry && retry.busy}>Retry</button>
+        </div>
+        <div aria-live="polite">${retry && retry.text && html`<p class="notice success">${retry.text}</p>`}</div>
+        ${retry && retry.error && html`<${ErrorBox} error=${retry.error} />`}`}
+    </div>
+  </li>`;
+}
+
+function Attempts({ list }) {
+  if (list.length === 0) return html`<p class="muted">No attempt made yet.</p>`;
+  return html`<ol class="attempt-list">
+    ${list.map((a) => html`<li key=${a.attempt}>
+      <p class="attempt-head">
+        <strong>Attempt ${a.attempt}</strong>
+        <${Time} iso=${a.started_at} />
+        <span><span class="label">Response code</span> ${a.response_code ?? '—'}</span>
+        <span>${a.duration_ms} ms</span>
+      </p>
+      ${a.error && html`<p class="delivery-error"><span class="label">Error</span> ${a.error}</p>`}
+      ${a.response_body !== null && a.response_body !== undefined && a.response_body !== '' && html`<pre class="body">${a.response_body}</pre>`}
+    </li>`)}
+  </ol>`;
+}
