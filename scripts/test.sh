@@ -28,5 +28,7 @@ log "end to end through scripts/local-stack.sh with curl and a standardwebhooks 
 tests/e2e/local_stack.sh
 log "the API against its OpenAPI document: openapi-spec-validator, then schemathesis on the local stack"
 tests/api/run.sh
+log "the dashboard in Chromium: every page and flow by accessible names, XSS, read-only, axe-core"
+tests/browser/run.sh
 log "Lambda smoke test: fixtures with cargo lambda, release binaries on the Lambda runtime API"
 scripts/lambda-smoke.sh

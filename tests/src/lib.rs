@@ -150,7 +150,12 @@ impl Stack {
 
     /// A GET without credentials, its body as bytes.
     pub async fn get_raw(&self, path: &str) -> RawAnswer {
-        let req = http::Request::builder().method("GET").uri(path).body(Body::Empty).unwrap();
+        self.request_raw("GET", path).await
+    }
+
+    /// A request without credentials or body, its answer's body as bytes.
+    pub async fn request_raw(&self, method: &str, path: &str) -> RawAnswer {
+        let req = http::Request::builder().method(method).uri(path).body(Body::Empty).unwrap();
         let resp = router::route(&self.app, req).await;
         let status = resp.status().as_u16();
         let headers = resp

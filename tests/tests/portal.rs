@@ -121,11 +121,15 @@ async fn the_dashboard_is_served_with_a_strict_policy() {
     assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"));
     assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    let head = s.request_raw("HEAD", "/dashboard/").await;
+    assert_eq!((head.status, head.body.len()), (200, 0));
     let redirect = s.get_raw("/dashboard").await;
     assert_eq!((redirect.status, redirect.header("location")), (308, Some("/dashboard/")));
     assert_eq!(s.get_raw("/dashboard/no-such-file.js").await.status, 404);
     // Every file of the dashboard is served, with its type.
-    for (name, _) in hookline::api::dashboard::files() {
+    let files = hookline::api::dashboard::files();
+    assert!(files.iter().any(|(n, _)| n == "index.html") && files.iter().any(|(n, _)| n.starts_with("vendor/")));
+    for (name, _) in files {
         let f = s.get_raw(&format!("/dashboard/{name}")).await;
         assert_eq!(f.status, 200, "{name}");
         assert!(f.header("content-security-policy").is_some());

@@ -33,4 +33,5 @@ hookline::function_routes![
     meta::OpenApi,
     meta::Dashboard,
     meta::DashboardFile,
+    meta::DashboardVendorFile,
 ];

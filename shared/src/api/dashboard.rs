@@ -77,6 +77,11 @@ pub fn file(cx: &Cx<'_>) -> Result<Asset, ApiError> {
     asset(&cx.app.settings, cx.file_name()).ok_or_else(|| ApiError::not_found("file"))
 }
 
+/// A file of `vendor/` (the libraries the dashboard imports).
+pub fn vendor_file(cx: &Cx<'_>) -> Result<Asset, ApiError> {
+    asset(&cx.app.settings, &format!("vendor/{}", cx.file_name())).ok_or_else(|| ApiError::not_found("file"))
+}
+
 /// Every file of the dashboard and its size, for the README and tests.
 pub fn files() -> Vec<(String, usize)> {
     Files::iter()

@@ -178,6 +178,9 @@ pub async fn serve(app: &App, req: Request, routes: &'static [RouteInfo], dispat
         Ok(r) => r,
         Err(e) => error_response(&e),
     };
+    if req.method() == http::Method::HEAD {
+        *response.body_mut() = Body::Empty;
+    }
     if let Some((d, limit)) = rate {
         if response.status() != 429 {
             let h = response.headers_mut();
@@ -196,7 +199,9 @@ async fn handle(
     rate: &mut Option<(RateDecision, u32)>,
 ) -> Result<Response<Body>, ApiError> {
     let segs = segments(req.uri().path());
-    let method = Method::parse(req.method().as_str());
+    // HEAD is a GET without its body.
+    let method =
+        if req.method() == http::Method::HEAD { Some(Method::Get) } else { Method::parse(req.method().as_str()) };
     let mut allowed = Vec::new();
     let mut found = None;
     for info in routes {

@@ -60,4 +60,5 @@ pub static ALL: &[RouteInfo] = &[
     info::<meta::OpenApi>(),
     info::<meta::Dashboard>(),
     info::<meta::DashboardFile>(),
+    info::<meta::DashboardVendorFile>(),
 ];

@@ -71,3 +71,24 @@ impl Endpoint for DashboardFile {
         dashboard::file(cx).map(Reply::from)
     }
 }
+
+pub struct DashboardVendorFile;
+
+impl Endpoint for DashboardVendorFile {
+    const ROUTE: Route = route(
+        Method::Get,
+        "/dashboard/vendor/{file}",
+        Access::Public,
+        200,
+        "getDashboardVendorFile",
+        "portal",
+        "One of the dashboard's vendored libraries",
+    );
+    type Body = NoBody;
+    type Query = NoQuery;
+    type Output = Asset;
+
+    async fn handle(cx: &Cx<'_>, _: NoBody, _: NoQuery) -> Result<Reply<Asset>, ApiError> {
+        dashboard::vendor_file(cx).map(Reply::from)
+    }
+}
