@@ -11,7 +11,6 @@ pub const VERIFICATION_KEY_PLACEHOLDER: &str = "{VerificationKey}";
 const MAX_URL_LEN: usize = 2048;
 const MAX_HEADERS: usize = 20;
 const MAX_CUSTOM_PARAMETERS: usize = 50;
-const MAX_EVENT_TYPES: usize = 100;
 
 /// Payload keys that custom parameters may not override, in either payload format.
 pub const RESERVED_PAYLOAD_KEYS: &[&str] =

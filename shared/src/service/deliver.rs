@@ -487,11 +487,8 @@ async fn track_failure(
 /// (tests left out) all failed. A success since then would have cleared `failing_since`,
 /// so counting the failed attempts since then is enough.
 async fn last_attempts_all_failed(app: &App, wh: &Webhook, since: Millis, now: Millis) -> Result<bool, StoreError> {
-    let page = app
-        .store
-        .list_deliveries(wh.project_id, &wh.id, &wh.generation, Default::default(), DISABLE_LOOKBACK, None, now)
-        .await
-        .map_err(|e| match e {
+    let page =
+        app.store.list_deliveries(wh, Default::default(), DISABLE_LOOKBACK, None, now).await.map_err(|e| match e {
             crate::store::ListError::Store(s) => s,
             crate::store::ListError::Cursor(c) => StoreError::Corrupt(c.to_string()),
         })?;
@@ -508,11 +505,7 @@ async fn last_attempts_all_failed(app: &App, wh: &Webhook, since: Millis, now: M
 }
 
 async fn recent_attempt(app: &App, wh: &Webhook, now: Millis) -> Option<crate::delivery::AttemptRecord> {
-    let page = app
-        .store
-        .list_deliveries(wh.project_id, &wh.id, &wh.generation, Default::default(), 10, None, now)
-        .await
-        .ok()?;
+    let page = app.store.list_deliveries(wh, Default::default(), 10, None, now).await.ok()?;
     page.items.iter().flat_map(|d| d.log.iter()).max_by_key(|a| a.started_at).cloned()
 }
 

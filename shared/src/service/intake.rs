@@ -178,13 +178,25 @@ pub struct IntakeOutcome {
     pub calls: Calls,
 }
 
+/// An idempotency key held by this request: the event id and time it reserved.
+struct Held {
+    event_id: EventId,
+    received_at: Millis,
+    key_hash: String,
+    /// Reserved by this request (not taken over from one that died): given back on failure.
+    fresh: bool,
+}
+
 /// How an idempotency key stands for this request.
 enum Keyed {
-    /// Fresh reservation (or one taken over from a request that died): go ahead with this id.
-    Go { event_id: EventId, received_at: Millis, key_hash: String, fresh: bool },
+    /// Go ahead with the reserved id.
+    Go(Held),
     /// An earlier request with the key completed: answer with its event.
     Replay(Event),
 }
+
+/// A batch entry accepted so far: its position, its input and its key, if any.
+type Pending = (usize, EventInput, Option<Held>);
 
 /// Reserves `key` for a request whose body hashes to `request_hash`.
 async fn reserve(app: &App, pid: ProjectId, key: &str, request_hash: String, now: Millis) -> Result<Keyed, ApiError> {
@@ -198,13 +210,13 @@ async fn reserve(app: &App, pid: ProjectId, key: &str, request_hash: String, now
     };
     let existing = match app.store.reserve_idempotency(pid, &key_hash, &fresh, now).await? {
         Reservation::Reserved => {
-            return Ok(Keyed::Go { event_id: fresh.event_id, received_at: now, key_hash, fresh: true });
+            return Ok(Keyed::Go(Held { event_id: fresh.event_id, received_at: now, key_hash, fresh: true }));
         }
         Reservation::Existing(r) => r,
     };
     // A retry of our own reservation call whose answer was lost.
     if existing.event_id == fresh.event_id {
-        return Ok(Keyed::Go { event_id: fresh.event_id, received_at: now, key_hash, fresh: true });
+        return Ok(Keyed::Go(Held { event_id: fresh.event_id, received_at: now, key_hash, fresh: true }));
     }
     if existing.request_hash != request_hash {
         return Err(ApiError::Conflict("this Idempotency-Key was used with a different request".into()));
@@ -221,7 +233,7 @@ async fn reserve(app: &App, pid: ProjectId, key: &str, request_hash: String, now
     if !app.store.take_over_idempotency(pid, &key_hash, existing.lease_until, now.plus(INTAKE_LEASE)).await? {
         return Err(in_progress());
     }
-    Ok(Keyed::Go { event_id: existing.event_id, received_at: existing.received_at, key_hash, fresh: false })
+    Ok(Keyed::Go(Held { event_id: existing.event_id, received_at: existing.received_at, key_hash, fresh: false }))
 }
 
 /// Records one event for `project` and queues its deliveries (§5).
@@ -238,11 +250,11 @@ pub async fn ingest(
         None => None,
         Some(key) => match reserve(app, pid, key, request_hash(&input), now).await? {
             Keyed::Replay(e) => return Ok(IntakeOutcome { accepted: Accepted::of(&e, true), calls: Calls::default() }),
-            Keyed::Go { event_id, received_at, key_hash, fresh } => Some((event_id, received_at, key_hash, fresh)),
+            Keyed::Go(held) => Some(held),
         },
     };
     let (event_id, received_at) =
-        keyed.as_ref().map_or_else(|| (EventId::new(now), now), |(id, at, _, _)| (id.clone(), *at));
+        keyed.as_ref().map_or_else(|| (EventId::new(now), now), |h| (h.event_id.clone(), h.received_at));
     let targets = match fan_out(app, pid, &input.event_type).await {
         Ok(t) => t,
         Err(e) => {
@@ -254,8 +266,8 @@ pub async fn ingest(
     let wakes = first_wakes(pid, &[&event], keyed.is_some(), now);
     match commit(app, &event, &wakes).await {
         Ok(calls) => {
-            if let Some((id, _, key_hash, _)) = &keyed {
-                if let Err(e) = app.store.finish_idempotency(pid, key_hash, id).await {
+            if let Some(h) = &keyed {
+                if let Err(e) = app.store.finish_idempotency(pid, &h.key_hash, &h.event_id).await {
                     tracing::warn!(error = %e, "could not end the idempotency lease; repeats wait for it");
                 }
             }
@@ -270,9 +282,9 @@ pub async fn ingest(
 
 /// Gives a freshly reserved key back after a failure, so an immediate retry is not told
 /// that the failed request is still in progress.
-async fn release(app: &App, pid: ProjectId, keyed: Option<&(EventId, Millis, String, bool)>) {
-    if let Some((id, _, key_hash, true)) = keyed {
-        if let Err(e) = app.store.release_idempotency(pid, key_hash, id).await {
+async fn release(app: &App, pid: ProjectId, keyed: Option<&Held>) {
+    if let Some(h) = keyed.filter(|h| h.fresh) {
+        if let Err(e) = app.store.release_idempotency(pid, &h.key_hash, &h.event_id).await {
             tracing::warn!(error = %e, "could not release an idempotency key after a failure");
         }
     }
@@ -314,7 +326,7 @@ pub async fn ingest_batch(
     let pid = project.project_id;
     let mut results: Vec<Option<BatchResult>> = Vec::with_capacity(entries.len());
     // (entry index, input, keyed)
-    let mut accepted: Vec<(usize, EventInput, Option<(EventId, Millis, String, bool)>)> = Vec::new();
+    let mut accepted: Vec<Pending> = Vec::new();
     for (i, entry) in entries.into_iter().enumerate() {
         match entry {
             BatchEntry::Invalid(e) => results.push(Some(BatchResult::Refused(e))),
@@ -335,9 +347,7 @@ pub async fn ingest_batch(
                     None => accepted.push((i, input, None)),
                     Some(key) => match reserve(app, pid, &key, request_hash(&input), now).await {
                         Ok(Keyed::Replay(e)) => results[i] = Some(BatchResult::Accepted(Accepted::of(&e, true))),
-                        Ok(Keyed::Go { event_id, received_at, key_hash, fresh }) => {
-                            accepted.push((i, input, Some((event_id, received_at, key_hash, fresh))))
-                        }
+                        Ok(Keyed::Go(held)) => accepted.push((i, input, Some(held))),
                         Err(e @ ApiError::Conflict(_)) => results[i] = Some(BatchResult::Refused(e)),
                         Err(e) => {
                             release_all(app, pid, &accepted).await;
@@ -359,7 +369,7 @@ pub async fn ingest_batch(
     let mut plain_events = Vec::new();
     let mut order = Vec::new();
     for (i, input, keyed) in &accepted {
-        let (id, at) = keyed.as_ref().map_or_else(|| (EventId::new(now), now), |(id, at, _, _)| (id.clone(), *at));
+        let (id, at) = keyed.as_ref().map_or_else(|| (EventId::new(now), now), |h| (h.event_id.clone(), h.received_at));
         let fan = targets(&webhooks, &input.event_type);
         let event = new_event(project, id, at, input.clone(), fan);
         order.push((*i, event.id.clone(), keyed.is_some()));
@@ -381,8 +391,8 @@ pub async fn ingest_batch(
         return Err(e);
     }
     for (_, _, keyed) in &accepted {
-        if let Some((id, _, key_hash, _)) = keyed {
-            if let Err(e) = app.store.finish_idempotency(pid, key_hash, id).await {
+        if let Some(h) = keyed {
+            if let Err(e) = app.store.finish_idempotency(pid, &h.key_hash, &h.event_id).await {
                 tracing::warn!(error = %e, "could not end an idempotency lease");
             }
         }
@@ -424,11 +434,7 @@ async fn store_batch(app: &App, pid: ProjectId, plain: &[Event], keyed: &[Event]
     Ok(())
 }
 
-async fn release_all(
-    app: &App,
-    pid: ProjectId,
-    accepted: &[(usize, EventInput, Option<(EventId, Millis, String, bool)>)],
-) {
+async fn release_all(app: &App, pid: ProjectId, accepted: &[Pending]) {
     for (_, _, keyed) in accepted {
         release(app, pid, keyed.as_ref()).await;
     }

@@ -77,10 +77,7 @@ pub async fn list_deliveries(
 ) -> Result<Page<Delivery>, ApiError> {
     let wh = load(app, pid, webhook_id).await?;
     let filter = DeliveryFilter { status, created: None };
-    app.store
-        .list_deliveries(pid, &wh.id, &wh.generation, filter, limit, cursor, Millis::now())
-        .await
-        .map_err(list_error)
+    app.store.list_deliveries(&wh, filter, limit, cursor, Millis::now()).await.map_err(list_error)
 }
 
 /// Re-sends a delivery now: one more attempt on the same `webhook-id` (§8).
@@ -152,11 +149,7 @@ pub async fn recover(
     let mut failed = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = app
-            .store
-            .list_deliveries(pid, &wh.id, &wh.generation, filter, 200, cursor.as_deref(), now)
-            .await
-            .map_err(list_error)?;
+        let page = app.store.list_deliveries(&wh, filter, 200, cursor.as_deref(), now).await.map_err(list_error)?;
         failed.extend(
             page.items
                 .into_iter()

@@ -199,9 +199,7 @@ impl Store {
     /// A webhook incarnation's log, newest first.
     pub async fn list_deliveries(
         &self,
-        pid: ProjectId,
-        wh: &WebhookId,
-        generation: &str,
+        wh: &Webhook,
         filter: DeliveryFilter,
         limit: usize,
         cursor: Option<&str>,
@@ -209,7 +207,7 @@ impl Store {
     ) -> Result<Page<Delivery>, ListError> {
         let page = self
             .page(PageQuery {
-                pk: keys::deliveries(pid, wh, generation),
+                pk: keys::deliveries(wh.project_id, &wh.id, &wh.generation),
                 range: filter.created.map(|(since, until)| DeliveryId::range(since, until)),
                 filter: filter
                     .status

@@ -262,11 +262,11 @@ impl Store {
         let result = match w {
             Write::Put { item, cond } => {
                 let req = self.client.put_item().table_name(&self.table).set_item(Some(item));
-                with_cond!(req, cond).send().await.map(|_| ()).map_err(|e| classify(e))
+                with_cond!(req, cond).send().await.map(|_| ()).map_err(classify)
             }
             Write::Delete { key, cond } => {
                 let req = self.client.delete_item().table_name(&self.table).set_key(Some(key));
-                with_cond!(req, cond).send().await.map(|_| ()).map_err(|e| classify(e))
+                with_cond!(req, cond).send().await.map(|_| ()).map_err(classify)
             }
             Write::Update { key, set, remove, cond } => {
                 let mut req = self.client.update_item().table_name(&self.table).set_key(Some(key));
@@ -290,7 +290,7 @@ impl Store {
                     parts.push(format!("REMOVE {}", removes.join(", ")));
                 }
                 let req = req.update_expression(parts.join(" ")).return_values(ReturnValue::None);
-                with_cond!(req, cond).send().await.map(|_| ()).map_err(|e| classify(e))
+                with_cond!(req, cond).send().await.map(|_| ()).map_err(classify)
             }
         };
         match result {
