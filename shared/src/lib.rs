@@ -14,6 +14,7 @@ pub mod model;
 pub mod payload;
 pub mod queue;
 pub mod retry;
+pub mod rules;
 pub mod sender;
 pub mod service;
 pub mod signing;
