@@ -15,6 +15,7 @@ pub mod payload;
 pub mod queue;
 pub mod retry;
 pub mod rules;
+pub mod schema;
 pub mod sender;
 pub mod service;
 pub mod signing;
