@@ -44,9 +44,17 @@ pub fn generate_secret() -> String {
     format!("{SECRET_PREFIX}{}", STANDARD.encode(random_bytes::<32>()))
 }
 
+/// Random bytes in a verification key.
+const VERIFICATION_KEY_BYTES: usize = 24;
+
+/// Length of every verification key: unpadded base64url of `VERIFICATION_KEY_BYTES`.
+/// Its alphabet is never percent-encoded, so this is also its length inside a URL
+/// (the URL length rule of `rules::check_url` relies on it).
+pub const VERIFICATION_KEY_LEN: usize = (VERIFICATION_KEY_BYTES * 4).div_ceil(3);
+
 /// The verification key of 002: URL-safe so that it can sit in a query string.
 pub fn generate_verification_key() -> String {
-    URL_SAFE_NO_PAD.encode(random_bytes::<24>())
+    URL_SAFE_NO_PAD.encode(random_bytes::<VERIFICATION_KEY_BYTES>())
 }
 
 pub fn sha256_hex(text: &str) -> String {
@@ -94,6 +102,16 @@ mod tests {
         assert!(looks_like_portal_token(&t));
         assert!(!looks_like_portal_token("pst_x_abc"));
         assert!(!looks_like_portal_token(&generate_api_key()));
+    }
+
+    #[test]
+    fn verification_keys_have_the_documented_length_and_stay_unchanged_in_urls() {
+        assert_eq!(generate_verification_key().len(), VERIFICATION_KEY_LEN);
+        assert_eq!(VERIFICATION_KEY_LEN, 32);
+        // The sender URL-encodes the key: no base64url character may grow.
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let encoded: String = url::form_urlencoded::byte_serialize(alphabet.as_bytes()).collect();
+        assert_eq!(encoded, alphabet);
     }
 
     #[test]

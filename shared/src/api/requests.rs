@@ -15,21 +15,16 @@ use crate::clock::Millis;
 use crate::config::Settings;
 use crate::delivery::Status;
 use crate::error::FieldError;
-use crate::matching::is_valid_pattern;
 use crate::model::{ContentType, PayloadFormat};
 use crate::rules;
 use crate::service::catalogue::EventTypeChanges;
 use crate::service::intake::EventInput;
 use crate::service::webhooks::WebhookChanges;
 
-/// Most event-type patterns one webhook may subscribe to.
-const MAX_EVENT_TYPES: usize = 100;
 /// A webhook's `rate_limit` range (deliveries per second, §12).
 const RATE_LIMIT_RANGE: std::ops::RangeInclusive<u32> = 1..=10_000;
 /// A portal session's `ttl_seconds` range (§13).
 const PORTAL_TTL_RANGE: std::ops::RangeInclusive<u64> = 60..=86_400;
-/// A catalogue description's length (§11).
-const MAX_DESCRIPTION: usize = 1000;
 
 fn done<T>(e: Errors, value: T) -> Result<T, Vec<FieldError>> {
     if e.0.is_empty() {
@@ -177,12 +172,7 @@ impl WebhookBody {
         ch.enabled = e.optional("enabled", &self.enabled).copied();
         ch.event_types = e.optional("event_types", &self.event_types).cloned();
         if let Some(types) = &ch.event_types {
-            if types.len() > MAX_EVENT_TYPES {
-                e.add("event_types", format!("at most {MAX_EVENT_TYPES} entries"));
-            }
-            for t in types.iter().filter(|t| !is_valid_pattern(t)) {
-                e.add("event_types", format!("`{t}` is not an event type or a `prefix.*` pattern"));
-            }
+            e.extend(rules::check_event_type_patterns(types));
         }
         ch.headers = e.optional("headers", &self.headers).cloned();
         if let Some(h) = &ch.headers {
@@ -495,9 +485,7 @@ pub struct CreateEventType {
 }
 
 fn check_description(e: &mut Errors, d: &str) {
-    if d.chars().count() > MAX_DESCRIPTION {
-        e.add("description", format!("must be at most {MAX_DESCRIPTION} characters"));
-    }
+    e.check("description", rules::check_description(d));
 }
 
 fn object_or_null(e: &mut Errors, name: &str, f: &Field<Value>) -> Option<Option<Value>> {

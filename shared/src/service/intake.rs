@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 use crate::app::App;
 use crate::clock::Millis;
 use crate::credentials::sha256_hex;
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::ids::{random_token, EventId, ProjectId, MAX_FAN_OUT};
 use crate::matching::subscribed;
 use crate::model::{Event, Project, Target};
@@ -438,9 +438,4 @@ async fn release_all(app: &App, pid: ProjectId, accepted: &[Pending]) {
     for (_, _, keyed) in accepted {
         release(app, pid, keyed.as_ref()).await;
     }
-}
-
-/// Field errors of an `Idempotency-Key` (or a batch entry's `idempotency_key`).
-pub fn check_idempotency_key(field: &str, key: &str) -> Result<(), ApiError> {
-    crate::rules::check_idempotency_key(key).map_err(|m| ApiError::from_fields(vec![FieldError::new(field, m)]))
 }

@@ -13,11 +13,11 @@ use super::{conflicting, route};
 /// The `Idempotency-Key` header, checked: 1–255 printable ASCII characters, else 400
 /// (a key the server cannot read must not be silently ignored).
 fn idempotency_key<'a>(cx: &'a Cx<'_>) -> Result<Option<&'a str>, ApiError> {
-    let Some(bytes) = cx.header_bytes("idempotency-key") else { return Ok(None) };
-    let key = std::str::from_utf8(bytes)
-        .map_err(|_| ApiError::invalid("Idempotency-Key", "must be 1 to 255 printable ASCII characters"))?;
-    intake::check_idempotency_key("Idempotency-Key", key)?;
-    Ok(Some(key))
+    cx.header_bytes("idempotency-key")
+        .map(|bytes| {
+            crate::rules::idempotency_key_from_header(bytes).map_err(|m| ApiError::invalid("Idempotency-Key", m))
+        })
+        .transpose()
 }
 
 fn accepted(outcome: IntakeOutcome) -> Reply<AcceptedView> {
