@@ -248,28 +248,6 @@ async fn idempotency_key_replays_the_first_answer_and_delivers_once() {
 }
 
 #[tokio::test]
-async fn duplicate_queue_messages_never_post_twice() {
-    let s = Stack::start().await;
-    let rx = Receiver::start(vec![Plan::status(200)]).await;
-    let (pid, key) = s.project("Acme").await;
-    let wh = s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
-    let event_id = s.event(&key, "a.b", json!({})).await.result()["event_id"].as_str().unwrap().to_string();
-    // SQS is at-least-once: the intake's message may arrive three times, two at once.
-    let bodies = s.take_messages(1).await;
-    for _ in 0..2 {
-        s.send_raw(&bodies[0]).await;
-    }
-    s.pump_until(WAIT, || rx.count() >= 1).await;
-    s.drain().await;
-    s.send_raw(&bodies[0]).await;
-    s.drain().await;
-    assert_eq!(rx.count(), 1);
-    let _ = wh;
-    let d = delivery_of(&s, &key, pid, &event_id).await;
-    assert_eq!(d["attempts_log"].as_array().unwrap().len(), 1);
-}
-
-#[tokio::test]
 async fn unprocessable_messages_go_to_the_dead_letter_queue() {
     let s = Stack::start().await;
     s.app.queue.client().send_message().queue_url(s.app.queue.url()).message_body("not json").send().await.unwrap();

@@ -251,11 +251,12 @@ async fn expired_events_and_deliveries_are_never_shown() {
     let ddb = s.app.store.client();
     let event = hookline::ids::EventId::parse(&event_id).unwrap();
     let pid_typed = hookline::ids::ProjectId(pid);
-    for (pk, sk) in [(hookline::store::keys::events(pid_typed), hookline::store::keys::event_sk(&event))] {
+    {
+        use hookline::store::keys;
         ddb.update_item()
             .table_name(s.app.store.table())
-            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
-            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(sk))
+            .key(keys::PK, aws_sdk_dynamodb::types::AttributeValue::S(keys::events(pid_typed)))
+            .key(keys::SK, aws_sdk_dynamodb::types::AttributeValue::S(keys::event_sk(&event)))
             .update_expression("SET expires_at = :past")
             .expression_attribute_values(":past", aws_sdk_dynamodb::types::AttributeValue::N("1000".into()))
             .send()

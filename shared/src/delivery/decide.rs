@@ -196,40 +196,15 @@ fn check_webhook(cx: &Context<'_>, event: &Event) -> Option<Action> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::delivery::tests::{event, outcome};
     use crate::delivery::Status;
     use crate::ids::{ProjectId, WebhookId};
-    use crate::model::{ContentType, PayloadFormat};
 
     const SCHEDULE: [Duration; 2] = [Duration::from_secs(5), Duration::from_secs(300)];
 
     fn webhook(generation: &str, enabled: bool) -> Webhook {
-        Webhook {
-            id: WebhookId::default_web_hook(),
-            generation: generation.into(),
-            project_id: ProjectId(7),
-            name: "n".into(),
-            url: "https://e.com".into(),
-            enabled,
-            disabled_reason: None,
-            failing_since: None,
-            rate_limit: None,
-            event_types: vec![],
-            headers: BTreeMap::new(),
-            authorization: None,
-            authorization_enabled: false,
-            custom_parameters: BTreeMap::new(),
-            content_type: ContentType::Json,
-            payload_format: PayloadFormat::Envelope,
-            secret: "s".into(),
-            previous_secrets: vec![],
-            verification_key: "vk".into(),
-            created_at: Millis(0),
-            updated_at: Millis(0),
-        }
+        Webhook { generation: generation.into(), project_id: ProjectId(7), enabled, ..crate::model::webhook_fixture() }
     }
 
     fn first(queued_at: u64) -> Wake {

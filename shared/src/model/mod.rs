@@ -10,6 +10,8 @@ pub use event::{raw_text, Event, Target};
 pub use event_type::EventType;
 pub use portal::PortalSession;
 pub use project::Project;
+#[cfg(test)]
+pub(crate) use webhook::fixture as webhook_fixture;
 pub use webhook::{
     ContentType, DisabledReason, FailureStep, PayloadFormat, PreviousSecret, Webhook, MAX_PREVIOUS_SECRETS,
     SECRET_OVERLAP,

@@ -160,34 +160,40 @@ impl Webhook {
     }
 }
 
+/// A webhook for unit tests across the crate.
+#[cfg(test)]
+pub(crate) fn fixture() -> Webhook {
+    Webhook {
+        id: WebhookId::default_web_hook(),
+        generation: "G".into(),
+        project_id: ProjectId(1),
+        name: "n".into(),
+        url: "https://e.com".into(),
+        enabled: true,
+        disabled_reason: None,
+        failing_since: None,
+        rate_limit: None,
+        event_types: vec![],
+        headers: BTreeMap::new(),
+        authorization: None,
+        authorization_enabled: true,
+        custom_parameters: BTreeMap::new(),
+        content_type: ContentType::Json,
+        payload_format: PayloadFormat::Envelope,
+        secret: "s0".into(),
+        previous_secrets: vec![],
+        verification_key: "vk".into(),
+        created_at: Millis(0),
+        updated_at: Millis(0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    pub fn webhook() -> Webhook {
-        Webhook {
-            id: WebhookId::default_web_hook(),
-            generation: "G".into(),
-            project_id: ProjectId(1),
-            name: "n".into(),
-            url: "https://e.com".into(),
-            enabled: true,
-            disabled_reason: None,
-            failing_since: None,
-            rate_limit: None,
-            event_types: vec![],
-            headers: BTreeMap::new(),
-            authorization: None,
-            authorization_enabled: true,
-            custom_parameters: BTreeMap::new(),
-            content_type: ContentType::Json,
-            payload_format: PayloadFormat::Envelope,
-            secret: "s0".into(),
-            previous_secrets: vec![],
-            verification_key: "vk".into(),
-            created_at: Millis(0),
-            updated_at: Millis(0),
-        }
+    fn webhook() -> Webhook {
+        fixture()
     }
 
     #[test]

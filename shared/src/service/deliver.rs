@@ -514,31 +514,14 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::model::{ContentType, PayloadFormat};
 
     fn webhook() -> Webhook {
         Webhook {
-            id: WebhookId::default_web_hook(),
-            generation: "G".into(),
-            project_id: ProjectId(1),
-            name: "n".into(),
-            url: "https://e.com".into(),
-            enabled: true,
-            disabled_reason: None,
-            failing_since: None,
-            rate_limit: None,
-            event_types: vec![],
             headers: BTreeMap::from([("X-Team".to_string(), "kyc".to_string())]),
             authorization: Some("Bearer t".into()),
-            authorization_enabled: true,
-            custom_parameters: BTreeMap::new(),
-            content_type: ContentType::Json,
-            payload_format: PayloadFormat::Envelope,
             secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
-            previous_secrets: vec![],
             verification_key: "vk1".into(),
-            created_at: Millis(0),
-            updated_at: Millis(0),
+            ..crate::model::webhook_fixture()
         }
     }
 

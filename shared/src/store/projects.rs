@@ -62,7 +62,7 @@ impl Store {
         let remove_old = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::api_key(&project.api_key_hash), keys::KEY_SK)))
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression(format!("attribute_exists({})", keys::PK))
             .build()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let point_project = Update::builder()
@@ -104,7 +104,7 @@ fn create(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
+        .condition_expression(format!("attribute_not_exists({})", keys::PK))
         .build()
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(TransactWriteItem::builder().put(put).build())

@@ -87,33 +87,15 @@ impl Store {
 
     /// Every webhook of a project, for fan-out.
     pub async fn all_webhooks(&self, pid: ProjectId) -> Result<Vec<Webhook>, StoreError> {
-        let (low, high) = webhook_range();
         let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-                .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_names("#sk", keys::SK)
-                .expression_attribute_values(":pk", s(keys::project(pid)))
-                .expression_attribute_values(":low", s(low.clone()))
-                .expression_attribute_values(":high", s(high.clone()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in page.items.unwrap_or_default() {
+        self.each_webhook_page(pid, false, |items, _| {
+            for item in items {
                 out.push(from_item(item)?);
             }
-            match page.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => return Ok(out),
-            }
-        }
+            Ok(())
+        })
+        .await?;
+        Ok(out)
     }
 
     /// Applies a failure-state change to the incarnation `generation` of a webhook.
@@ -150,11 +132,27 @@ impl Store {
 
     /// Number of webhooks a project has (bounded by the per-project cap).
     pub async fn count_webhooks(&self, pid: ProjectId) -> Result<usize, StoreError> {
-        let (low, high) = webhook_range();
         let mut count = 0usize;
+        self.each_webhook_page(pid, true, |_, n| {
+            count += n;
+            Ok(())
+        })
+        .await?;
+        Ok(count)
+    }
+
+    /// Walks every page of a project's webhook range: strongly consistent items for
+    /// fan-out, or (`count_only`) just counts for the cap check.
+    async fn each_webhook_page(
+        &self,
+        pid: ProjectId,
+        count_only: bool,
+        mut visit: impl FnMut(Vec<Item>, usize) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let (low, high) = webhook_range();
         let mut start = None;
         loop {
-            let out = self
+            let q = self
                 .client
                 .query()
                 .table_name(&self.table)
@@ -164,15 +162,13 @@ impl Store {
                 .expression_attribute_values(":pk", s(keys::project(pid)))
                 .expression_attribute_values(":low", s(low.clone()))
                 .expression_attribute_values(":high", s(high.clone()))
-                .select(aws_sdk_dynamodb::types::Select::Count)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            count += out.count as usize;
-            match out.last_evaluated_key {
+                .set_exclusive_start_key(start);
+            let q = if count_only { q.select(aws_sdk_dynamodb::types::Select::Count) } else { q.consistent_read(true) };
+            let page = q.send().await.map_err(sdk_error)?;
+            visit(page.items.unwrap_or_default(), page.count as usize)?;
+            match page.last_evaluated_key {
                 Some(k) => start = Some(k),
-                None => return Ok(count),
+                None => return Ok(()),
             }
         }
     }
