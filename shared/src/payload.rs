@@ -70,14 +70,64 @@ pub struct Payload {
 
 /// The body of one delivery of `src`, serialized once.
 pub fn build(src: &PayloadSource<'_>) -> Payload {
-    let members = members(src);
+    // Data is sent as it came, except where it must be read as strings (flat keys, XML):
+    // there a lone surrogate escape, which no Rust string holds, is dropped.
+    let readable;
+    let data = match (src.content_type, src.format, without_lone_surrogates(src.data.get())) {
+        (ContentType::Json, PayloadFormat::Envelope, _) | (_, _, None) => src.data,
+        (_, _, Some(clean)) => {
+            readable = RawValue::from_string(clean).expect("dropping escapes keeps JSON valid");
+            &*readable
+        }
+    };
+    let members = members(src, data);
     match src.content_type {
         ContentType::Json => Payload {
             body: serde_json::to_vec(&members).expect("names and raw JSON values always serialize"),
             content_type: "application/json",
         },
-        ContentType::Xml => Payload { body: to_xml(&members, src.data.get().len()), content_type: "application/xml" },
+        ContentType::Xml => Payload { body: to_xml(&members, data.get().len()), content_type: "application/xml" },
     }
+}
+
+/// `text` (valid JSON) without its unpaired `\uD800`–`\uDFFF` escapes, or `None` when it
+/// has none. JSON allows them; UTF-8 strings, and so XML, cannot hold them.
+fn without_lone_surrogates(text: &str) -> Option<String> {
+    if !text.contains("\\u") {
+        return None;
+    }
+    let b = text.as_bytes();
+    let surrogate = |at: usize| -> Option<u16> {
+        let hex = text.get(at + 2..at + 6)?;
+        let v = u16::from_str_radix(hex, 16).ok()?;
+        (b.get(at + 1) == Some(&b'u') && (0xD800..=0xDFFF).contains(&v)).then_some(v)
+    };
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut kept_from, mut changed) = (0, 0, false);
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        match surrogate(i) {
+            // A high surrogate followed by a low one is a character: keep the pair.
+            Some(0xD800..=0xDBFF) if surrogate(i + 6).is_some_and(|low| low >= 0xDC00) => i += 12,
+            Some(_) => {
+                out.push_str(&text[kept_from..i]);
+                i += 6;
+                kept_from = i;
+                changed = true;
+            }
+            // Any other escape is two characters, or `\uXXXX` outside the range: skip
+            // the escaped character so an escaped backslash is never read as a new escape.
+            None => i += 2,
+        }
+    }
+    if !changed {
+        return None;
+    }
+    out.push_str(&text[kept_from..]);
+    Some(out)
 }
 
 /// The payload's top-level members in order, each value as JSON text.
@@ -85,7 +135,7 @@ type Members<'a> = IndexMap<Cow<'a, str>, Cow<'a, RawValue>>;
 
 const FLAT_KEYS: [&str; 5] = ["client_id", "project_id", "session_id", "event_type", "event_timestamp"];
 
-fn members<'a>(src: &PayloadSource<'a>) -> Members<'a> {
+fn members<'a>(src: &PayloadSource<'a>, data: &'a RawValue) -> Members<'a> {
     let mut out = Members::with_capacity(8 + src.custom_parameters.len());
     match src.format {
         PayloadFormat::Envelope => {
@@ -94,7 +144,7 @@ fn members<'a>(src: &PayloadSource<'a>) -> Members<'a> {
             out.insert("timestamp".into(), json(&rfc3339(src.received_at_ms)));
             out.insert("project_id".into(), json(&src.project_id));
             out.insert("client_id".into(), json(&src.client_id));
-            out.insert("data".into(), Cow::Borrowed(src.data));
+            out.insert("data".into(), Cow::Borrowed(data));
             add_custom_parameters(&mut out, src.custom_parameters);
         }
         PayloadFormat::Flat => {
@@ -104,8 +154,8 @@ fn members<'a>(src: &PayloadSource<'a>) -> Members<'a> {
             out.insert("event_type".into(), json(src.event_type));
             out.insert("event_timestamp".into(), json(&epoch_seconds(src.received_at_ms)));
             add_custom_parameters(&mut out, src.custom_parameters);
-            if let Node::Object(data) = Node::of(src.data) {
-                for (name, value) in data {
+            if let Node::Object(members) = Node::of(data) {
+                for (name, value) in members {
                     if !FLAT_KEYS.contains(&name.as_str()) {
                         // `insert` keeps the position of a custom parameter it replaces.
                         out.insert(name.into(), Cow::Borrowed(value));
@@ -568,6 +618,25 @@ mod tests {
         let doc = roxmltree::Document::parse(&xml).unwrap();
         let s = xml_child(xml_child(doc.root_element(), "data"), "s");
         assert_eq!(text_of(s), "abcdef\tg\nh\ri\r\nj<&>\"'\u{FFFD}\u{10FFFF}\u{E000}");
+    }
+
+    #[test]
+    fn lone_surrogate_escapes_are_dropped_where_data_is_read_as_text() {
+        let data = r#"{"s": "\ud800a", "\udc00k": 1, "p": "\ud83d\ude00", "e": "\\ud800", "t": "\uDBFFz\u0041"}"#;
+        let xml = body(data, &region(), PayloadFormat::Envelope, ContentType::Xml);
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let d = xml_child(doc.root_element(), "data");
+        assert_eq!(text_of(xml_child(d, "s")), "a");
+        assert_eq!(text_of(xml_child(d, "k")), "1");
+        assert_eq!(text_of(xml_child(d, "p")), "\u{1F600}", "a pair is one character");
+        assert_eq!(text_of(xml_child(d, "e")), "\\ud800", "an escaped backslash is text");
+        assert_eq!(text_of(xml_child(d, "t")), "zA");
+        // Flat JSON reads the keys; the envelope sends the data exactly as it came.
+        let flat = body(data, &region(), PayloadFormat::Flat, ContentType::Json);
+        assert!(json_members(&flat).contains(&("k".to_string(), "1".to_string())), "{flat}");
+        let envelope = body(data, &region(), PayloadFormat::Envelope, ContentType::Json);
+        assert!(envelope.contains(data), "{envelope}");
+        assert_eq!(without_lone_surrogates(r#"{"a": "\\udc00", "b": "\u00e9"}"#), None);
     }
 
     #[test]

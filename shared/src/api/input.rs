@@ -40,8 +40,14 @@ pub trait QueryInput: Sized + Send {
     fn document() -> Vec<Parameter>;
 }
 
-/// The route reads no body (one sent is ignored, as a GET's would be).
+/// The route reads no body: one sent is ignored, as a GET's would be, unless it is over
+/// the size limit (§1 refuses those everywhere). 003's test trigger is one: its clients
+/// may send the route's parameters in the body too.
 pub struct NoBody;
+
+/// An action that takes no parameters: nothing, or `{}`. Anything else is refused, so a
+/// client that thinks it is passing options learns otherwise before anything changes.
+pub struct Empty;
 
 /// A JSON object body parsed into `T` and checked.
 pub struct Json<T: Check>(pub T::Checked);
@@ -142,12 +148,42 @@ fn json_body<T: ToSchema>(doc: &mut Doc, required: bool) -> RequestBody {
 impl BodyInput for NoBody {
     const READS_BODY: bool = false;
 
-    fn parse(_: &Request, _: &Settings) -> Result<Self, ApiError> {
+    fn parse(req: &Request, _: &Settings) -> Result<Self, ApiError> {
+        if req.body().as_ref().len() > MAX_BODY {
+            return Err(ApiError::PayloadTooLarge);
+        }
         Ok(NoBody)
     }
 
     fn document(_: &mut Doc) -> Option<RequestBody> {
         None
+    }
+}
+
+impl BodyInput for Empty {
+    const READS_BODY: bool = true;
+
+    fn parse(req: &Request, _: &Settings) -> Result<Self, ApiError> {
+        if req.body().as_ref().len() <= MAX_BODY && is_empty(req) {
+            return Ok(Empty);
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Nothing {}
+        typed::<Nothing>(json_object(req)?.get()).map(|_| Empty)
+    }
+
+    fn document(_: &mut Doc) -> Option<RequestBody> {
+        let schema = utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Object)
+            .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)))
+            .description(Some("Nothing, or an empty object: the action takes no parameters."));
+        Some(
+            RequestBodyBuilder::new()
+                .content("application/json", Content::new(Some(schema)))
+                .required(Some(Required::False))
+                .build(),
+        )
     }
 }
 
@@ -320,6 +356,23 @@ mod tests {
             vec![("body".into(), "must be a JSON object".into())]
         );
         assert!(MaybeJson::<Thing>::parse(&req(&[], ""), &s).unwrap().0.name.is_none());
+    }
+
+    #[test]
+    fn routes_without_parameters_still_refuse_what_they_cannot_take() {
+        let s = Settings::default();
+        let json = [("content-type", "application/json")];
+        let big = " ".repeat(MAX_BODY + 1);
+        assert_eq!(NoBody::parse(&req(&json, &big), &s).err().unwrap().status(), 413);
+        assert!(NoBody::parse(&req(&json, r#"{"project_id": 1}"#), &s).is_ok(), "003 may send parameters");
+        assert!(Empty::parse(&req(&[], ""), &s).is_ok());
+        assert!(Empty::parse(&req(&json, " {} "), &s).is_ok());
+        assert_eq!(Empty::parse(&req(&json, &big), &s).err().unwrap().status(), 413);
+        assert_eq!(Empty::parse(&req(&[("content-type", "text/plain")], "x"), &s).err().unwrap().status(), 415);
+        assert_eq!(
+            fields(Empty::parse(&req(&json, r#"{"x": 1}"#), &s).err().unwrap()),
+            vec![("x".into(), "unknown field".into())]
+        );
     }
 
     #[test]

@@ -161,8 +161,10 @@ pub fn document<E: Endpoint>(doc: &mut Doc) {
     if route.conflicts {
         errors.push(409);
     }
+    // §1: bodies over 256 KiB get 413 on every route; only routes that read one check its type.
+    errors.push(413);
     if E::Body::READS_BODY {
-        errors.extend([413, 415]);
+        errors.push(415);
     }
     if route.access.rate_limited() {
         errors.push(429);

@@ -245,6 +245,20 @@ impl<'de> Deserialize<'de> for Flag {
     }
 }
 
+/// `"true"`, `"false"`, `true` or `false`.
+impl utoipa::PartialSchema for Flag {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .description(Some("`\"true\"` or `\"false\"` (booleans accepted)."))
+            .item(ObjectBuilder::new().schema_type(Type::Boolean))
+            .item(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["true", "false"])))
+            .into()
+    }
+}
+
+impl ToSchema for Flag {}
+
 impl crate::api::field::Expect for Flag {
     const EXPECTED: &'static str = "must be true or false";
 }
@@ -257,12 +271,12 @@ pub struct PutWebHook {
     #[serde(default)]
     #[schema(value_type = String)]
     pub endpoint: Field<String>,
-    /// `"true"` or `"false"` (booleans accepted).
+    // `"true"` or `"false"`, booleans accepted (the schema of `Flag` says so).
     #[serde(default)]
-    #[schema(value_type = String, pattern = "^(true|false)$")]
+    #[schema(value_type = Flag, inline)]
     pub enable_web_hook: Field<Flag>,
     #[serde(default)]
-    #[schema(value_type = String, pattern = "^(true|false)$")]
+    #[schema(value_type = Flag, inline)]
     pub enable_http_authorization: Field<Flag>,
     /// Write-only value of the `Authorization` header; `null` clears it.
     #[serde(default)]

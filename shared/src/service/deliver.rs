@@ -61,10 +61,12 @@ pub fn delivery_headers(
     let previous_hex = wh.previous_secret(now).map(|old| hex_signature(old, &payload.body));
     let attempt = attempt.to_string();
     let timestamp = timestamp.to_string();
-    // Custom headers first, so that nothing configured can replace Hookline's own.
+    // Custom headers first, so that nothing configured can replace Hookline's own (§6 lists
+    // `User-Agent: Hookline/<version>` on every delivery; a configured one is overridden).
     let mut map = header_map(wh.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let ours = header_map([
         ("content-type", payload.content_type),
+        ("user-agent", crate::sender::USER_AGENT),
         ("webhook-id", msg_id),
         ("webhook-timestamp", timestamp.as_str()),
         ("webhook-signature", signature.as_str()),
@@ -517,7 +519,10 @@ mod tests {
 
     fn webhook() -> Webhook {
         Webhook {
-            headers: BTreeMap::from([("X-Team".to_string(), "kyc".to_string())]),
+            headers: BTreeMap::from([
+                ("X-Team".to_string(), "kyc".to_string()),
+                ("User-Agent".to_string(), "mine".to_string()),
+            ]),
             authorization: Some("Bearer t".into()),
             secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
             verification_key: "vk1".into(),
@@ -541,6 +546,11 @@ mod tests {
         assert_eq!(get("authorization"), "Bearer t");
         assert_eq!(get("x-team"), "kyc");
         assert_eq!(get("content-type"), "application/json");
+        assert_eq!(
+            get("user-agent"),
+            concat!("Hookline/", env!("CARGO_PKG_VERSION")),
+            "a configured one is overridden"
+        );
         assert_eq!(get("x-webhook-signature"), hex_signature("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &payload.body));
         assert!(h.get("x-webhook-signature-previous").is_none(), "no rotation, no previous signature");
     }

@@ -1,7 +1,7 @@
 //! §8: the activity view, delivery logs and re-sending by hand.
 
 use crate::api::edge::Cx;
-use crate::api::input::{NoBody, NoQuery, Query};
+use crate::api::input::{Empty, NoBody, NoQuery, Query};
 use crate::api::requests::{DeliveriesQuery, EventsQuery};
 use crate::api::route::{Endpoint, Method, Reply, Route};
 use crate::api::types::{DeliveryDetail, DeliveryList, DeliveryView, EventDetail, EventList, EventView};
@@ -111,11 +111,11 @@ impl Endpoint for Retry {
         "logs",
         "Re-send now: one new attempt on the same `webhook-id`",
     ));
-    type Body = NoBody;
+    type Body = Empty;
     type Query = NoQuery;
     type Output = DeliveryView;
 
-    async fn handle(cx: &Cx<'_>, _: NoBody, _: NoQuery) -> Result<Reply<DeliveryView>, ApiError> {
+    async fn handle(cx: &Cx<'_>, _: Empty, _: NoQuery) -> Result<Reply<DeliveryView>, ApiError> {
         Ok(DeliveryView::from(&logs::retry_delivery(cx.app, cx.project_id()?, &cx.delivery_id()?).await?).into())
     }
 }

@@ -1,7 +1,7 @@
 //! §3: projects and their API keys.
 
 use crate::api::edge::{Caller, Cx};
-use crate::api::input::{Json, NoBody, NoQuery};
+use crate::api::input::{Empty, Json, NoBody, NoQuery};
 use crate::api::requests::CreateProject;
 use crate::api::route::{Access, Endpoint, Method, Reply, Route};
 use crate::api::types::{ProjectView, ProjectWithKey};
@@ -69,11 +69,11 @@ impl Endpoint for RotateKey {
         "projects",
         "A new API key, returned once; the old one stops working",
     ));
-    type Body = NoBody;
+    type Body = Empty;
     type Query = NoQuery;
     type Output = ProjectWithKey;
 
-    async fn handle(cx: &Cx<'_>, _: NoBody, _: NoQuery) -> Result<Reply<ProjectWithKey>, ApiError> {
+    async fn handle(cx: &Cx<'_>, _: Empty, _: NoQuery) -> Result<Reply<ProjectWithKey>, ApiError> {
         // Project 0 has no key to rotate.
         if cx.caller == Caller::Admin {
             return Err(ApiError::Forbidden("the operations project has no API key".into()));

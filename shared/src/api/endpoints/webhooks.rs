@@ -1,7 +1,7 @@
 //! §4 and §12: a project's webhooks.
 
 use crate::api::edge::Cx;
-use crate::api::input::{Json, NoBody, NoQuery, Paging, Query};
+use crate::api::input::{Empty, Json, NoBody, NoQuery, Paging, Query};
 use crate::api::requests::{CreateWebhook, PatchWebhook, Recover as RecoverBody};
 use crate::api::route::{Endpoint, Method, Reply, Route};
 use crate::api::types::{Deleted, Recovered, WebhookList, WebhookView, WebhookWithSecrets};
@@ -129,11 +129,11 @@ impl Endpoint for RotateSecret {
         "webhooks",
         "New secret and verification key, returned once; old secrets sign for 24 hours more",
     ));
-    type Body = NoBody;
+    type Body = Empty;
     type Query = NoQuery;
     type Output = WebhookWithSecrets;
 
-    async fn handle(cx: &Cx<'_>, _: NoBody, _: NoQuery) -> Result<Reply<WebhookWithSecrets>, ApiError> {
+    async fn handle(cx: &Cx<'_>, _: Empty, _: NoQuery) -> Result<Reply<WebhookWithSecrets>, ApiError> {
         Ok(WebhookWithSecrets::from(&webhooks::rotate_secret(cx.app, cx.project_id()?, &cx.webhook_id()?).await?)
             .into())
     }
