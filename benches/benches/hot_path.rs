@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hmac::{Hmac, Mac};
+use hookline::clock::Millis;
 use hookline::model::{ContentType, PayloadFormat};
-use hookline::payload;
-use hookline::service::delivery::{delivery_headers, payload_source};
+use hookline::service::deliver::{build_payload, delivery_headers};
 use hookline::signing::{hex_signature, signature_header};
 use hookline_benches::data::{self, SIZES};
 use sha2::Sha256;
@@ -47,10 +47,9 @@ fn signing(c: &mut Criterion) {
 fn payloads(c: &mut Criterion) {
     let mut g = c.benchmark_group("payload");
     for (size, label) in SIZES {
-        let d = data::event_data(size);
-        let bytes = serde_json::to_vec(&d).unwrap().len() as u64;
-        let event = data::event(d);
-        let raw = serde_json::value::to_raw_value(&event.data).unwrap();
+        let raw = data::raw_data(size);
+        let bytes = raw.get().len() as u64;
+        let event = data::event(raw);
         g.throughput(Throughput::BytesDecimal(bytes));
         for (name, format, ct) in [
             ("envelope_json", PayloadFormat::Envelope, ContentType::Json),
@@ -58,17 +57,16 @@ fn payloads(c: &mut Criterion) {
             ("envelope_xml", PayloadFormat::Envelope, ContentType::Xml),
         ] {
             let wh = data::webhook(format, ct);
-            let src = payload_source(&event, &wh, &raw);
-            g.bench_with_input(BenchmarkId::new(name, label), &src, |b, src| {
-                b.iter(|| black_box(payload::build(black_box(src))))
+            g.bench_with_input(BenchmarkId::new(name, label), &event, |b, event| {
+                b.iter(|| black_box(build_payload(black_box(event), &wh)))
             });
         }
         // Everything a delivery computes before it sends: the body and every header, both signatures included.
         let wh = data::webhook(PayloadFormat::Envelope, ContentType::Json);
         g.bench_with_input(BenchmarkId::new("build_and_sign_envelope_json", label), &event, |b, event| {
             b.iter(|| {
-                let p = payload::build(black_box(&payload_source(event, &wh, &raw)));
-                black_box(delivery_headers(&wh, &event.event_type, MSG_ID, 1, 1_795_445_102_988, &p))
+                let p = build_payload(black_box(event), &wh);
+                black_box(delivery_headers(&wh, &event.event_type, MSG_ID, 1, Millis(1_795_445_102_988), &p))
             })
         });
     }

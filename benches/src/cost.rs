@@ -1,6 +1,6 @@
-//! What a million delivered webhooks cost on AWS, from the measured figures,
-//! beside the published price of EventBridge API destinations. Every input is
-//! a field, so BENCHMARKS.md can show the formula with the numbers in it.
+//! What a million delivered webhooks cost on AWS, from the measured figures, beside
+//! the published prices of the alternatives. Every input is a field, so BENCHMARKS.md
+//! can show the formula with the numbers in it.
 
 use serde::{Deserialize, Serialize};
 
@@ -38,39 +38,53 @@ pub const PRICES: Prices = Prices {
 };
 
 pub const PRICES_SOURCE: &str =
-    "AWS pricing pages (Lambda, DynamoDB, SQS, API Gateway, CloudWatch, EventBridge), as published, us-east-1; prices used on 2026-11-23";
+    "AWS pricing pages (Lambda, DynamoDB, SQS, API Gateway, CloudWatch, EventBridge), as published, us-east-1; prices used on 2026-11-24";
+
+/// The hosted services the issue compares with, per million, as the issue quotes them.
+pub const HOOKDECK_PER_MILLION: (f64, f64) = (3.30, 10.0);
+pub const SVIX_PER_MILLION: f64 = 100.0;
+
+/// The previous round's totals (BENCHMARKS.md of commit 01decc2, after its fixes; 100 ms
+/// receiver; no batch route existed), per million delivered webhooks at fan-out 1, 10, 1000.
+pub const BEFORE_PER_MILLION: [(usize, f64); 3] = [(1, 17.58), (10, 11.87), (1000, 11.34)];
 
 /// The measured (and, where marked, assumed) inputs of the model.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Inputs {
-    /// Webhooks each event fans out to.
+    /// Webhooks each event fans out to, and events per intake request.
     pub fanout: f64,
+    pub events_per_request: f64,
     /// Function memory (template.yaml: 256 MB).
     pub memory_gb: f64,
     /// Share of a vCPU Lambda gives the function: memory / 1769 MB (a full vCPU at 1,769 MB).
     pub vcpu_share: f64,
-    /// Delivery function: process CPU time of one batch of 10 (measured here with storage answered
-    /// instantly, on one core of this machine taken as one Lambda vCPU).
-    pub delivery_cpu_ms_per_batch: f64,
-    /// Storage round trips a batch waits for one after another (BatchGetItem, then per record
-    /// UpdateItem and TransactWriteItems, the records concurrently): counted.
+    /// Delivery function: deliveries per invocation (SQS batch of up to 10 messages, each
+    /// waking up to 10 deliveries), counted.
+    pub deliveries_per_invocation: f64,
+    /// Process CPU time per delivery, storage answered instantly (one core of this
+    /// machine taken as one Lambda vCPU).
+    pub delivery_cpu_ms_per_delivery: f64,
+    /// Storage round trips an invocation waits for one after another: the batch read's
+    /// chunks, the claim, then the records of a message (written one after another).
     pub delivery_sequential_calls: f64,
     /// Assumed in-region DynamoDB/SQS latency per call.
     pub storage_latency_ms: f64,
-    /// Assumed receiver response time (the records of a batch wait for it concurrently).
+    /// Assumed receiver response time (the deliveries of an invocation wait for it together).
     pub receiver_ms: f64,
-    /// Request units per delivery spent by the delivery function (measured with DynamoDB Local's accounting).
-    pub delivery_wru: f64,
-    pub delivery_rru: f64,
-    /// Intake, per event at this fan-out: CPU time (storage instant), SDK calls (all sequential),
-    /// request units and SendMessageBatch calls.
-    pub intake_cpu_ms: f64,
-    pub intake_calls: f64,
-    pub intake_wru: f64,
-    pub intake_rru: f64,
-    pub intake_sqs_sends: f64,
-    /// Log bytes per delivery (the `processed` line) plus Lambda's START/END/REPORT lines per batch.
-    pub log_bytes_per_delivery: f64,
+    /// Per delivered webhook, intake and delivery function together, as AWS bills them
+    /// (measured units, plus failed conditional writes and reads of missing items).
+    pub wru_per_delivery: f64,
+    pub rru_per_delivery: f64,
+    /// SQS requests per delivered webhook: sends counted at the proxy, plus the event
+    /// source mapping's one ReceiveMessage and one DeleteMessageBatch per invocation.
+    pub sqs_requests_per_delivery: f64,
+    /// Intake, per request: CPU time (storage instant) and storage calls waited for one
+    /// after another.
+    pub intake_cpu_ms_per_request: f64,
+    pub intake_sequential_calls: f64,
+    /// Log bytes per invocation of either function (Lambda's START/END/REPORT lines; the
+    /// functions log nothing at `info` on the success path).
+    pub log_bytes_per_invocation: f64,
 }
 
 /// One line of the bill, in dollars per million delivered webhooks.
@@ -81,23 +95,32 @@ pub struct Line {
     pub dollars: f64,
 }
 
+/// Milliseconds Lambda bills for `cpu_ms` of CPU at `vcpu` plus `calls` round trips of `latency` and `wait`.
+pub fn billed_ms(cpu_ms: f64, vcpu: f64, calls: f64, latency: f64, wait: f64) -> f64 {
+    (cpu_ms / vcpu + calls * latency + wait).ceil()
+}
+
 /// Dollars per million delivered webhooks (each delivered by its first attempt), line by line.
 pub fn hookline(i: &Inputs, p: &Prices) -> Vec<Line> {
     let m = 1e6;
-    let batches = m / 10.0;
+    let invocations = m / i.deliveries_per_invocation;
     let events = m / i.fanout;
-    let batch_ms = (i.delivery_cpu_ms_per_batch / i.vcpu_share
-        + i.delivery_sequential_calls * i.storage_latency_ms
-        + i.receiver_ms)
-        .ceil();
-    let intake_ms = (i.intake_cpu_ms / i.vcpu_share + i.intake_calls * i.storage_latency_ms).ceil();
-    let sqs_per_delivery = i.intake_sqs_sends / i.fanout + 0.1 + 0.1;
+    let requests = events / i.events_per_request;
+    let batch_ms = billed_ms(
+        i.delivery_cpu_ms_per_delivery * i.deliveries_per_invocation,
+        i.vcpu_share,
+        i.delivery_sequential_calls,
+        i.storage_latency_ms,
+        i.receiver_ms,
+    );
+    let intake_ms =
+        billed_ms(i.intake_cpu_ms_per_request, i.vcpu_share, i.intake_sequential_calls, i.storage_latency_ms, 0.0);
     vec![
         Line {
             item: "delivery Lambda duration".into(),
             formula: format!(
-                "{batches:.0} batches x ceil({:.2} ms CPU / {:.3} vCPU + {:.0} x {:.0} + {:.0}) ms = {batch_ms:.0} ms x {} GB x ${}/GB-s",
-                i.delivery_cpu_ms_per_batch,
+                "{invocations:.0} invocations x ceil({:.2} ms CPU / {:.3} vCPU + {:.1} x {:.0} ms + {:.0} ms) = {batch_ms:.0} ms x {} GB x ${}/GB-s",
+                i.delivery_cpu_ms_per_delivery * i.deliveries_per_invocation,
                 i.vcpu_share,
                 i.delivery_sequential_calls,
                 i.storage_latency_ms,
@@ -105,54 +128,48 @@ pub fn hookline(i: &Inputs, p: &Prices) -> Vec<Line> {
                 i.memory_gb,
                 p.lambda_gb_s
             ),
-            dollars: batches * batch_ms / 1000.0 * i.memory_gb * p.lambda_gb_s,
+            dollars: invocations * batch_ms / 1000.0 * i.memory_gb * p.lambda_gb_s,
         },
         Line {
             item: "delivery Lambda requests".into(),
-            formula: format!("{batches:.0} invocations x ${}", p.lambda_request),
-            dollars: batches * p.lambda_request,
+            formula: format!("{invocations:.0} invocations x ${}", p.lambda_request),
+            dollars: invocations * p.lambda_request,
         },
         Line {
             item: "intake Lambda duration".into(),
             formula: format!(
-                "{events:.0} events x ceil({:.2} ms CPU / {:.3} vCPU + {:.1} calls x {:.0}) ms = {intake_ms:.0} ms x {} GB x ${}/GB-s",
-                i.intake_cpu_ms, i.vcpu_share, i.intake_calls, i.storage_latency_ms, i.memory_gb, p.lambda_gb_s
+                "{requests:.0} requests x ceil({:.2} ms CPU / {:.3} vCPU + {:.1} calls x {:.0} ms) = {intake_ms:.0} ms x {} GB x ${}/GB-s",
+                i.intake_cpu_ms_per_request, i.vcpu_share, i.intake_sequential_calls, i.storage_latency_ms, i.memory_gb, p.lambda_gb_s
             ),
-            dollars: events * intake_ms / 1000.0 * i.memory_gb * p.lambda_gb_s,
+            dollars: requests * intake_ms / 1000.0 * i.memory_gb * p.lambda_gb_s,
         },
         Line {
             item: "intake Lambda requests + HTTP API".into(),
-            formula: format!("{events:.0} events x (${} + ${})", p.lambda_request, p.http_api_request),
-            dollars: events * (p.lambda_request + p.http_api_request),
+            formula: format!("{requests:.0} requests x (${} + ${})", p.lambda_request, p.http_api_request),
+            dollars: requests * (p.lambda_request + p.http_api_request),
         },
         Line {
             item: "DynamoDB writes".into(),
-            formula: format!(
-                "({:.2} WRU/event / {} + {:.2} WRU/delivery) x 1e6 x ${}",
-                i.intake_wru, i.fanout, i.delivery_wru, p.dynamodb_wru
-            ),
-            dollars: (i.intake_wru / i.fanout + i.delivery_wru) * m * p.dynamodb_wru,
+            formula: format!("{:.3} WRU/delivery x 1e6 x ${}", i.wru_per_delivery, p.dynamodb_wru),
+            dollars: i.wru_per_delivery * m * p.dynamodb_wru,
         },
         Line {
             item: "DynamoDB reads".into(),
-            formula: format!(
-                "({:.2} RRU/event / {} + {:.2} RRU/delivery) x 1e6 x ${}",
-                i.intake_rru, i.fanout, i.delivery_rru, p.dynamodb_rru
-            ),
-            dollars: (i.intake_rru / i.fanout + i.delivery_rru) * m * p.dynamodb_rru,
+            formula: format!("{:.3} RRU/delivery x 1e6 x ${}", i.rru_per_delivery, p.dynamodb_rru),
+            dollars: i.rru_per_delivery * m * p.dynamodb_rru,
         },
         Line {
             item: "SQS requests".into(),
-            formula: format!(
-                "({:.0} SendMessageBatch/event / {} + 0.1 receive + 0.1 delete) = {sqs_per_delivery:.3}/delivery x 1e6 x ${}",
-                i.intake_sqs_sends, i.fanout, p.sqs_request
-            ),
-            dollars: sqs_per_delivery * m * p.sqs_request,
+            formula: format!("{:.4} requests/delivery x 1e6 x ${}", i.sqs_requests_per_delivery, p.sqs_request),
+            dollars: i.sqs_requests_per_delivery * m * p.sqs_request,
         },
         Line {
             item: "CloudWatch Logs".into(),
-            formula: format!("{:.0} B/delivery x 1e6 x ${}/GB", i.log_bytes_per_delivery, p.logs_gb),
-            dollars: i.log_bytes_per_delivery * m / 1e9 * p.logs_gb,
+            formula: format!(
+                "({invocations:.0} + {requests:.0}) invocations x {:.0} B x ${}/GB",
+                i.log_bytes_per_invocation, p.logs_gb
+            ),
+            dollars: (invocations + requests) * i.log_bytes_per_invocation / 1e9 * p.logs_gb,
         },
     ]
 }
@@ -182,6 +199,26 @@ pub fn total(lines: &[Line]) -> f64 {
 mod tests {
     use super::*;
 
+    fn zero() -> Inputs {
+        Inputs {
+            fanout: 1.0,
+            events_per_request: 1.0,
+            memory_gb: 0.25,
+            vcpu_share: 1.0,
+            deliveries_per_invocation: 10.0,
+            delivery_cpu_ms_per_delivery: 0.0,
+            delivery_sequential_calls: 0.0,
+            storage_latency_ms: 0.0,
+            receiver_ms: 0.0,
+            wru_per_delivery: 0.0,
+            rru_per_delivery: 0.0,
+            sqs_requests_per_delivery: 0.0,
+            intake_cpu_ms_per_request: 0.0,
+            intake_sequential_calls: 0.0,
+            log_bytes_per_invocation: 0.0,
+        }
+    }
+
     #[test]
     fn eventbridge_at_fan_out_one_is_a_dollar_twenty() {
         assert!((total(&eventbridge(1.0, &PRICES)) - 1.20).abs() < 1e-9);
@@ -189,25 +226,18 @@ mod tests {
 
     #[test]
     fn sixteen_write_units_a_delivery_cost_ten_dollars_a_million() {
-        let i = Inputs {
-            fanout: 1.0,
-            memory_gb: 0.25,
-            vcpu_share: 1.0,
-            delivery_cpu_ms_per_batch: 0.0,
-            delivery_sequential_calls: 0.0,
-            storage_latency_ms: 0.0,
-            receiver_ms: 0.0,
-            delivery_wru: 16.0,
-            delivery_rru: 0.0,
-            intake_cpu_ms: 0.0,
-            intake_calls: 0.0,
-            intake_wru: 0.0,
-            intake_rru: 0.0,
-            intake_sqs_sends: 0.0,
-            log_bytes_per_delivery: 0.0,
-        };
+        let i = Inputs { wru_per_delivery: 16.0, ..zero() };
         let lines = hookline(&i, &PRICES);
         let writes = lines.iter().find(|l| l.item == "DynamoDB writes").unwrap();
         assert!((writes.dollars - 10.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_batch_request_pays_api_gateway_once_for_all_its_events() {
+        let single = hookline(&zero(), &PRICES);
+        let batch = hookline(&Inputs { events_per_request: 100.0, ..zero() }, &PRICES);
+        let api = |l: &[Line]| l.iter().find(|l| l.item.starts_with("intake Lambda requests")).unwrap().dollars;
+        assert!((api(&single) - 1.2).abs() < 1e-9);
+        assert!((api(&batch) - 0.012).abs() < 1e-9);
     }
 }

@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use hookline::model::{ContentType, Event, PayloadFormat, Webhook};
+use hookline::clock::Millis;
+use hookline::ids::{EventId, ProjectId, WebhookId};
+use hookline::model::{ContentType, Event, PayloadFormat, Target, Webhook};
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 /// The sizes the issue asks for: 1 KiB, 16 KiB and 256 KiB of event data.
@@ -38,28 +41,38 @@ pub fn event_data(target: usize) -> Map<String, Value> {
     data
 }
 
-pub fn event(data: Map<String, Value>) -> Event {
+/// The same data as the exact JSON text an event keeps.
+pub fn raw_data(target: usize) -> Box<RawValue> {
+    serde_json::value::to_raw_value(&event_data(target)).expect("data serializes")
+}
+
+pub const WEBHOOK_ID: &str = "wh_01KAT9X3Q5W8E2R7T4Y6V1J0PZ";
+
+pub fn event(data: Box<RawValue>) -> Event {
     Event {
-        id: "evt_01KAT9YB8KZ3X5C7V9B1N3M5Q7".into(),
-        project_id: 1_249_918,
+        id: EventId::parse("evt_01KAT9YB8KZ3X5C7V9B1N3M5Q7").expect("valid id"),
+        project_id: ProjectId(1_249_918),
         client_id: Some(19_817_472),
         event_type: "submission.completed".into(),
         session_id: Some("sess_8d1f".into()),
         data,
-        received_at: 1_795_445_102_988,
-        webhook_ids: vec![],
+        received_at: Millis(1_795_445_102_988),
+        fan_out: vec![Target { webhook_id: WebhookId::parse(WEBHOOK_ID).expect("valid id"), generation: "G1".into() }],
         test: false,
-        expires_at: 0,
     }
 }
 
 pub fn webhook(format: PayloadFormat, content_type: ContentType) -> Webhook {
     Webhook {
-        id: "wh_01KAT9X3Q5W8E2R7T4Y6V1J0PZ".into(),
-        project_id: 1_249_918,
+        id: WebhookId::parse(WEBHOOK_ID).expect("valid id"),
+        generation: "G1".into(),
+        project_id: ProjectId(1_249_918),
         name: "bench".into(),
         url: "https://receiver.example/hook".into(),
         enabled: true,
+        disabled_reason: None,
+        failing_since: None,
+        rate_limit: None,
         event_types: vec![],
         headers: BTreeMap::from([("X-Team".to_string(), "kyc".to_string())]),
         authorization: Some("Bearer receiver-token".into()),
@@ -68,11 +81,10 @@ pub fn webhook(format: PayloadFormat, content_type: ContentType) -> Webhook {
         content_type,
         payload_format: format,
         secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
-        previous_secret: None,
-        previous_secret_until: None,
+        previous_secrets: vec![],
         verification_key: "vk_bench".into(),
-        created_at: 0,
-        updated_at: 0,
+        created_at: Millis(0),
+        updated_at: Millis(0),
     }
 }
 
@@ -85,6 +97,7 @@ mod tests {
         for (size, _) in SIZES {
             let n = serde_json::to_vec(&event_data(size)).unwrap().len();
             assert!(n >= size && n < size + 300, "{size}: {n}");
+            assert_eq!(raw_data(size).get().len(), n, "the raw text is the compact JSON");
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod cost;
 pub mod data;
+pub mod flow;
 pub mod results;
 pub mod rusage;
 pub mod servers;

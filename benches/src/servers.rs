@@ -1,18 +1,22 @@
 //! The loopback servers a benchmark talks to, run in their own process
 //! (`bench-servers`) so that their CPU time never counts as the function's:
 //!
-//! - **receiver**: a webhook receiver that answers 200 at once (or, for paths
-//!   `/sleep/<ms>/…`, after that many milliseconds) and counts what it got;
+//! - **receiver**: a webhook receiver that answers 200 at once (for paths
+//!   `/sleep/<ms>/…`, after that many milliseconds; for paths `/fail-once/…`, 500 the
+//!   first time it sees a `webhook-id`, then 200), counts what it got, and keeps a log
+//!   of every request (`webhook-id`, attempt, status, time) to find lost or doubled
+//!   deliveries and to check a rate limit;
 //! - **record**: a DynamoDB/SQS proxy in front of the emulators that forwards
-//!   each call, counts it by operation (`X-Amz-Target`), asks DynamoDB Local for
+//!   each call, counts it by operation (`X-Amz-Target`) and by the kind of item it
+//!   touches (the partition key's prefix: `PutItem CLAIM`, `PutItem DLV`), asks DynamoDB Local for
 //!   the consumed capacity (`ReturnConsumedCapacity: INDEXES`, added on the way)
 //!   and records the answer keyed by the operation and the request;
 //! - **stub**: answers the same operations instantly from those recordings (the
 //!   exact request if it was seen, else one of the same shape, else one of the same
 //!   operation), counting calls without the wait: storage "counted but not waited on";
-//! - **control**: `GET /counts`, `POST /reset`.
+//! - **control**: `GET /counts`, `GET /received`, `POST /reset`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -50,6 +54,19 @@ pub struct Tally {
     pub errors: BTreeMap<String, u64>,
     /// Stub only: how each answer was found (`exact`, `shape`, `operation`, `none`).
     pub matched: BTreeMap<String, u64>,
+    /// The same by operation and item kind (`dynamodb:PutItem CLAIM`; see `item_kind`).
+    pub calls_by_item: BTreeMap<String, u64>,
+    pub read_units_by_item: BTreeMap<String, f64>,
+    pub write_units_by_item: BTreeMap<String, f64>,
+    /// Conditional writes whose condition did not hold (`ConditionalCheckFailedException`):
+    /// DynamoDB Local reports no capacity for them, AWS bills them (see BENCHMARKS.md).
+    pub condition_failures_by_item: BTreeMap<String, u64>,
+    /// BatchGetItem: keys asked for and items found (AWS bills a strongly consistent read
+    /// of a missing item as 1 RRU; DynamoDB Local reports nothing for it).
+    pub batch_get_keys: u64,
+    pub batch_get_found: u64,
+    /// SQS messages sent (entries of SendMessage/SendMessageBatch).
+    pub sqs_messages_sent: u64,
 }
 
 impl Tally {
@@ -70,6 +87,34 @@ impl Tally {
         self.write_units.values().sum()
     }
 
+    pub fn condition_failures(&self) -> u64 {
+        self.condition_failures_by_item.values().sum()
+    }
+
+    /// BatchGetItem keys that found no item.
+    pub fn missing_keys(&self) -> u64 {
+        self.batch_get_keys.saturating_sub(self.batch_get_found)
+    }
+
+    /// Write units as AWS bills them: what DynamoDB Local reports, plus 1 WRU for each
+    /// conditional write whose condition failed (AWS bills those at the existing item's
+    /// size, at least 1 WRU; every item written conditionally here is under 1 KB).
+    pub fn billed_write_units(&self) -> f64 {
+        self.write_units_total() + self.condition_failures() as f64
+    }
+
+    /// Read units as AWS bills them: what DynamoDB Local reports, plus 1 RRU for each
+    /// strongly consistent BatchGetItem key that found nothing (AWS bills a read of a
+    /// missing item; DynamoDB Local reports nothing for it).
+    pub fn billed_read_units(&self) -> f64 {
+        self.read_units_total() + self.missing_keys() as f64
+    }
+
+    /// Calls whose operation and item kind start with `prefix` (`dynamodb:UpdateItem PRJ/WH`).
+    pub fn calls_of(&self, prefix: &str) -> u64 {
+        self.calls_by_item.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, v)| v).sum()
+    }
+
     /// `dynamodb:GetItem ×2, sqs:SendMessageBatch ×1` per `per` units of work.
     pub fn describe_per(&self, per: f64) -> String {
         self.calls.iter().map(|(k, v)| format!("{k} {:.2}", *v as f64 / per)).collect::<Vec<_>>().join(", ")
@@ -80,7 +125,23 @@ impl Tally {
 pub struct Counts {
     pub record: Tally,
     pub stub: Tally,
+    /// Requests the receiver got, and how many it answered 2xx.
     pub received: u64,
+    pub received_ok: u64,
+    /// 2xx answers for a `webhook-id` that had already been answered 2xx: a delivery
+    /// that succeeded twice.
+    pub duplicate_successes: u64,
+}
+
+/// One request the receiver got.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Received {
+    pub path: String,
+    pub webhook_id: String,
+    pub attempt: u32,
+    pub status: u16,
+    /// Milliseconds since the epoch when it arrived.
+    pub at_ms: u64,
 }
 
 /// Which of the four servers a connection came in on.
@@ -108,6 +169,9 @@ struct State {
     record: Mutex<Tally>,
     stub: Mutex<Tally>,
     received: AtomicU64,
+    log: Mutex<Vec<Received>>,
+    /// `webhook-id`s the `/fail-once/` path has answered 500.
+    failed_once: Mutex<HashSet<String>>,
 }
 
 /// Operations whose answer can carry `ConsumedCapacity`.
@@ -203,6 +267,109 @@ pub fn shape(v: &Value) -> Value {
     blank(v, false)
 }
 
+/// What kind of item a key names: its partition key up to the first `#` (`CLAIM`,
+/// `DLV`, `EVT`, `KEY`, `RATE`, `WHRATE`, `IDEM`, `ETYPE`), with `/WH` for a webhook in
+/// its project's partition.
+pub fn key_kind(pk: &str, sk: &str) -> String {
+    let prefix = pk.split('#').next().unwrap_or(pk);
+    if prefix == "PRJ" && sk.starts_with("WH#") {
+        "PRJ/WH".to_string()
+    } else {
+        prefix.to_string()
+    }
+}
+
+fn attr<'a>(item: &'a Value, name: &str) -> &'a str {
+    item.get(name).and_then(|v| v.get("S")).and_then(Value::as_str).unwrap_or("")
+}
+
+fn kind_of_key(item: &Value) -> String {
+    key_kind(attr(item, "pk"), attr(item, "sk"))
+}
+
+/// The kinds of item a DynamoDB request touches, e.g. `EVT+DLV+PRJ/WH` for a batch read.
+pub fn item_kind(op: &str, request: &Value) -> String {
+    let mut kinds: Vec<String> = Vec::new();
+    let mut add = |k: String| {
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    };
+    match op.trim_start_matches("dynamodb:") {
+        "PutItem" => add(kind_of_key(&request["Item"])),
+        "UpdateItem" | "GetItem" | "DeleteItem" => add(kind_of_key(&request["Key"])),
+        "Query" => match request.get("IndexName").and_then(Value::as_str) {
+            Some(ix) => add(format!("index {ix}")),
+            None => add(key_kind(
+                request["ExpressionAttributeValues"][":pk"]["S"].as_str().unwrap_or(""),
+                request["ExpressionAttributeValues"][":low"]["S"].as_str().unwrap_or(""),
+            )),
+        },
+        "BatchGetItem" => {
+            for ka in request["RequestItems"].as_object().into_iter().flat_map(|m| m.values()) {
+                for k in ka["Keys"].as_array().into_iter().flatten() {
+                    add(kind_of_key(k));
+                }
+            }
+        }
+        "BatchWriteItem" => {
+            for reqs in request["RequestItems"].as_object().into_iter().flat_map(|m| m.values()) {
+                for r in reqs.as_array().into_iter().flatten() {
+                    if let Some(item) = r.get("PutRequest").map(|p| &p["Item"]) {
+                        add(kind_of_key(item));
+                    } else if let Some(key) = r.get("DeleteRequest").map(|d| &d["Key"]) {
+                        add(kind_of_key(key));
+                    }
+                }
+            }
+        }
+        "TransactWriteItems" => {
+            for t in request["TransactItems"].as_array().into_iter().flatten() {
+                for (what, field) in [("Put", "Item"), ("Update", "Key"), ("Delete", "Key"), ("ConditionCheck", "Key")]
+                {
+                    if let Some(x) = t.get(what) {
+                        add(kind_of_key(&x[field]));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    kinds.join("+")
+}
+
+/// Keys a BatchGetItem asks for, and SQS messages a send carries.
+fn batch_get_keys(request: &Value) -> u64 {
+    request["RequestItems"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+        .map(|ka| ka["Keys"].as_array().map_or(0, Vec::len) as u64)
+        .sum()
+}
+
+fn batch_get_found(response: &[u8]) -> u64 {
+    let Ok(v) = serde_json::from_slice::<Value>(response) else { return 0 };
+    v["Responses"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+        .map(|a| a.as_array().map_or(0, Vec::len) as u64)
+        .sum()
+}
+
+fn sqs_messages(op: &str, request: &Value) -> u64 {
+    match op {
+        "sqs:SendMessage" => 1,
+        "sqs:SendMessageBatch" => request["Entries"].as_array().map_or(0, Vec::len) as u64,
+        _ => 0,
+    }
+}
+
+fn is_condition_failure(status: u16, response: &[u8]) -> bool {
+    status == 400 && std::str::from_utf8(response).is_ok_and(|t| t.contains("ConditionalCheckFailed"))
+}
+
 fn consumed_units(body: &[u8]) -> f64 {
     let Ok(v) = serde_json::from_slice::<Value>(body) else { return 0.0 };
     let units = |c: &Value| c.get("CapacityUnits").and_then(Value::as_f64).unwrap_or(0.0);
@@ -213,18 +380,34 @@ fn consumed_units(body: &[u8]) -> f64 {
     }
 }
 
-fn count(tally: &Mutex<Tally>, op: &str, request_len: usize, status: u16, response: &[u8]) {
+fn count(tally: &Mutex<Tally>, op: &str, request: &Value, request_len: usize, status: u16, response: &[u8]) {
     let units = consumed_units(response);
+    let label = match item_kind(op, request) {
+        k if k.is_empty() => op.to_string(),
+        k => format!("{op} {k}"),
+    };
+    let name = op.trim_start_matches("dynamodb:");
     let mut t = tally.lock().unwrap();
     *t.calls.entry(op.to_string()).or_default() += 1;
+    *t.calls_by_item.entry(label.clone()).or_default() += 1;
     *t.request_bytes.entry(op.to_string()).or_default() += request_len as u64;
     if status >= 400 {
         *t.errors.entry(op.to_string()).or_default() += 1;
     }
+    if is_condition_failure(status, response) {
+        *t.condition_failures_by_item.entry(label.clone()).or_default() += 1;
+    }
+    if name == "BatchGetItem" {
+        t.batch_get_keys += batch_get_keys(request);
+        t.batch_get_found += batch_get_found(response);
+    }
+    t.sqs_messages_sent += sqs_messages(op, request);
     if units > 0.0 {
-        let name = op.trim_start_matches("dynamodb:");
-        let map = if READ_OPS.contains(&name) { &mut t.read_units } else { &mut t.write_units };
+        let read = READ_OPS.contains(&name);
+        let map = if read { &mut t.read_units } else { &mut t.write_units };
         *map.entry(op.to_string()).or_default() += units;
+        let map = if read { &mut t.read_units_by_item } else { &mut t.write_units_by_item };
+        *map.entry(label).or_default() += units;
     }
 }
 
@@ -250,22 +433,49 @@ async fn handle(state: Arc<State>, role: Role, req: Request<hyper::body::Incomin
     match role {
         Role::Receiver => {
             state.received.fetch_add(1, Ordering::Relaxed);
-            let sleep = parts.uri.path().strip_prefix("/sleep/").and_then(|r| r.split('/').next()?.parse::<u64>().ok());
+            let path = parts.uri.path().to_string();
+            let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            let webhook_id = header("webhook-id");
+            let attempt = header("x-webhook-attempt").parse().unwrap_or(0);
+            let at_ms = hookline::clock::Millis::now().0;
+            let sleep = path.strip_prefix("/sleep/").and_then(|r| r.split('/').next()?.parse::<u64>().ok());
             if let Some(ms) = sleep {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
-            respond(200, &[("content-type".into(), "text/plain".into())], Bytes::from_static(b"ok"))
+            let status =
+                if path.starts_with("/fail-once/") && state.failed_once.lock().unwrap().insert(webhook_id.clone()) {
+                    500
+                } else {
+                    200
+                };
+            state.log.lock().unwrap().push(Received { path, webhook_id, attempt, status, at_ms });
+            let body: &'static [u8] = if status == 200 { b"ok" } else { b"temporarily unavailable" };
+            respond(status, &[("content-type".into(), "text/plain".into())], Bytes::from_static(body))
         }
         Role::Control => match (parts.method.as_str(), parts.uri.path()) {
-            ("GET", "/counts") => json_response(&Counts {
-                record: state.record.lock().unwrap().clone(),
-                stub: state.stub.lock().unwrap().clone(),
-                received: state.received.load(Ordering::Relaxed),
-            }),
+            ("GET", "/counts") => {
+                let log = state.log.lock().unwrap();
+                let mut ok = HashSet::new();
+                let mut duplicates = 0;
+                for r in log.iter().filter(|r| r.status < 300) {
+                    if !ok.insert(r.webhook_id.as_str()) {
+                        duplicates += 1;
+                    }
+                }
+                json_response(&Counts {
+                    record: state.record.lock().unwrap().clone(),
+                    stub: state.stub.lock().unwrap().clone(),
+                    received: state.received.load(Ordering::Relaxed),
+                    received_ok: log.iter().filter(|r| r.status < 300).count() as u64,
+                    duplicate_successes: duplicates,
+                })
+            }
+            ("GET", "/received") => json_response(&*state.log.lock().unwrap()),
             ("POST", "/reset") => {
                 *state.record.lock().unwrap() = Tally::default();
                 *state.stub.lock().unwrap() = Tally::default();
                 state.received.store(0, Ordering::Relaxed);
+                state.log.lock().unwrap().clear();
                 json_response(&"reset")
             }
             _ => respond(404, &[], Bytes::new()),
@@ -289,11 +499,11 @@ async fn handle(state: Arc<State>, role: Role, req: Request<hyper::body::Incomin
                 *state.stub.lock().unwrap().matched.entry(how.to_string()).or_default() += 1;
                 return match found {
                     Some(r) => {
-                        count(&state.stub, &op, body.len(), r.status, &r.body);
+                        count(&state.stub, &op, &parsed, body.len(), r.status, &r.body);
                         respond(r.status, &r.headers, r.body.clone())
                     }
                     None => {
-                        count(&state.stub, &op, body.len(), 200, b"{}");
+                        count(&state.stub, &op, &parsed, body.len(), 200, b"{}");
                         respond(
                             200,
                             &[("content-type".into(), "application/x-amz-json-1.0".into())],
@@ -335,7 +545,7 @@ async fn handle(state: Arc<State>, role: Role, req: Request<hyper::body::Incomin
                 }
                 Err(e) => Recorded { status: 502, headers: vec![], body: Bytes::from(format!("proxy: {e}")) },
             };
-            count(&state.record, &op, body.len(), answer.status, &answer.body);
+            count(&state.record, &op, &parsed, body.len(), answer.status, &answer.body);
             let answer = Arc::new(answer);
             let ok = answer.status < 400;
             state.exact.lock().unwrap().insert(exact_key, answer.clone());
@@ -378,6 +588,8 @@ pub async fn run(dynamodb: String, sqs: String) -> std::io::Result<Ports> {
         record: Mutex::default(),
         stub: Mutex::default(),
         received: AtomicU64::new(0),
+        log: Mutex::default(),
+        failed_once: Mutex::default(),
     });
     let mut ports = Vec::new();
     for role in [Role::Receiver, Role::Record, Role::Stub, Role::Control] {
@@ -441,6 +653,13 @@ impl Servers {
         serde_json::from_slice(&bytes).expect("counts JSON")
     }
 
+    /// Every request the receiver got since the last reset.
+    pub async fn received(&self) -> Vec<Received> {
+        let url = format!("http://127.0.0.1:{}/received", self.ports.control);
+        let bytes = Self::http().get(url).send().await.expect("control").bytes().await.expect("log");
+        serde_json::from_slice(&bytes).expect("log JSON")
+    }
+
     pub async fn reset(&self) {
         let url = format!("http://127.0.0.1:{}/reset", self.ports.control);
         Self::http().post(url).send().await.expect("control");
@@ -476,6 +695,30 @@ mod tests {
         assert_ne!(canonical(&shape(&a)), canonical(&shape(&c)));
         assert_eq!(operation("DynamoDB_20120810.PutItem"), "dynamodb:PutItem");
         assert_eq!(operation("AmazonSQS.SendMessageBatch"), "sqs:SendMessageBatch");
+    }
+
+    #[test]
+    fn names_the_kind_of_item_a_call_touches() {
+        let put = json!({"Item": {"pk": {"S": "CLAIM#msg_x.10"}, "sk": {"S": "CLAIM"}}});
+        assert_eq!(item_kind("dynamodb:PutItem", &put), "CLAIM");
+        let upd = json!({"Key": {"pk": {"S": "PRJ#7"}, "sk": {"S": "WH#wh_x"}}});
+        assert_eq!(item_kind("dynamodb:UpdateItem", &upd), "PRJ/WH");
+        let get = json!({"RequestItems": {"t": {"Keys": [
+            {"pk": {"S": "EVT#7"}, "sk": {"S": "evt_x"}},
+            {"pk": {"S": "PRJ#7"}, "sk": {"S": "WH#wh_x"}},
+            {"pk": {"S": "DLV#7#wh_x#G"}, "sk": {"S": "msg_x"}},
+            {"pk": {"S": "DLV#7#wh_y#G"}, "sk": {"S": "msg_y"}}
+        ]}}});
+        assert_eq!(item_kind("dynamodb:BatchGetItem", &get), "EVT+PRJ/WH+DLV");
+        assert_eq!(batch_get_keys(&get), 4);
+        let q = json!({"ExpressionAttributeValues": {":pk": {"S": "PRJ#7"}, ":low": {"S": "WH#"}}});
+        assert_eq!(item_kind("dynamodb:Query", &q), "PRJ/WH");
+        assert_eq!(item_kind("sqs:SendMessageBatch", &json!({"Entries": [1, 2]})), "");
+        assert_eq!(sqs_messages("sqs:SendMessageBatch", &json!({"Entries": [1, 2]})), 2);
+        assert!(is_condition_failure(
+            400,
+            br#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"}"#
+        ));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! settings like the local stack's, and AWS clients pointed either at the
 //! emulators or at the recording proxy or the stub of `bench-servers`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -9,9 +10,11 @@ use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use hookline::config::Settings;
 use hookline::credentials::sha256_hex;
+use hookline::ids::ProjectId;
+use hookline::model::Webhook;
+use hookline::service::webhooks::WebhookChanges;
 use hookline::App;
 use hookline_local::{resources, template};
-use serde_json::{json, Map, Value};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -57,9 +60,8 @@ pub fn sdk_via(base: &SdkConfig, url: &str) -> SdkConfig {
 }
 
 /// Settings as the local stack has them (plain http and loopback destinations
-/// allowed), with a rate limit no benchmark reaches. (60,000 a minute is the
-/// highest that works: above it the limiter's interval rounds to 0 ms and
-/// `rate_acquire` divides by zero; see BENCHMARKS.md.)
+/// allowed), with a project rate limit no benchmark reaches (60,000 a minute, one
+/// request a millisecond, and a burst of a million).
 pub fn settings(table: &str, queue_url: &str) -> Settings {
     Settings {
         table: table.to_string(),
@@ -80,24 +82,7 @@ pub fn unique(prefix: &str) -> String {
 
 /// Creates a table as template.yaml defines it.
 pub async fn create_table(sdk: &SdkConfig, name: &str) -> Result<(), BoxError> {
-    create_table_with_projection(sdk, name, None).await
-}
-
-/// The template's table with every index's projection replaced (e.g. `KEYS_ONLY`), to measure what-ifs.
-pub async fn create_table_with_projection(
-    sdk: &SdkConfig,
-    name: &str,
-    projection: Option<&str>,
-) -> Result<(), BoxError> {
-    let mut defs = template::load(&template::default_path())?;
-    if let Some(p) = projection {
-        for ix in &mut defs.table.indexes {
-            ix.projection = p.to_string();
-            if p != "INCLUDE" {
-                ix.non_key_attributes.clear();
-            }
-        }
-    }
+    let defs = template::load(&template::default_path())?;
     resources::create_table(&aws_sdk_dynamodb::Client::new(sdk), name, &defs).await
 }
 
@@ -120,29 +105,35 @@ pub async fn fresh_queue(sdk: &SdkConfig, app: &mut App) -> Result<(), BoxError>
     Ok(())
 }
 
-fn object(v: Value) -> Map<String, Value> {
-    v.as_object().cloned().expect("an object")
-}
-
 /// Creates a project through the service layer; returns its id and API key.
-pub async fn create_project(app: &App, name: &str) -> Result<(u64, String), BoxError> {
-    let p = hookline::service::projects::create(app, &object(json!({"name": name, "client_id": 19817472})))
+pub async fn create_project(app: &App, name: &str) -> Result<(ProjectId, String), BoxError> {
+    let (p, key) = hookline::service::projects::create(app, name.to_string(), Some(19_817_472))
         .await
         .map_err(|e| format!("create project: {e}"))?;
-    let pid = p["project_id"].as_u64().ok_or("no project_id")?;
-    let key = p["api_key"].as_str().ok_or("no api_key")?.to_string();
-    Ok((pid, key))
+    Ok((p.project_id, key))
 }
 
-/// Creates `n` webhooks of a project (16 at a time) posting to `url`; returns their ids.
-pub async fn create_webhooks(app: &App, pid: u64, n: usize, url: &str) -> Result<Vec<String>, BoxError> {
+/// Creates `n` webhooks of a project (16 at a time) posting to `url`, with `rate_limit`
+/// deliveries a second (`None`: unlimited); returns them.
+pub async fn create_webhooks(
+    app: &App,
+    pid: ProjectId,
+    n: usize,
+    url: &str,
+    rate_limit: Option<u32>,
+) -> Result<Vec<Webhook>, BoxError> {
     stream::iter(0..n)
         .map(|i| async move {
-            let body = object(json!({"name": format!("bench {i}"), "url": url, "custom_parameters": {"region": "eu"}}));
-            let wh = hookline::service::webhooks::create(app, pid, &body)
+            let changes = WebhookChanges {
+                name: Some(format!("bench {i}")),
+                url: Some(url.to_string()),
+                custom_parameters: Some(BTreeMap::from([("region".to_string(), "eu".to_string())])),
+                rate_limit: Some(rate_limit),
+                ..WebhookChanges::default()
+            };
+            hookline::service::webhooks::create(app, pid, changes)
                 .await
-                .map_err(|e| -> BoxError { format!("create webhook: {e}").into() })?;
-            Ok::<String, BoxError>(wh["id"].as_str().unwrap_or_default().to_string())
+                .map_err(|e| -> BoxError { format!("create webhook: {e}").into() })
         })
         .buffered(16)
         .try_collect()

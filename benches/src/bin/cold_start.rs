@@ -7,7 +7,8 @@
 //! - first event: process start → `POST …/invocation/{id}/response`;
 //! - peak RSS: `VmHWM` from /proc right before the process is killed (and
 //!   `ru_maxrss` from `wait4`), and the CPU time the process used;
-//! - the binary's size.
+//! - the binary's size;
+//! - the storage calls of the first event (one more run, through the counting proxy).
 //!
 //! The first event touches storage as a real one does (DynamoDB Local and moto on
 //! loopback) and, for `delivery`, posts to a loopback receiver.
@@ -19,10 +20,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use hookline::clock::now_ms;
-use hookline::ids;
-use hookline::model::Event;
-use hookline::service::intake::{message_for, new_delivery};
+use hookline::clock::Millis;
+use hookline::ids::{EventId, ProjectId};
+use hookline::model::{Event, Target, Webhook};
+use hookline::service::intake::first_wakes;
+use hookline::store::EventRecord;
 use hookline::App;
 use hookline_benches::results::{self, ColdStart};
 use hookline_benches::rusage::{proc_memory, wait_child};
@@ -69,7 +71,7 @@ async fn runtime_api(inv: Arc<Invocation>, req: hyper::Request<hyper::body::Inco
             .status(200)
             .header("content-type", "application/json")
             .header("lambda-runtime-aws-request-id", "bench-request-1")
-            .header("lambda-runtime-deadline-ms", (now_ms() + 60_000).to_string())
+            .header("lambda-runtime-deadline-ms", (Millis::now().0 + 60_000).to_string())
             .header(
                 "lambda-runtime-invoked-function-arn",
                 format!("arn:aws:lambda:us-east-1:123456789012:function:hookline-{}", inv.function),
@@ -132,7 +134,7 @@ fn http_event(method: &str, path: &str, key: &str, body: Option<String>) -> Valu
             "routeKey": "$default",
             "stage": "$default",
             "time": "23/Nov/2026:14:45:02 +0000",
-            "timeEpoch": now_ms()
+            "timeEpoch": Millis::now().0
         },
         "body": body,
         "isBase64Encoded": false
@@ -144,8 +146,8 @@ fn sqs_event(body: String) -> Value {
         "messageId": format!("bench-{}", rand::random::<u32>()),
         "receiptHandle": "bench-receipt",
         "body": body,
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": now_ms().to_string(),
-                       "SenderId": "bench", "ApproximateFirstReceiveTimestamp": now_ms().to_string()},
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": Millis::now().0.to_string(),
+                       "SenderId": "bench", "ApproximateFirstReceiveTimestamp": Millis::now().0.to_string()},
         "messageAttributes": {},
         "md5OfBody": "",
         "eventSource": "aws:sqs",
@@ -156,9 +158,9 @@ fn sqs_event(body: String) -> Value {
 
 struct Fixture {
     app: App,
-    pid: u64,
+    pid: ProjectId,
     key: String,
-    webhook: String,
+    webhook: Webhook,
 }
 
 /// The event a function gets; for `delivery`, a fresh pending delivery to the receiver.
@@ -168,25 +170,26 @@ async fn event_for(function: &str, f: &Fixture) -> Result<Value, BoxError> {
         "config-api" => http_event("GET", &format!("/api/v1/projects/{}", f.pid), &f.key, None),
         "event-intake" => http_event("POST", "/api/v1/events", &f.key, Some(body)),
         "test-trigger" => {
-            http_event("POST", &format!("/api/v1/projects/{}/webhooks/{}/test", f.pid, f.webhook), &f.key, None)
+            http_event("POST", &format!("/api/v1/projects/{}/webhooks/{}/test", f.pid, f.webhook.id), &f.key, None)
         }
         _ => {
-            let now = now_ms();
+            // What the intake does for an event with one webhook: the event written, and
+            // its wake-up (a group of one first attempt) as the queue would carry it.
+            let now = Millis::now();
             let event = Event {
-                id: ids::new_id(ids::EVENT, now),
+                id: EventId::new(now),
                 project_id: f.pid,
                 client_id: Some(19_817_472),
                 event_type: "submission.completed".into(),
                 session_id: None,
-                data: data::event_data(1024),
+                data: data::raw_data(1024),
                 received_at: now,
-                webhook_ids: vec![f.webhook.clone()],
+                fan_out: vec![Target { webhook_id: f.webhook.id.clone(), generation: f.webhook.generation.clone() }],
                 test: false,
-                expires_at: f.app.expires_at(now),
             };
-            let d = new_delivery(&event, &f.webhook, f.app.settings.max_attempts());
-            f.app.store.put_event_and_deliveries(&event, std::slice::from_ref(&d)).await?;
-            sqs_event(serde_json::to_string(&message_for(&d, 1))?)
+            f.app.store.put_event(&EventRecord { event: &event, expires: f.app.expires(now) }).await?;
+            let wake = first_wakes(f.pid, &[&event], false, now).remove(0);
+            sqs_event(serde_json::to_string(&wake.message)?)
         }
     })
 }
@@ -258,7 +261,7 @@ async fn main() -> Result<(), BoxError> {
     let queue_url = stack::create_queue(&base, &table).await?;
     let app = App::new(stack::settings(&table, &queue_url), &base);
     let (pid, key) = stack::create_project(&app, "cold start").await?;
-    let webhook = stack::create_webhooks(&app, pid, 1, &servers.receiver_url("/hook")).await?.remove(0);
+    let webhook = stack::create_webhooks(&app, pid, 1, &servers.receiver_url("/hook"), None).await?.remove(0);
     let fixture = Fixture { app, pid, key, webhook };
     std::fs::create_dir_all(results::out_dir())?;
 
@@ -304,6 +307,18 @@ async fn main() -> Result<(), BoxError> {
         for _ in 0..RUNS {
             runs.push(cold_start(&bin, function, event_for(function, &fixture).await?, &env).await?);
         }
+        // One more run with storage through the counting proxy: what the first event calls.
+        let proxied: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| match k.as_str() {
+                "AWS_ENDPOINT_URL_DYNAMODB" | "AWS_ENDPOINT_URL_SQS" => (k.clone(), servers.record_url()),
+                _ => (k.clone(), v.clone()),
+            })
+            .collect();
+        let event = event_for(function, &fixture).await?;
+        servers.reset().await;
+        cold_start(&bin, function, event, &proxied).await?;
+        let first_event_calls = servers.counts().await.record.calls_by_item;
         let statuses: std::collections::BTreeSet<&str> = runs.iter().map(|r| r.status.as_str()).collect();
         let c = ColdStart {
             function: function.to_string(),
@@ -321,6 +336,7 @@ async fn main() -> Result<(), BoxError> {
             first_invoke_ms: stats::summarize(&runs.iter().map(|r| r.first_invoke).collect::<Vec<_>>()),
             peak_rss_kib: runs.iter().map(|r| r.peak_rss_kib).collect(),
             cpu_ms: runs.iter().map(|r| r.cpu.as_secs_f64() * 1000.0).collect(),
+            first_event_calls,
         };
         let max_rss = c.peak_rss_kib.iter().max().copied().unwrap_or(0);
         let mut cpu = c.cpu_ms.clone();
@@ -337,6 +353,7 @@ async fn main() -> Result<(), BoxError> {
             cpu[cpu.len() / 2],
             c.status
         );
+        println!("  storage calls of the first event: {:?}", c.first_event_calls);
         out.push(c);
     }
     let path = results::write("cold_start", &out)?;

@@ -1,315 +1,748 @@
-//! The delivery function's work, measured: `process_batch` on batches of 10
-//! messages, as the SQS event source hands them over, against
+//! What a delivered webhook costs, end to end, and how fast the delivery function is.
 //!
-//! 1. the emulators (DynamoDB Local, moto SQS) directly;
-//! 2. the same through the recording proxy, which counts every DynamoDB/SQS call
-//!    and the request units DynamoDB Local says they consumed;
-//! 3. the stub, which answers the recorded calls instantly: what is left is the
-//!    function's own time and CPU, the storage calls counted but not waited on.
+//! 1. **Scenarios, counted at the proxy**: events posted through the local router to the
+//!    real intake (one per request, or through `POST /api/v1/events/batch`), their
+//!    wake-ups taken off the SQS queue and handed to `process_batch` in batches of 10
+//!    messages, as the event source mapping does, until the receiver has answered 2xx
+//!    for every delivery. Every DynamoDB and SQS call of the intake and of the delivery
+//!    function is counted by operation and item kind, with the request units DynamoDB
+//!    Local reports. Fan-out 1, 10 and 1000 with and without the batch route; a receiver
+//!    answering 500 then 200 (a failed attempt and its retry); a webhook with a
+//!    `rate_limit` of 5 a second getting 20 deliveries (throttling). Each scenario checks
+//!    that every delivery arrived once and is stored as `success`.
+//! 2. **Speed**: the same batches against the emulators, through the proxy, and with
+//!    storage answered instantly by the stub (`delivery_bench replay …`, a child process
+//!    so that it can also run under callgrind for an instruction count that does not
+//!    depend on the machine's load), on the functions' current-thread runtime.
+//! 3. **Duplicates**: a batch handled by two instances at once, then once more: one POST
+//!    per delivery, and what the copies cost.
+//! 4. **Concurrency**: 10 deliveries to a receiver that takes 100 ms each, in one
+//!    message, in 10 messages of one batch, and in 10 batches.
 //!
-//! Then the concurrency within a batch: 10 records to a receiver that takes 100 ms
-//! each, in one batch and one after another.
-//!
-//! Wall and process CPU time (`getrusage`, every thread of this process; the
-//! receiver and the proxy run in the separate `bench-servers` process).
-//! Run by scripts/bench.sh; the figures go to stdout and `delivery.json`.
+//! Wall and process CPU time (`getrusage`, every thread of the process; the receiver
+//! and the proxy run in the separate `bench-servers` process). Run by scripts/bench.sh;
+//! the figures go to stdout and `delivery.json`.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
-use hookline::clock::now_ms;
-use hookline::ids;
-use hookline::model::{Delivery, Event};
+use aws_config::SdkConfig;
+use hookline::ids::ProjectId;
+use hookline::model::Webhook;
 use hookline::sender::Sender;
-use hookline::service::delivery::{process_batch, Incoming};
-use hookline::service::intake::{message_for, new_delivery};
+use hookline::service::deliver::{build_payload, process_batch, Incoming};
 use hookline::App;
-use hookline_benches::results::{self, Concurrency, DeliveryResults, DeliveryRun};
+use hookline_benches::flow::{self, SQS_BATCH};
+use hookline_benches::results::{self, Concurrency, DeliveryResults, DeliveryRun, Duplicates, Scenario};
 use hookline_benches::rusage::Meter;
 use hookline_benches::servers::{Servers, Tally};
 use hookline_benches::stack::{self, BoxError, Emulators};
 use hookline_benches::{data, stats};
 use rand::seq::SliceRandom;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
 
-const BATCH: usize = 10;
-const WEBHOOKS: usize = 10;
-/// Events per measured run; each fans out to every webhook.
-const EVENTS: usize = 60;
-const STUB_PASSES: usize = 4;
 const DATA_BYTES: usize = 1024;
+/// Events of the fan-out 10 timing runs (600 deliveries, 60 messages, 6 invocations).
+const EVENTS: usize = 60;
 const SLOW_MS: u64 = 100;
+/// Passes over the recorded batches per stub run (after one warm-up pass), and runs.
+const STUB_PASSES: usize = 5;
+const STUB_RUNS: usize = 5;
+const CALLGRIND_PASSES: usize = 2;
+/// How long a scenario may wait for retries and postponed deliveries.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Writes `events` events, each with one pending delivery per webhook, and
-/// returns their messages shuffled into batches of `batch` (SQS mixes them too).
-async fn batches(
-    app: &App,
-    pid: u64,
-    webhooks: &[String],
-    events: usize,
-    data: &Map<String, Value>,
-    batch: usize,
-) -> Result<Vec<Vec<Incoming>>, BoxError> {
-    let mut messages = Vec::new();
-    for _ in 0..events {
-        let now = now_ms();
-        let event = Event {
-            id: ids::new_id(ids::EVENT, now),
-            project_id: pid,
-            client_id: Some(19_817_472),
-            event_type: "submission.completed".into(),
-            session_id: None,
-            data: data.clone(),
-            received_at: now,
-            webhook_ids: webhooks.to_vec(),
-            test: false,
-            expires_at: app.expires_at(now),
-        };
-        let deliveries: Vec<Delivery> =
-            webhooks.iter().map(|w| new_delivery(&event, w, app.settings.max_attempts())).collect();
-        app.store.put_event_and_deliveries(&event, &deliveries).await?;
-        for d in &deliveries {
-            messages.push(Incoming {
-                message_id: format!("sqs-{}", d.id),
-                body: serde_json::to_string(&message_for(d, 1))?,
-            });
-        }
-    }
-    messages.shuffle(&mut rand::rng());
-    Ok(messages.chunks(batch).map(<[Incoming]>::to_vec).collect())
+/// What every part of the run shares.
+struct Setup {
+    base: SdkConfig,
+    servers: Servers,
+    table: String,
+    data: String,
 }
 
-/// Runs the batches one after another, as one function instance would.
-async fn run(
-    label: &str,
-    app: &App,
-    sender: &Sender,
-    servers: &Servers,
-    batches: &[Vec<Incoming>],
-    passes: usize,
-) -> DeliveryRun {
-    servers.reset().await;
-    let mut walls = Vec::new();
-    let mut failed = 0;
-    let meter = Meter::start();
-    for _ in 0..passes {
-        for b in batches {
-            let t = Instant::now();
-            failed += process_batch(app, sender, b).await.len();
-            walls.push(t.elapsed());
-        }
+/// A project with its webhooks and its own queue, and an `App` per storage path.
+struct Fixture {
+    direct: App,
+    recorded: App,
+    stub: App,
+    sender: Sender,
+    pid: ProjectId,
+    key: String,
+    webhooks: Vec<Webhook>,
+    queue_url: String,
+}
+
+async fn fixture(
+    s: &Setup,
+    name: &str,
+    webhooks: usize,
+    path: &str,
+    rate_limit: Option<u32>,
+    retry_schedule: Option<Vec<Duration>>,
+) -> Result<Fixture, BoxError> {
+    let queue_url = stack::create_queue(&s.base, &stack::unique("bench-queue")).await?;
+    let mut settings = stack::settings(&s.table, &queue_url);
+    if let Some(r) = retry_schedule {
+        settings.retry_schedule = r;
     }
-    let m = meter.stop();
-    let received = servers.counts().await.received;
-    let deliveries = batches.iter().map(Vec::len).sum::<usize>() * passes;
-    let r = DeliveryRun {
+    let direct = App::new(settings.clone(), &s.base);
+    let recorded = App::new(settings.clone(), &stack::sdk_via(&s.base, &s.servers.record_url()));
+    let stub = App::new(settings.clone(), &stack::sdk_via(&s.base, &s.servers.stub_url()));
+    let sender = Sender::new(&settings);
+    let (pid, key) = stack::create_project(&direct, name).await?;
+    let webhooks = stack::create_webhooks(&direct, pid, webhooks, &s.servers.receiver_url(path), rate_limit).await?;
+    Ok(Fixture { direct, recorded, stub, sender, pid, key, webhooks, queue_url })
+}
+
+fn shuffled(mut messages: Vec<Incoming>) -> Vec<Incoming> {
+    // SQS mixes the messages of a standard queue: a batch holds messages of several events.
+    messages.shuffle(&mut rand::rng());
+    messages
+}
+
+fn batches(messages: &[Incoming]) -> Vec<Vec<Incoming>> {
+    messages.chunks(SQS_BATCH).map(<[Incoming]>::to_vec).collect()
+}
+
+fn run_of(
+    label: &str,
+    deliveries: usize,
+    round: &flow::Round,
+    m: hookline_benches::rusage::Measured,
+    received: u64,
+) -> DeliveryRun {
+    DeliveryRun {
         label: label.to_string(),
         deliveries,
-        batches: walls.len(),
+        batches: round.invocations,
         wall_s: m.wall_s,
         cpu_s: m.cpu_s,
         deliveries_per_s: deliveries as f64 / m.wall_s,
         wall_ms_per_delivery: m.wall_s * 1000.0 / deliveries as f64,
         cpu_ms_per_delivery: m.cpu_s * 1000.0 / deliveries as f64,
-        batch: stats::summarize(&walls),
-        failed,
+        batch: stats::summarize(&round.walls),
+        failed: round.failed,
         received,
+        instructions_per_delivery: None,
+        cpu_ms_per_delivery_runs: vec![m.cpu_s * 1000.0 / deliveries as f64],
+    }
+}
+
+fn print_run(r: &DeliveryRun) {
+    println!(
+        "{:<44} {:>6} deliveries  {:>7.0}/s  wall {:.3} ms/delivery  CPU {:.3} ms/delivery  invocation: {}  (failed {}, receiver got {})",
+        r.label, r.deliveries, r.deliveries_per_s, r.wall_ms_per_delivery, r.cpu_ms_per_delivery, r.batch, r.failed, r.received
+    );
+}
+
+/// One end-to-end scenario through the proxy; also returns the first round's batches
+/// (for replays) and its timing.
+#[allow(clippy::too_many_arguments)]
+async fn scenario(
+    s: &Setup,
+    f: &Fixture,
+    name: &str,
+    description: &str,
+    events: usize,
+    per_request: usize,
+) -> Result<(Scenario, Vec<Vec<Incoming>>, DeliveryRun), BoxError> {
+    let started = Instant::now();
+    let (status_before, attempts_before) = flow::stored_deliveries(&f.direct, f.pid, &f.webhooks).await?;
+    s.servers.reset().await;
+    let requests = flow::post_events(&f.recorded, &f.key, &s.data, events, per_request).await?;
+    let intake = s.servers.counts().await.record;
+    s.servers.reset().await;
+    let first = shuffled(flow::take_messages(&s.base, &f.queue_url, Duration::from_secs(5)).await?);
+    let deliveries = flow::deliveries_named(&first);
+    let first_batches = batches(&first);
+    let meter = Meter::start();
+    let round = flow::deliver(&f.recorded, &f.sender, &first).await;
+    let m = meter.stop();
+    let received = s.servers.counts().await.received;
+    let timing = run_of("through the recording proxy", deliveries, &round, m, received);
+    let (mut messages, mut invocations, mut failed) = (first.len(), round.invocations, round.failed);
+    // Retries and postponed deliveries come back through the queue; then one last look
+    // for any message left over.
+    let deadline = Instant::now() + SCENARIO_TIMEOUT;
+    let mut last_look = false;
+    loop {
+        let c = s.servers.counts().await;
+        let delivered = c.received_ok - c.duplicate_successes;
+        let done = delivered as usize >= deliveries;
+        if (done && last_look) || Instant::now() > deadline {
+            break;
+        }
+        let wait = if done { Duration::from_millis(1500) } else { Duration::from_secs(2) };
+        last_look = done;
+        let more = shuffled(flow::take_messages(&s.base, &f.queue_url, wait).await?);
+        if more.is_empty() {
+            continue;
+        }
+        messages += more.len();
+        let r = flow::deliver(&f.recorded, &f.sender, &more).await;
+        invocations += r.invocations;
+        failed += r.failed;
+    }
+    let counts = s.servers.counts().await;
+    let log = s.servers.received().await;
+    // What this scenario's deliveries left in storage (the fixture's earlier ones subtracted).
+    let (mut stored_status, mut stored_attempts) = flow::stored_deliveries(&f.direct, f.pid, &f.webhooks).await?;
+    stored_attempts -= attempts_before;
+    for (k, v) in status_before {
+        if let Some(n) = stored_status.get_mut(&k) {
+            *n -= v;
+        }
+    }
+    stored_status.retain(|_, n| *n > 0);
+    let ok: Vec<u64> = log.iter().filter(|r| r.status < 300).map(|r| r.at_ms).collect();
+    let span = match (ok.iter().min(), ok.iter().max()) {
+        (Some(a), Some(b)) => (b - a) as f64 / 1000.0,
+        _ => 0.0,
+    };
+    let mut per_second: BTreeMap<u64, usize> = BTreeMap::new();
+    let first_ok = ok.iter().min().copied().unwrap_or(0);
+    for t in &ok {
+        *per_second.entry((t - first_ok) / 1000).or_default() += 1;
+    }
+    let sc = Scenario {
+        name: name.to_string(),
+        description: description.to_string(),
+        fanout: f.webhooks.len(),
+        events,
+        events_per_request: per_request,
+        requests,
+        deliveries,
+        delivered: (counts.received_ok - counts.duplicate_successes) as usize,
+        duplicate_successes: counts.duplicate_successes,
+        receiver_requests: counts.received,
+        failed_attempts: log.iter().filter(|r| r.status >= 300).count() as u64,
+        messages,
+        invocations,
+        failed_messages: failed,
+        intake,
+        delivery: counts.record,
+        stored_status,
+        stored_attempts,
+        receiver_span_s: span,
+        receiver_max_per_second: per_second.values().copied().max().unwrap_or(0),
+        wall_s: started.elapsed().as_secs_f64(),
+    };
+    print_scenario(&sc);
+    Ok((sc, first_batches, timing))
+}
+
+fn print_tally(title: &str, t: &Tally, per: f64) {
+    println!(
+        "  {title}: {:.3} WRU + {:.3} RRU per delivery (DynamoDB Local); {} condition failures; BatchGetItem keys {} found {}; SQS messages sent {}",
+        t.write_units_total() / per,
+        t.read_units_total() / per,
+        t.condition_failures(),
+        t.batch_get_keys,
+        t.batch_get_found,
+        t.sqs_messages_sent
+    );
+    for (label, calls) in &t.calls_by_item {
+        println!(
+            "    {label:<40} calls {:>8.4}  WRU {:>7.4}  RRU {:>7.4}  condition failures {:>7.4}   per delivery",
+            *calls as f64 / per,
+            t.write_units_by_item.get(label).copied().unwrap_or(0.0) / per,
+            t.read_units_by_item.get(label).copied().unwrap_or(0.0) / per,
+            t.condition_failures_by_item.get(label).copied().unwrap_or(0) as f64 / per,
+        );
+    }
+}
+
+fn print_scenario(s: &Scenario) {
+    println!(
+        "scenario {}: {} — fan-out {}, {} events in {} requests, {} deliveries; receiver: {} requests, {} distinct 2xx, {} doubled, {} failed attempts; {} messages in {} invocations ({} reported failed); stored {:?}, {} attempts; {:.1} s",
+        s.name,
+        s.description,
+        s.fanout,
+        s.events,
+        s.requests,
+        s.deliveries,
+        s.receiver_requests,
+        s.delivered,
+        s.duplicate_successes,
+        s.failed_attempts,
+        s.messages,
+        s.invocations,
+        s.failed_messages,
+        s.stored_status,
+        s.stored_attempts,
+        s.wall_s
+    );
+    if s.receiver_max_per_second > 0 && s.name.contains("throttl") {
+        println!(
+            "  receiver: 2xx answers over {:.1} s, at most {} in one second",
+            s.receiver_span_s, s.receiver_max_per_second
+        );
+    }
+    let n = s.deliveries.max(1) as f64;
+    print_tally("intake", &s.intake, n);
+    print_tally("delivery function", &s.delivery, n);
+    if !s.clean() {
+        println!(
+            "  !! PROBLEM: {} of {} delivered, {} doubled, {} messages failed, stored {:?}",
+            s.delivered, s.deliveries, s.duplicate_successes, s.failed_messages, s.stored_status
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Replays against the stub, in a child process.
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ReplayOut {
+    deliveries: usize,
+    batches: usize,
+    wall_s: f64,
+    cpu_s: f64,
+    failed: usize,
+    walls_ms: Vec<f64>,
+}
+
+/// Runs everything a measured stretch of work does inside this one frame, so that
+/// callgrind's `--toggle-collect=*measured_region*` counts exactly it (on a
+/// current-thread runtime every task runs on this thread, inside `block_on`).
+#[inline(never)]
+fn measured_region<F: std::future::Future>(rt: &tokio::runtime::Runtime, f: F) -> F::Output {
+    rt.block_on(f)
+}
+
+/// `delivery_bench replay FILE STUB_URL TABLE QUEUE_URL current|multi PASSES`
+fn replay_child(args: &[String]) -> Result<(), BoxError> {
+    let [file, stub_url, table, queue_url, flavor, passes] = args else {
+        return Err("usage: delivery_bench replay FILE STUB_URL TABLE QUEUE_URL current|multi PASSES".into());
+    };
+    let passes: usize = passes.parse()?;
+    let recorded: Vec<Vec<(String, String)>> = serde_json::from_slice(&std::fs::read(file)?)?;
+    let batches: Vec<Vec<Incoming>> = recorded
+        .into_iter()
+        .map(|b| b.into_iter().map(|(message_id, body)| Incoming { message_id, body }).collect())
+        .collect();
+    let rt = match flavor.as_str() {
+        "multi" => tokio::runtime::Builder::new_multi_thread().enable_all().build()?,
+        _ => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+    };
+    let settings = stack::settings(table, queue_url);
+    let (app, sender) = rt.block_on(async {
+        let sdk = stack::sdk_via(&stack::sdk_from_env().await, stub_url);
+        (App::new(settings.clone(), &sdk), Sender::new(&settings))
+    });
+    let deliveries_per_pass = flow::deliveries_named(&batches.concat());
+    // Warm-up: connections, lazy statics, the allocator's arenas.
+    rt.block_on(async {
+        for b in &batches {
+            process_batch(&app, &sender, b).await;
+        }
+    });
+    let meter = Meter::start();
+    let (failed, walls) = measured_region(&rt, async {
+        let mut failed = 0;
+        let mut walls = Vec::new();
+        for _ in 0..passes {
+            for b in &batches {
+                let t = Instant::now();
+                failed += process_batch(&app, &sender, b).await.len();
+                walls.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        (failed, walls)
+    });
+    let m = meter.stop();
+    let out = ReplayOut {
+        deliveries: deliveries_per_pass * passes,
+        batches: batches.len() * passes,
+        wall_s: m.wall_s,
+        cpu_s: m.cpu_s,
+        failed,
+        walls_ms: walls,
+    };
+    println!("{}", serde_json::to_string(&out)?);
+    Ok(())
+}
+
+/// Writes `batches` for a replay child; returns the file.
+fn write_batches(name: &str, batches: &[Vec<Incoming>]) -> Result<std::path::PathBuf, BoxError> {
+    let plain: Vec<Vec<(&str, &str)>> =
+        batches.iter().map(|b| b.iter().map(|m| (m.message_id.as_str(), m.body.as_str())).collect()).collect();
+    let dir = results::out_dir();
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("replay-{name}.json"));
+    std::fs::write(&path, serde_json::to_vec(&plain)?)?;
+    Ok(path)
+}
+
+struct Replayer<'a> {
+    s: &'a Setup,
+    queue_url: String,
+}
+
+impl Replayer<'_> {
+    fn command(
+        &self,
+        file: &std::path::Path,
+        flavor: &str,
+        passes: usize,
+        callgrind: bool,
+    ) -> Result<Command, BoxError> {
+        let exe = std::env::current_exe()?;
+        let args: Vec<String> = vec![
+            "replay".into(),
+            file.display().to_string(),
+            self.s.servers.stub_url(),
+            self.s.table.clone(),
+            self.queue_url.clone(),
+            flavor.into(),
+            passes.to_string(),
+        ];
+        Ok(if callgrind {
+            let mut c = Command::new("valgrind");
+            c.arg("--tool=callgrind")
+                .arg("--toggle-collect=*measured_region*")
+                .arg(format!("--callgrind-out-file={}", results::out_dir().join("callgrind.delivery.%p").display()))
+                .arg(exe)
+                .args(args);
+            c
+        } else {
+            let mut c = Command::new(exe);
+            c.args(args);
+            c
+        })
+    }
+
+    /// One child run; with `callgrind`, also the instructions it counted.
+    async fn once(
+        &self,
+        file: &std::path::Path,
+        flavor: &str,
+        passes: usize,
+        callgrind: bool,
+    ) -> Result<(ReplayOut, Option<u64>, Tally), BoxError> {
+        self.s.servers.reset().await;
+        let mut cmd = self.command(file, flavor, passes, callgrind)?;
+        let out = tokio::task::spawn_blocking(move || cmd.output()).await??;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            return Err(format!("replay child failed ({}): {stderr}", out.status).into());
+        }
+        let line = stdout.lines().last().ok_or("replay child printed nothing")?;
+        let r: ReplayOut = serde_json::from_str(line)?;
+        let instructions =
+            stderr.lines().find_map(|l| l.split("Collected :").nth(1)).and_then(|n| n.trim().parse::<u64>().ok());
+        Ok((r, instructions, self.s.servers.counts().await.stub))
+    }
+
+    /// `runs` child runs; the run with the median CPU per delivery, every run's figure
+    /// kept; with `callgrind`, one more run under callgrind for the instruction count.
+    async fn median(
+        &self,
+        label: &str,
+        file: &std::path::Path,
+        flavor: &str,
+        runs: usize,
+        callgrind: bool,
+    ) -> Result<(DeliveryRun, Tally), BoxError> {
+        let mut all = Vec::new();
+        let mut tally = Tally::default();
+        for _ in 0..runs {
+            let (r, _, t) = self.once(file, flavor, STUB_PASSES, false).await?;
+            let received = self.s.servers.counts().await.received;
+            tally = t;
+            all.push((r, received));
+        }
+        all.sort_by(|a, b| (a.0.cpu_s / a.0.deliveries as f64).total_cmp(&(b.0.cpu_s / b.0.deliveries as f64)));
+        let per_run: Vec<f64> = all.iter().map(|(r, _)| r.cpu_s * 1000.0 / r.deliveries as f64).collect();
+        let (r, received) = &all[all.len() / 2];
+        let walls: Vec<Duration> = r.walls_ms.iter().map(|ms| Duration::from_secs_f64(ms / 1000.0)).collect();
+        let mut run = DeliveryRun {
+            label: label.to_string(),
+            deliveries: r.deliveries,
+            batches: r.batches,
+            wall_s: r.wall_s,
+            cpu_s: r.cpu_s,
+            deliveries_per_s: r.deliveries as f64 / r.wall_s,
+            wall_ms_per_delivery: r.wall_s * 1000.0 / r.deliveries as f64,
+            cpu_ms_per_delivery: r.cpu_s * 1000.0 / r.deliveries as f64,
+            batch: stats::summarize(&walls),
+            failed: r.failed,
+            received: *received,
+            instructions_per_delivery: None,
+            cpu_ms_per_delivery_runs: per_run,
+        };
+        if callgrind {
+            match self.once(file, flavor, CALLGRIND_PASSES, true).await {
+                Ok((r, Some(ir), _)) if r.failed == 0 => {
+                    run.instructions_per_delivery = Some(ir as f64 / r.deliveries as f64)
+                }
+                Ok((r, Some(_), _)) => println!("  (callgrind run: {} messages failed; count left out)", r.failed),
+                Ok((_, None, _)) => println!("  (callgrind printed no instruction count)"),
+                Err(e) => println!("  (callgrind run failed: {e})"),
+            }
+        }
+        print_run(&run);
+        println!(
+            "    CPU ms/delivery of the {runs} runs: {:?}{}",
+            run.cpu_ms_per_delivery_runs.iter().map(|v| (v * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
+            run.instructions_per_delivery
+                .map_or(String::new(), |i| format!("; callgrind: {i:.0} instructions per delivery"))
+        );
+        Ok((run, tally))
+    }
+}
+
+fn has_valgrind() -> bool {
+    std::env::var("HOOKLINE_BENCH_CALLGRIND").map_or(true, |v| v != "0")
+        && Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+// ---------------------------------------------------------------------------------
+// Duplicate messages.
+
+/// 10 events at fan-out 10: their batch handled by two "instances" at once, then again.
+async fn duplicates(s: &Setup) -> Result<Duplicates, BoxError> {
+    let f = fixture(s, "duplicates", 10, "/hook", None, None).await?;
+    flow::post_events(&f.recorded, &f.key, &s.data, 10, 1).await?;
+    let messages = flow::take_messages(&s.base, &f.queue_url, Duration::from_secs(5)).await?;
+    let deliveries = flow::deliveries_named(&messages);
+    s.servers.reset().await;
+    let (a, b) = futures::join!(
+        process_batch(&f.recorded, &f.sender, &messages),
+        process_batch(&f.recorded, &f.sender, &messages)
+    );
+    let concurrent = s.servers.counts().await;
+    s.servers.reset().await;
+    let c = process_batch(&f.recorded, &f.sender, &messages).await;
+    let late = s.servers.counts().await;
+    let leftover = flow::take_messages(&s.base, &f.queue_url, Duration::from_millis(1500)).await?;
+    let (stored_status, stored_attempts) = flow::stored_deliveries(&f.direct, f.pid, &f.webhooks).await?;
+    let d = Duplicates {
+        deliveries,
+        concurrent_receiver_requests: concurrent.received,
+        concurrent: concurrent.record,
+        late_receiver_requests: late.received,
+        late: late.record,
+        stored_status,
+        stored_attempts,
     };
     println!(
-        "{label:<34} {:>6} deliveries  {:>8.0} deliveries/s  wall {:.3} ms/delivery  CPU {:.3} ms/delivery  batch of 10: {}  (failed {}, receiver got {})",
-        r.deliveries, r.deliveries_per_s, r.wall_ms_per_delivery, r.cpu_ms_per_delivery, r.batch, r.failed, r.received
+        "duplicates: {deliveries} deliveries; two copies of the batch at once: receiver got {} (failed messages {}+{}); a late copy: receiver got {} (failed {}); stored {:?}, {} attempts; {} messages left on the queue",
+        d.concurrent_receiver_requests,
+        a.len(),
+        b.len(),
+        d.late_receiver_requests,
+        c.len(),
+        d.stored_status,
+        d.stored_attempts,
+        leftover.len()
     );
-    r
+    print_tally("  both copies at once", &d.concurrent, deliveries as f64);
+    print_tally("  the late copy", &d.late, deliveries as f64);
+    Ok(d)
 }
 
-fn per(tally: &BTreeMap<String, u64>, n: usize) -> BTreeMap<String, f64> {
-    tally.iter().map(|(k, v)| (k.clone(), *v as f64 / n as f64)).collect()
+// ---------------------------------------------------------------------------------
+// Concurrency.
+
+async fn time_batches(app: &App, sender: &Sender, batches: &[Vec<Incoming>]) -> Result<f64, BoxError> {
+    let t = Instant::now();
+    for b in batches {
+        let failed = process_batch(app, sender, b).await;
+        if !failed.is_empty() {
+            return Err(format!("slow batch failed: {failed:?}").into());
+        }
+    }
+    Ok(t.elapsed().as_secs_f64() * 1000.0)
 }
 
-fn per_f(tally: &BTreeMap<String, f64>, n: usize) -> BTreeMap<String, f64> {
-    tally.iter().map(|(k, v)| (k.clone(), v / n as f64)).collect()
+/// Messages for the concurrency runs, posted with `app`: one message of 10 deliveries,
+/// 10 messages of one in one batch, the same again as 10 batches.
+async fn slow_sets(
+    s: &Setup,
+    ten: &Fixture,
+    one: &Fixture,
+    app_ten: &App,
+    app_one: &App,
+) -> Result<[Vec<Vec<Incoming>>; 3], BoxError> {
+    flow::post_events(app_ten, &ten.key, &s.data, 1, 1).await?;
+    let a = flow::take_messages(&s.base, &ten.queue_url, Duration::from_secs(5)).await?;
+    flow::post_events(app_one, &one.key, &s.data, 10, 1).await?;
+    let b = flow::take_messages(&s.base, &one.queue_url, Duration::from_secs(5)).await?;
+    flow::post_events(app_one, &one.key, &s.data, 10, 1).await?;
+    let c = flow::take_messages(&s.base, &one.queue_url, Duration::from_secs(5)).await?;
+    if a.len() != 1 || b.len() != 10 || c.len() != 10 {
+        return Err(format!("unexpected message counts {} {} {}", a.len(), b.len(), c.len()).into());
+    }
+    Ok([vec![a], vec![b], c.into_iter().map(|m| vec![m]).collect()])
 }
 
-/// One batch of 10 slow deliveries, then 10 batches of 1.
 async fn concurrency(
-    app: &App,
+    app_ten: &App,
+    app_one: &App,
     sender: &Sender,
-    batch_of_10: &[Vec<Incoming>],
-    singles: &[Vec<Incoming>],
-) -> Concurrency {
-    let t = Instant::now();
-    for b in batch_of_10 {
-        assert!(process_batch(app, sender, b).await.is_empty(), "slow batch failed");
-    }
-    let batch_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let t = Instant::now();
-    for b in singles {
-        assert!(process_batch(app, sender, b).await.is_empty(), "slow single failed");
-    }
-    let seq_ms = t.elapsed().as_secs_f64() * 1000.0;
-    Concurrency { receiver_delay_ms: SLOW_MS, batch_of_10_ms: batch_ms, ten_batches_of_1_ms: seq_ms }
+    sets: &[Vec<Vec<Incoming>>; 3],
+) -> Result<Concurrency, BoxError> {
+    Ok(Concurrency {
+        receiver_delay_ms: SLOW_MS,
+        one_message_of_10_ms: time_batches(app_ten, sender, &sets[0]).await?,
+        one_batch_of_10_messages_ms: time_batches(app_one, sender, &sets[1]).await?,
+        ten_batches_of_1_ms: time_batches(app_one, sender, &sets[2]).await?,
+    })
 }
 
-/// Write units per delivery (to write it, and in the delivery function) on a table whose indexes are KEYS_ONLY.
-async fn keys_only(
-    base: &aws_config::SdkConfig,
-    servers: &Servers,
-    sender: &Sender,
-    data: &Map<String, Value>,
-) -> Result<(f64, f64), BoxError> {
-    let table = stack::unique("bench-keys-only");
-    stack::create_table_with_projection(base, &table, Some("KEYS_ONLY")).await?;
-    let settings = stack::settings(&table, "");
-    let direct = App::new(settings.clone(), base);
-    let recorded = App::new(settings, &stack::sdk_via(base, &servers.record_url()));
-    let (pid, _) = stack::create_project(&direct, "keys only").await?;
-    let hooks = stack::create_webhooks(&direct, pid, WEBHOOKS, &servers.receiver_url("/hook")).await?;
-    servers.reset().await;
-    let set = batches(&recorded, pid, &hooks, 10, data, BATCH).await?;
-    let setup = servers.counts().await.record.write_units_total();
-    let run = run("KEYS_ONLY indexes, through the proxy", &recorded, sender, servers, &set, 1).await;
-    let used = servers.counts().await.record.write_units_total();
-    aws_sdk_dynamodb::Client::new(base).delete_table().table_name(&table).send().await?;
-    Ok((setup / run.deliveries as f64, used / run.deliveries as f64))
-}
-
-fn print_calls(title: &str, t: &Tally, deliveries: usize) {
-    println!("  {title}: {} per delivery", t.describe_per(deliveries as f64));
+fn print_concurrency(what: &str, c: &Concurrency) {
     println!(
-        "    DynamoDB request units per delivery (table + indexes, as DynamoDB Local reports them): read {:.2}, write {:.2}",
-        t.read_units_total() / deliveries as f64,
-        t.write_units_total() / deliveries as f64
+        "concurrency ({what}): receiver takes {SLOW_MS} ms; one message of 10 deliveries: {:.1} ms; 10 messages of 1 in one batch: {:.1} ms; 10 batches of 1: {:.1} ms",
+        c.one_message_of_10_ms, c.one_batch_of_10_messages_ms, c.ten_batches_of_1_ms
     );
-    for (op, units) in &t.write_units {
-        println!("      write units of {op}: {:.2} per delivery", units / deliveries as f64);
-    }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), BoxError> {
+// ---------------------------------------------------------------------------------
+
+async fn run() -> Result<(), BoxError> {
     let emulators = Emulators::from_env();
     let servers = Servers::spawn(&emulators.dynamodb, &emulators.sqs)?;
     let base = stack::sdk_from_env().await;
     let table = stack::unique("bench-delivery");
     stack::create_table(&base, &table).await?;
-    let queue_url = stack::create_queue(&base, &table).await?;
-    let settings = stack::settings(&table, &queue_url);
-    let direct = App::new(settings.clone(), &base);
-    let recorded = App::new(settings.clone(), &stack::sdk_via(&base, &servers.record_url()));
-    let stub = App::new(settings.clone(), &stack::sdk_via(&base, &servers.stub_url()));
-    let sender = Sender::new(&settings);
+    let raw = data::raw_data(DATA_BYTES);
+    let s = Setup { base, servers, table, data: raw.get().to_string() };
 
-    let (pid, _key) = stack::create_project(&direct, "bench").await?;
-    let fast = stack::create_webhooks(&direct, pid, WEBHOOKS, &servers.receiver_url("/hook")).await?;
-    let slow =
-        stack::create_webhooks(&direct, pid, 1, &servers.receiver_url(&format!("/sleep/{SLOW_MS}/hook"))).await?;
-    let data = data::event_data(DATA_BYTES);
+    let f10 = fixture(&s, "fan-out 10", 10, "/hook", None, None).await?;
     let body_bytes = {
-        let mut e = data::event(data.clone());
-        e.project_id = pid;
-        let wh = direct.store.get_webhook(pid, &fast[0]).await?.ok_or("webhook")?;
-        let raw = serde_json::value::to_raw_value(&e.data)?;
-        hookline::payload::build(&hookline::service::delivery::payload_source(&e, &wh, &raw)).body.len()
+        let mut e = data::event(raw.clone());
+        e.project_id = f10.pid;
+        build_payload(&e, &f10.webhooks[0]).body.len()
     };
     println!(
-        "delivery: {WEBHOOKS} webhooks, {EVENTS} events each to all of them, {} bytes of event data ({body_bytes}-byte payloads), batches of {BATCH}, one batch at a time",
-        serde_json::to_vec(&data)?.len()
+        "delivery: {} bytes of event data ({body_bytes}-byte payloads); SQS batches of {SQS_BATCH} messages, one invocation at a time",
+        s.data.len()
     );
 
     // Warm-up: connections, the emulators' first-call costs.
-    let warm = batches(&direct, pid, &fast, 20, &data, BATCH).await?;
-    run("warm-up (emulators)", &direct, &sender, &servers, &warm, 1).await;
+    flow::post_events(&f10.direct, &f10.key, &s.data, 20, 1).await?;
+    let warm = flow::take_messages(&s.base, &f10.queue_url, Duration::from_secs(5)).await?;
+    flow::deliver(&f10.direct, &f10.sender, &warm).await;
 
-    let set = batches(&direct, pid, &fast, EVENTS, &data, BATCH).await?;
-    let direct_run = run("against the emulators", &direct, &sender, &servers, &set, 1).await;
+    // 1. Against the emulators, timed.
+    flow::post_events(&f10.direct, &f10.key, &s.data, EVENTS, 1).await?;
+    let msgs = shuffled(flow::take_messages(&s.base, &f10.queue_url, Duration::from_secs(5)).await?);
+    s.servers.reset().await;
+    let meter = Meter::start();
+    let round = flow::deliver(&f10.direct, &f10.sender, &msgs).await;
+    let m = meter.stop();
+    let direct =
+        run_of("against the emulators", flow::deliveries_named(&msgs), &round, m, s.servers.counts().await.received);
+    print_run(&direct);
 
-    servers.reset().await;
-    let set = batches(&recorded, pid, &fast, EVENTS, &data, BATCH).await?;
-    let setup = servers.counts().await.record;
-    let intake_wru = setup.write_units_total() / (EVENTS * WEBHOOKS) as f64;
-    println!("writing the events and deliveries (BatchWriteItem): {intake_wru:.2} write units per delivery");
-    let proxy_run = run("through the recording proxy", &recorded, &sender, &servers, &set, 1).await;
-    let counts = servers.counts().await;
-    let n = proxy_run.deliveries;
-    print_calls("calls (counted at the proxy)", &counts.record, n);
+    // 2. The scenarios, counted at the proxy.
+    let mut scenarios = Vec::new();
+    let (sc, f10_batches, through_proxy) =
+        scenario(&s, &f10, "fanout10", "fan-out 10, POST /api/v1/events", EVENTS, 1).await?;
+    print_run(&through_proxy);
+    scenarios.push(sc);
+    let (sc, _, _) =
+        scenario(&s, &f10, "fanout10_batch", "fan-out 10, POST /api/v1/events/batch (100 events)", 100, 100).await?;
+    scenarios.push(sc);
+    let f1 = fixture(&s, "fan-out 1", 1, "/hook", None, None).await?;
+    let (sc, f1_batches, _) = scenario(&s, &f1, "fanout1", "fan-out 1, POST /api/v1/events", 100, 1).await?;
+    scenarios.push(sc);
+    let (sc, _, _) =
+        scenario(&s, &f1, "fanout1_batch", "fan-out 1, POST /api/v1/events/batch (100 events)", 200, 100).await?;
+    scenarios.push(sc);
+    let f1000 = fixture(&s, "fan-out 1000", 1000, "/hook", None, None).await?;
+    let (sc, _, _) = scenario(&s, &f1000, "fanout1000", "fan-out 1000, POST /api/v1/events", 2, 1).await?;
+    scenarios.push(sc);
+    let (sc, _, _) =
+        scenario(&s, &f1000, "fanout1000_batch", "fan-out 1000, POST /api/v1/events/batch (2 events)", 2, 2).await?;
+    scenarios.push(sc);
+    let ffail = fixture(&s, "failing once", 10, "/fail-once/hook", None, Some(vec![Duration::from_secs(1); 3])).await?;
+    let (sc, _, _) = scenario(
+        &s,
+        &ffail,
+        "fanout10_fail_once",
+        "fan-out 10, every receiver answers 500 then 200 (retry after ~1 s)",
+        20,
+        1,
+    )
+    .await?;
+    scenarios.push(sc);
+    let fthrottle = fixture(&s, "throttled", 1, "/hook", Some(5), None).await?;
+    let (sc, _, _) = scenario(
+        &s,
+        &fthrottle,
+        "throttled",
+        "one webhook with rate_limit 5/s, 20 events in one batch request",
+        20,
+        20,
+    )
+    .await?;
+    scenarios.push(sc);
 
-    // The recorded batches again, answered instantly from the recordings.
-    run("stub warm-up", &stub, &sender, &servers, &set, 1).await;
-    let stub_run = run("storage answered instantly (stub)", &stub, &sender, &servers, &set, STUB_PASSES).await;
-    let stub_counts = servers.counts().await;
-
-    // What-if: the same on a current-thread Tokio runtime (one Lambda event at a time needs no
-    // worker pool), with clients built inside it.
-    let current_thread = std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-                rt.block_on(async {
-                    let sdk = stack::sdk_via(&stack::sdk_from_env().await, &servers.stub_url());
-                    let app = App::new(settings.clone(), &sdk);
-                    let sender = Sender::new(&settings);
-                    run("stub warm-up, current-thread runtime", &app, &sender, &servers, &set, 1).await;
-                    run("stub, current-thread runtime", &app, &sender, &servers, &set, STUB_PASSES).await
-                })
-            })
-            .join()
-            .expect("current-thread run")
-    });
+    // 3. The recorded batches again, answered instantly (child processes).
+    let replayer = Replayer { s: &s, queue_url: f10.queue_url.clone() };
+    let callgrind = has_valgrind();
+    let file10 = write_batches("fanout10", &f10_batches)?;
+    let file1 = write_batches("fanout1", &f1_batches)?;
+    let (stub, stub_tally) =
+        replayer.median("stub, current-thread (as shipped)", &file10, "current", STUB_RUNS, callgrind).await?;
+    let (stub_multi, _) = replayer.median("stub, multi-thread runtime", &file10, "multi", 3, false).await?;
+    let (stub_f1, _) =
+        replayer.median("stub, fan-out 1 (10 one-delivery messages)", &file1, "current", 3, callgrind).await?;
     println!(
-        "  calls (counted at the stub): {} per delivery; answers found by {:?}",
-        stub_counts.stub.describe_per(stub_run.deliveries as f64),
-        stub_counts.stub.matched
+        "  calls at the stub: {} per delivery; answers found by {:?}",
+        stub_tally.describe_per(stub.deliveries as f64 / STUB_PASSES as f64 * (STUB_PASSES + 1) as f64),
+        stub_tally.matched
     );
 
-    // Concurrency within a batch: a receiver that takes 100 ms per request.
-    let b10 = batches(&direct, pid, &slow, 10, &data, 10).await?;
-    let b1 = batches(&direct, pid, &slow, 10, &data, 1).await?;
-    let conc_direct = concurrency(&direct, &sender, &b10, &b1).await;
-    let b10 = batches(&direct, pid, &slow, 10, &data, 10).await?;
-    let b1 = batches(&direct, pid, &slow, 10, &data, 1).await?;
-    concurrency(&recorded, &sender, &b10, &b1).await;
-    let conc_stub = concurrency(&stub, &sender, &b10, &b1).await;
-    for (what, c) in [("emulators", &conc_direct), ("stub", &conc_stub)] {
-        println!(
-            "concurrency ({what}): receiver takes {SLOW_MS} ms; 10 records in one batch: {:.1} ms; the same 10 one batch at a time: {:.1} ms ({:.1}x)",
-            c.batch_of_10_ms,
-            c.ten_batches_of_1_ms,
-            c.ten_batches_of_1_ms / c.batch_of_10_ms
-        );
-    }
+    // 4. Duplicate messages (SQS is at-least-once).
+    let dups = duplicates(&s).await?;
 
-    // What-if: the same with every index projected KEYS_ONLY (no product change; a table of our own).
-    let (ko_intake, ko_delivery) = keys_only(&base, &servers, &sender, &data).await?;
-    println!(
-        "what-if, indexes KEYS_ONLY instead of the template's INCLUDE: write units per delivery {ko_delivery:.2} in the delivery function (now {:.2}), {ko_intake:.2} to write it (now {intake_wru:.2})",
-        counts.record.write_units_total() / n as f64
-    );
+    // 5. Concurrency within a batch.
+    let slow10 = fixture(&s, "slow 10", 10, &format!("/sleep/{SLOW_MS}/hook"), None, None).await?;
+    let slow1 = fixture(&s, "slow 1", 1, &format!("/sleep/{SLOW_MS}/hook"), None, None).await?;
+    let sets = slow_sets(&s, &slow10, &slow1, &slow10.direct, &slow1.direct).await?;
+    let conc_direct = concurrency(&slow10.direct, &slow1.direct, &slow10.sender, &sets).await?;
+    let sets = slow_sets(&s, &slow10, &slow1, &slow10.recorded, &slow1.recorded).await?;
+    concurrency(&slow10.recorded, &slow1.recorded, &slow10.sender, &sets).await?;
+    let conc_stub = concurrency(&slow10.stub, &slow1.stub, &slow10.sender, &sets).await?;
+    print_concurrency("emulators", &conc_direct);
+    print_concurrency("stub", &conc_stub);
 
+    let per = stub.deliveries as f64 / STUB_PASSES as f64 * (STUB_PASSES + 1) as f64;
     let results = DeliveryResults {
-        intake_write_units_per_delivery: intake_wru,
-        keys_only_write_units_per_delivery: ko_delivery,
-        keys_only_intake_write_units_per_delivery: ko_intake,
-        webhooks: WEBHOOKS,
-        data_bytes: serde_json::to_vec(&data)?.len(),
+        webhooks: 10,
+        data_bytes: s.data.len(),
         body_bytes,
-        calls_per_delivery: per(&counts.record.calls, n),
-        stub_calls_per_delivery: per(&stub_counts.stub.calls, stub_run.deliveries),
-        stub_matched: stub_counts.stub.matched.clone(),
-        read_units_per_delivery: counts.record.read_units_total() / n as f64,
-        write_units_per_delivery: counts.record.write_units_total() / n as f64,
-        write_units_by_operation: per_f(&counts.record.write_units, n),
-        read_units_by_operation: per_f(&counts.record.read_units, n),
-        direct: direct_run,
-        through_proxy: proxy_run,
-        stub: stub_run,
-        stub_current_thread: current_thread,
+        scenarios,
+        direct,
+        through_proxy,
+        stub,
+        stub_multi_thread: stub_multi,
+        stub_fanout1: stub_f1,
+        stub_matched: stub_tally.matched.clone(),
+        stub_calls_per_delivery: stub_tally.calls.iter().map(|(k, v)| (k.clone(), *v as f64 / per)).collect(),
         concurrency_emulators: conc_direct,
         concurrency_stub: conc_stub,
+        duplicates: dups,
     };
     let path = results::write("delivery", &results)?;
     println!("figures written to {}", path.display());
+    let Setup { base, servers, table, .. } = s;
     drop(servers);
     // Leave nothing behind in the emulators' memory for the next benchmark.
     aws_sdk_dynamodb::Client::new(&base).delete_table().table_name(&table).send().await?;
     Ok(())
+}
+
+fn main() -> Result<(), BoxError> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "replay") {
+        return replay_child(&args[1..]);
+    }
+    // The driver runs on a current-thread runtime, as the functions do.
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(run())
 }
