@@ -10,7 +10,6 @@ use aws_config::SdkConfig;
 use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
 use futures::stream::{self, StreamExt};
 use hookline::clock::Millis;
-use hookline::ids::ProjectId;
 use hookline::model::Webhook;
 use hookline::sender::Sender;
 use hookline::service::deliver::{process_batch, Incoming};
@@ -174,11 +173,7 @@ pub async fn deliver(app: &App, sender: &Sender, messages: &[Incoming]) -> Round
 }
 
 /// Status counts and attempts of every delivery item of `webhooks`.
-pub async fn stored_deliveries(
-    app: &App,
-    pid: ProjectId,
-    webhooks: &[Webhook],
-) -> Result<(BTreeMap<String, usize>, u64), BoxError> {
+pub async fn stored_deliveries(app: &App, webhooks: &[Webhook]) -> Result<(BTreeMap<String, usize>, u64), BoxError> {
     let pages: Vec<Result<Vec<(String, u32)>, BoxError>> = stream::iter(webhooks)
         .map(|wh| async move {
             let mut out = Vec::new();
@@ -186,15 +181,7 @@ pub async fn stored_deliveries(
             loop {
                 let page = app
                     .store
-                    .list_deliveries(
-                        pid,
-                        &wh.id,
-                        &wh.generation,
-                        Default::default(),
-                        100,
-                        cursor.as_deref(),
-                        Millis::now(),
-                    )
+                    .list_deliveries(wh, Default::default(), 100, cursor.as_deref(), Millis::now())
                     .await
                     .map_err(|e| -> BoxError { format!("list deliveries: {e}").into() })?;
                 out.extend(page.items.iter().map(|d| (d.status.as_str().to_string(), d.attempts)));

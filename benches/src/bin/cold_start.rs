@@ -187,7 +187,7 @@ async fn event_for(function: &str, f: &Fixture) -> Result<Value, BoxError> {
                 fan_out: vec![Target { webhook_id: f.webhook.id.clone(), generation: f.webhook.generation.clone() }],
                 test: false,
             };
-            f.app.store.put_event(&EventRecord { event: &event, expires: f.app.expires(now) }).await?;
+            f.app.store.put_event(&EventRecord { event: &event, expires: f.app.expires(now), writer: "bench" }).await?;
             let wake = first_wakes(f.pid, &[&event], false, now).remove(0);
             sqs_event(serde_json::to_string(&wake.message)?)
         }

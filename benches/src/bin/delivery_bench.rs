@@ -148,7 +148,7 @@ async fn scenario(
     per_request: usize,
 ) -> Result<(Scenario, Vec<Vec<Incoming>>, DeliveryRun), BoxError> {
     let started = Instant::now();
-    let (status_before, attempts_before) = flow::stored_deliveries(&f.direct, f.pid, &f.webhooks).await?;
+    let (status_before, attempts_before) = flow::stored_deliveries(&f.direct, &f.webhooks).await?;
     s.servers.reset().await;
     let requests = flow::post_events(&f.recorded, &f.key, &s.data, events, per_request).await?;
     let intake = s.servers.counts().await.record;
@@ -187,7 +187,7 @@ async fn scenario(
     let counts = s.servers.counts().await;
     let log = s.servers.received().await;
     // What this scenario's deliveries left in storage (the fixture's earlier ones subtracted).
-    let (mut stored_status, mut stored_attempts) = flow::stored_deliveries(&f.direct, f.pid, &f.webhooks).await?;
+    let (mut stored_status, mut stored_attempts) = flow::stored_deliveries(&f.direct, &f.webhooks).await?;
     stored_attempts -= attempts_before;
     for (k, v) in status_before {
         if let Some(n) = stored_status.get_mut(&k) {
@@ -518,7 +518,7 @@ async fn duplicates(s: &Setup) -> Result<Duplicates, BoxError> {
     let c = process_batch(&f.recorded, &f.sender, &messages).await;
     let late = s.servers.counts().await;
     let leftover = flow::take_messages(&s.base, &f.queue_url, Duration::from_millis(1500)).await?;
-    let (stored_status, stored_attempts) = flow::stored_deliveries(&f.direct, f.pid, &f.webhooks).await?;
+    let (stored_status, stored_attempts) = flow::stored_deliveries(&f.direct, &f.webhooks).await?;
     let d = Duplicates {
         deliveries,
         concurrent_receiver_requests: concurrent.received,
