@@ -142,12 +142,19 @@ pub async fn process_batch(app: &App, sender: &Sender, batch: &[Incoming]) -> Ve
     let results =
         join_all(parsed.iter().map(|(id, msg)| async { (id.clone(), handle_message(app, sender, msg, &cx).await) }))
             .await;
+    let mut recorded = Vec::new();
     for (id, result) in results {
-        if let Err(e) = result {
-            tracing::warn!(message_id = %id, error = %e, "will be retried by SQS");
-            failed.push(id);
+        match result {
+            Ok(mut r) => recorded.append(&mut r),
+            Err(e) => {
+                tracing::warn!(message_id = %id, error = %e, "will be retried by SQS");
+                failed.push(id);
+            }
         }
     }
+    // Once per batch, not per message: the messages of a batch share one view of each
+    // webhook, so per-message changes would all try (and pay for) the same write.
+    after_records(app, &cx, &recorded).await;
     failed
 }
 
@@ -209,7 +216,13 @@ enum RecordKind {
     Unleased { prev_attempts: u32 },
 }
 
-async fn handle_message(app: &App, sender: &Sender, msg: &WakeMessage, cx: &WakeContext) -> Result<(), DeliveryError> {
+/// Handles one message; returns the deliveries it recorded.
+async fn handle_message(
+    app: &App,
+    sender: &Sender,
+    msg: &WakeMessage,
+    cx: &WakeContext,
+) -> Result<Vec<Delivery>, DeliveryError> {
     let now = Millis::now();
     let pid = msg.project_id;
     let plans: Vec<Planned<'_>> = msg
@@ -358,8 +371,7 @@ async fn handle_message(app: &App, sender: &Sender, msg: &WakeMessage, cx: &Wake
             tracing::info!(delivery = %r.new.id, "another instance recorded first; not logged twice");
         }
     }
-    after_records(app, &plans, &recorded).await;
-    Ok(())
+    Ok(recorded)
 }
 
 fn record_kind(a: &Attempting<'_>) -> RecordKind {
@@ -409,9 +421,9 @@ async fn attempt(app: &App, sender: &Sender, a: &Attempting<'_>) -> Delivery {
 
 /// The bookkeeping after records: a webhook's failure state (§12) and the operational
 /// events. Best effort: a failure here is logged, never turned into a second attempt.
-async fn after_records(app: &App, plans: &[Planned<'_>], recorded: &[Delivery]) {
+async fn after_records(app: &App, cx: &WakeContext, recorded: &[Delivery]) {
     let now = Millis::now();
-    // Per webhook, the attempts this message made (tests do not count).
+    // Per webhook, the attempts this batch made (tests do not count).
     let mut per_webhook: HashMap<(ProjectId, WebhookId), (bool, Millis)> = HashMap::new();
     for d in recorded.iter().filter(|d| !d.test && d.dropped.is_none()) {
         let Some(last) = d.last_attempt() else { continue };
@@ -423,10 +435,8 @@ async fn after_records(app: &App, plans: &[Planned<'_>], recorded: &[Delivery]) 
         entry.0 |= succeeded;
         entry.1 = entry.1.min(last.started_at);
     }
-    for ((pid, wh_id), (succeeded, first)) in per_webhook {
-        let Some(wh) = plans.iter().find_map(|p| p.webhook.filter(|w| w.project_id == pid && w.id == wh_id)) else {
-            continue;
-        };
+    for (key, (succeeded, first)) in per_webhook {
+        let Some(wh) = cx.webhooks.get(&key) else { continue };
         if let Err(e) = track_failure(app, wh, succeeded, first, now).await {
             tracing::error!(webhook = %wh.id, error = %e, "could not update the webhook's failure state");
         }

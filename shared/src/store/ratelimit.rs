@@ -3,6 +3,8 @@
 //! every concurrent instance shares one budget: per project for API requests (§2), and
 //! per webhook for deliveries (§12's `rate_limit`).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -72,7 +74,88 @@ fn read_tat(item: Option<&Item>) -> Option<u64> {
     item.and_then(|i| i.get("tat")).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<u64>().ok())
 }
 
+/// The TAT last seen per bucket in this process. A bucket is either idle (its TAT in the
+/// past: restart it) or busy (add one interval); trying the likely case first makes one
+/// write in either steady state instead of a refused write and then the right one.
+pub(crate) type Hints = Arc<Mutex<HashMap<String, u64>>>;
+
+/// Buckets remembered per process; past this the hints start over (they are only hints).
+const MAX_HINTS: usize = 10_000;
+
+/// What taking one turn did.
+enum Taken {
+    /// Granted; the bucket's TAT is now this.
+    Yes(u64),
+    /// Refused: the turn would pass `limit`; the TAT found.
+    Full(u64),
+}
+
 impl Store {
+    fn hint(&self, bucket: &str) -> Option<u64> {
+        self.rate_hints.lock().ok()?.get(bucket).copied()
+    }
+
+    fn remember(&self, bucket: &str, tat: u64) {
+        if let Ok(mut h) = self.rate_hints.lock() {
+            if h.len() >= MAX_HINTS && !h.contains_key(bucket) {
+                h.clear();
+            }
+            h.insert(bucket.to_string(), tat);
+        }
+    }
+
+    /// Takes one turn of bucket `pk` (GCRA: TAT = max(TAT, now) + interval), refused
+    /// when the new TAT would pass `limit` (`None`: never refused, the turn may be later).
+    async fn take_turn(&self, pk: String, g: Gcra, now: u64, limit: Option<u64>) -> Result<Taken, StoreError> {
+        let k = key(pk.clone(), keys::RATE_SK);
+        let expires = Millis(now).plus(Duration::from_secs(86_400));
+        let mut restart_first = self.hint(&pk).is_some_and(|tat| tat < now);
+        // Each failed try means another writer moved the bucket between our two calls.
+        for _ in 0..3 {
+            if restart_first && self.restart_bucket(k.clone(), g, now, expires).await? {
+                self.remember(&pk, now + g.interval);
+                return Ok(Taken::Yes(now + g.interval));
+            }
+            let cond = match limit {
+                Some(_) => "tat >= :now AND tat <= :limit",
+                None => "tat >= :now",
+            };
+            let mut add = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(k.clone()))
+                .update_expression("ADD tat :interval")
+                .condition_expression(cond)
+                .expression_attribute_values(":interval", n(g.interval))
+                .expression_attribute_values(":now", n(now))
+                .return_values(ReturnValue::UpdatedNew)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+            if let Some(limit) = limit {
+                add = add.expression_attribute_values(":limit", n(limit));
+            }
+            match add.send().await {
+                Ok(out) => {
+                    let tat = read_tat(out.attributes.as_ref()).unwrap_or(now + g.interval);
+                    self.remember(&pk, tat);
+                    return Ok(Taken::Yes(tat));
+                }
+                Err(e) => match e.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(c)) => match read_tat(c.item.as_ref()) {
+                        Some(tat) if tat >= now => {
+                            self.remember(&pk, tat);
+                            return Ok(Taken::Full(tat));
+                        }
+                        // Idle or new: restart it.
+                        _ => restart_first = true,
+                    },
+                    _ => return Err(sdk_error(e)),
+                },
+            }
+        }
+        Err(StoreError::Unavailable("rate-limit bucket contended".into()))
+    }
+
     /// Restarts an idle bucket (TAT in the past) at `now + interval`; `false` if busy.
     async fn restart_bucket(&self, k: Item, g: Gcra, now: u64, expires: Millis) -> Result<bool, StoreError> {
         let fresh = self
@@ -107,40 +190,14 @@ impl Store {
     ) -> Result<RateDecision, StoreError> {
         let g = Gcra::per_minute(per_minute, burst);
         let now = now.0;
-        let k = key(keys::rate(pid), keys::RATE_SK);
-        if self.restart_bucket(k.clone(), g, now, Millis(now).plus(Duration::from_secs(86_400))).await? {
-            return Ok(RateDecision {
-                allowed: true,
-                remaining: g.remaining(now + g.interval, now),
-                retry_after_secs: 0,
-            });
-        }
-        // Busy bucket: advance TAT by one interval if it stays within the burst tolerance.
-        let busy = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(k))
-            .update_expression("ADD tat :interval")
-            .condition_expression("tat <= :limit")
-            .expression_attribute_values(":interval", n(g.interval))
-            .expression_attribute_values(":limit", n(now + g.tolerance))
-            .return_values(ReturnValue::UpdatedNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match busy {
-            Ok(out) => {
-                let tat = read_tat(out.attributes.as_ref()).unwrap_or(now + g.interval);
+        // Within the burst: the TAT may run ahead of now by the tolerance, plus this turn.
+        match self.take_turn(keys::rate(pid), g, now, Some(now + g.tolerance)).await? {
+            Taken::Yes(tat) => {
                 Ok(RateDecision { allowed: true, remaining: g.remaining(tat, now), retry_after_secs: 0 })
             }
-            Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
-                    let retry_after_secs = g.retry_after_secs(read_tat(c.item.as_ref()), now);
-                    Ok(RateDecision { allowed: false, remaining: 0, retry_after_secs })
-                }
-                _ => Err(sdk_error(e)),
-            },
+            Taken::Full(tat) => {
+                Ok(RateDecision { allowed: false, remaining: 0, retry_after_secs: g.retry_after_secs(Some(tat), now) })
+            }
         }
     }
 
@@ -155,22 +212,9 @@ impl Store {
         now: Millis,
     ) -> Result<Slot, StoreError> {
         let g = Gcra::per_second(per_second);
-        let k = key(keys::webhook_rate(pid, wh), keys::RATE_SK);
-        if self.restart_bucket(k.clone(), g, now.0, now.plus(Duration::from_secs(86_400))).await? {
-            return Ok(Slot::Now);
-        }
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(k))
-            .update_expression("ADD tat :interval")
-            .expression_attribute_values(":interval", n(g.interval))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        let tat = read_tat(out.attributes.as_ref()).unwrap_or(now.0 + g.interval);
+        let tat = match self.take_turn(keys::webhook_rate(pid, wh), g, now.0, None).await? {
+            Taken::Yes(tat) | Taken::Full(tat) => tat,
+        };
         // This delivery's turn starts one interval before the new TAT; within the burst
         // tolerance it goes now.
         let turn = tat.saturating_sub(g.interval).saturating_sub(g.tolerance);
