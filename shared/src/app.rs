@@ -55,7 +55,10 @@ impl App {
             sqs = sqs.endpoint_url(url);
         }
         let (dynamo, sqs) = (dynamo.build(), sqs.build());
-        let store = Store::new(aws_sdk_dynamodb::Client::from_conf(dynamo), settings.table.clone());
+        // Cursors are signed with a key derived from the admin token's hash: a secret (a
+        // NoEcho parameter) that every function of the deployment has.
+        let cursor_secret = settings.admin_token_sha256.as_deref().unwrap_or_default();
+        let store = Store::new(aws_sdk_dynamodb::Client::from_conf(dynamo), settings.table.clone(), cursor_secret);
         let queue = Queue::new(aws_sdk_sqs::Client::from_conf(sqs), settings.queue_url.clone());
         App { settings, store, queue }
     }

@@ -89,6 +89,10 @@ pub struct Settings {
     /// How long a claim outlives the HTTP timeout (the storage calls around the POST).
     /// Not an environment setting: tests shorten it to watch a crashed claim expire.
     pub lease_margin: Duration,
+    /// How long queueing one intake request's wake-ups may take in all, so that many slow
+    /// sends still answer 503 well within the function's 29 s. Not an environment
+    /// setting either: tests shorten it.
+    pub queue_budget: Duration,
 }
 
 impl Default for Settings {
@@ -111,6 +115,7 @@ impl Default for Settings {
             public_url: None,
             portal_frame_ancestors: "'self'".into(),
             lease_margin: Duration::from_secs(10),
+            queue_budget: Duration::from_secs(10),
         }
     }
 }

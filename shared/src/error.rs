@@ -38,7 +38,7 @@ pub enum QueueError {
 }
 
 /// What an HTTP request is answered when it cannot succeed.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum ApiError {
     #[error("{message}")]
     Invalid { message: String, errors: Vec<FieldError> },

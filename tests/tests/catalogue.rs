@@ -49,6 +49,31 @@ async fn the_catalogue_belongs_to_the_admin_and_every_project_reads_it() {
     assert_eq!(all.result()["items"][0]["name"], "submission.completed");
     assert_eq!(s.call("DELETE", "/api/v1/event-types/submission.completed", Some(ADMIN_TOKEN), None).await.status, 200);
     assert_eq!(s.call("GET", "/api/v1/event-types/submission.completed", Some(&key), None).await.status, 404);
+    let all = s.call("GET", "/api/v1/event-types?include_archived=true", Some(&key), None).await;
+    assert_eq!(all.result()["items"], json!([]), "deleted from the list too");
+}
+
+/// §1: lists are newest first, the catalogue too, with cursors across pages.
+#[tokio::test]
+async fn the_catalogue_lists_newest_first() {
+    let s = Stack::start().await;
+    let (_, key) = s.project("Acme").await;
+    for name in ["b.first", "a.second", "c.third"] {
+        assert_eq!(create_type(&s, json!({"name": name, "description": ""})).await.status, 201);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let p = s.call("PATCH", "/api/v1/event-types/b.first", Some(ADMIN_TOKEN), Some(json!({"description": "x"}))).await;
+    assert_eq!(p.status, 200, "an update keeps its place");
+    let page = s.call("GET", "/api/v1/event-types?limit=2", Some(&key), None).await;
+    let names = |a: &hookline_tests::Answer| -> Vec<String> {
+        a.result()["items"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(names(&page), vec!["c.third", "a.second"]);
+    let cursor = page.result()["next_cursor"].as_str().unwrap().to_string();
+    let rest = s.call("GET", &format!("/api/v1/event-types?limit=2&cursor={cursor}"), Some(&key), None).await;
+    assert_eq!(names(&rest), vec!["b.first"]);
+    assert_eq!(rest.result()["items"][0]["description"], "x");
+    assert!(rest.result()["next_cursor"].is_null());
 }
 
 #[tokio::test]

@@ -102,6 +102,18 @@ async fn malformed_requests_get_the_right_4xx() {
     // None of these created anything.
     let list = s.call("GET", &path, Some(&key), None).await;
     assert_eq!(list.result()["items"], json!([]));
+
+    // Routes that take no parameters: 413 when too large, 400 for options they do not
+    // have, and the key is not rotated by either.
+    let rotate = format!("/api/v1/projects/{pid}/api-key/rotate");
+    let big = json!({"pad": "a".repeat(300 * 1024)});
+    assert_eq!(s.call("POST", &rotate, Some(&key), Some(big.clone())).await.status, 413);
+    let odd = s.call("POST", &rotate, Some(&key), Some(json!({"x": 1}))).await;
+    assert_eq!((odd.status, odd.body["errors"][0]["field"].as_str()), (400, Some("x")), "{:?}", odd.body);
+    assert_eq!(s.call("GET", &format!("/api/v1/projects/{pid}"), Some(&key), None).await.status, 200, "same key");
+    let test = format!("/api/v1/projects/{pid}/web_hook/trigger_session_test");
+    assert_eq!(s.call("POST", &test, Some(&key), Some(big)).await.status, 413);
+    assert_eq!(s.call("POST", &rotate, Some(&key), Some(json!({}))).await.status, 200, "an empty object is nothing");
 }
 
 #[tokio::test]

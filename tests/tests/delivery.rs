@@ -49,7 +49,7 @@ async fn an_event_reaches_the_receiver_signed_with_every_header() {
         .webhook(
             pid,
             &key,
-            json!({"name": "r", "url": rx.url("/hook?key={VerificationKey}"), "headers": {"X-Team": "kyc"},
+            json!({"name": "r", "url": rx.url("/hook?key={VerificationKey}"), "headers": {"X-Team": "kyc", "User-Agent": "theirs"},
                    "authorization": "Bearer receiver-token", "custom_parameters": {"region": "eu"}}),
         )
         .await;
@@ -64,7 +64,7 @@ async fn an_event_reaches_the_receiver_signed_with_every_header() {
     assert!(verify_standard(secret, got), "webhook-signature must verify: {:?}", got.headers);
     assert_eq!(got.header("x-webhook-signature"), hex_hmac(secret, &got.body));
     assert_eq!(got.header("content-type"), "application/json");
-    assert!(got.header("user-agent").starts_with("Hookline/"));
+    assert!(got.header("user-agent").starts_with("Hookline/"), "§6's User-Agent wins over a configured one");
     assert_eq!(got.header("x-webhook-event"), "submission.completed");
     assert_eq!(got.header("x-webhook-attempt"), "1");
     assert_eq!(got.header("x-webhook-verification-key"), wh["verification_key"]);

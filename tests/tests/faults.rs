@@ -54,6 +54,29 @@ async fn a_hanging_queue_gets_503_within_seconds_not_the_gateway_timeout() {
     assert_eq!(rx.count(), 0);
 }
 
+/// Each send answers, but slowly: no single call times out, yet the intake stops at its
+/// queue budget and answers 503, leaving nothing listed or delivered.
+#[tokio::test]
+async fn sends_that_are_slow_but_not_hung_still_get_503_within_the_budget() {
+    let settings = hookline::config::Settings { queue_budget: Duration::from_secs(1), ..local_settings() };
+    let (s, f) = Stack::with_faults(settings).await;
+    let rx = Receiver::start(vec![Plan::status(200)]).await;
+    let (pid, key) = s.project("Acme").await;
+    s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    // Below the SDK's per-attempt timeout, above the budget.
+    f.always("SendMessageBatch", Mode::Late(Duration::from_millis(1_600)));
+    let started = Instant::now();
+    let a = s.event(&key, "a.b", json!({})).await;
+    assert_eq!(a.status, 503, "{:?}", a.body);
+    assert!(started.elapsed() < Duration::from_millis(1_500), "answered after {:?}", started.elapsed());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    f.clear();
+    assert!(listed(&s, &key, pid).await.is_empty());
+    // The late wake-up lands in the queue; it finds no event and sends nothing.
+    s.pump_for(Duration::from_secs(3)).await;
+    assert_eq!(rx.count(), 0);
+}
+
 #[tokio::test]
 async fn a_hanging_table_gets_503_within_seconds_on_every_route() {
     let (s, f) = Stack::with_faults(local_settings()).await;

@@ -101,6 +101,17 @@ async fn cursors_are_bound_to_their_list() {
     let next = s.call("GET", &format!("/api/v1/projects/{pid}/events?limit=2&cursor={c}"), Some(&key), None).await;
     assert_eq!(next.status, 200);
     assert_eq!(next.result()["items"].as_array().unwrap().len(), 1);
+    // A cursor rewritten to point at another real event of this list is a forgery.
+    let ids: Vec<String> =
+        mine.result()["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect();
+    let (_, tag) = c.split_once('.').expect("cursor form");
+    use base64::Engine;
+    let moved = format!("{}.{tag}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&ids[0]));
+    let a = s.call("GET", &format!("/api/v1/projects/{pid}/events?cursor={moved}"), Some(&key), None).await;
+    assert_eq!(a.status, 400, "a re-pointed cursor: {:?}", a.body);
+    // A cursor belongs to its filter too.
+    let a = s.call("GET", &format!("/api/v1/projects/{pid}/events?event_type=a.b&cursor={c}"), Some(&key), None).await;
+    assert_eq!(a.status, 400, "another filter's cursor: {:?}", a.body);
 }
 
 #[tokio::test]
@@ -269,6 +280,63 @@ async fn batch_intake_answers_each_event_in_order() {
     }
     let listed = s.call("GET", &format!("/api/v1/projects/{pid}/events"), Some(&key), None).await;
     assert_eq!(listed.result()["items"].as_array().unwrap().len(), 3);
+}
+
+/// §10: an `idempotency_key` means what the header means, also between entries of one
+/// batch: a repeat of the same event is a replay of the first, a repeat for another event
+/// refuses that entry alone; entries are only ever 202 or 400.
+#[tokio::test]
+async fn a_key_repeated_within_a_batch_replays_the_first_entry() {
+    let s = Stack::start().await;
+    let rx = Receiver::start(vec![Plan::status(200)]).await;
+    let (pid, key) = s.project("Acme").await;
+    s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    let body = json!({"events": [
+        {"event_type": "a.b", "data": {"n": 1}, "idempotency_key": "dup"},
+        {"event_type": "a.b", "data": {"n": 1}, "idempotency_key": "dup"},
+        {"event_type": "a.b", "data": {"n": 2}, "idempotency_key": "dup"},
+        {"event_type": "a.b", "data": {"n": 3}}
+    ]});
+    let a = s.call("POST", "/api/v1/events/batch", Some(&key), Some(body)).await;
+    assert_eq!(a.status, 202, "{:?}", a.body);
+    let items = a.result()["items"].as_array().unwrap();
+    let statuses: Vec<u64> = items.iter().map(|i| i["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses, vec![202, 202, 400, 202]);
+    assert_eq!(items[1]["event_id"], items[0]["event_id"]);
+    assert_eq!((items[0]["replayed"].as_bool(), items[1]["replayed"].as_bool()), (Some(false), Some(true)));
+    assert_eq!(items[2]["errors"][0]["field"], "idempotency_key");
+    // The same key used by a single-event request for another event: refused there (409),
+    // and in a later batch the entry alone is refused (400).
+    let req = http::Request::builder()
+        .method("POST")
+        .uri("/api/v1/events")
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .header("idempotency-key", "dup")
+        .body(lambda_http::Body::Text(r#"{"event_type": "a.b", "data": {"n": 9}}"#.into()))
+        .unwrap();
+    assert_eq!(s.send(req).await.status, 409);
+    let later = json!({"events": [{"event_type": "a.b", "data": {"n": 9}, "idempotency_key": "dup"}]});
+    let b = s.call("POST", "/api/v1/events/batch", Some(&key), Some(later)).await;
+    assert_eq!(b.result()["items"][0]["status"], 400, "{:?}", b.body);
+    // A key for the whole batch is refused rather than silently ignored.
+    let req = http::Request::builder()
+        .method("POST")
+        .uri("/api/v1/events/batch")
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .header("idempotency-key", "whole")
+        .body(lambda_http::Body::Text(r#"{"events": [{"event_type": "a.b"}]}"#.into()))
+        .unwrap();
+    let c = s.send(req).await;
+    assert_eq!(c.status, 400, "{:?}", c.body);
+    assert_eq!(c.body["errors"][0]["field"], "Idempotency-Key");
+    // Two events stored and delivered, no more.
+    s.pump_until(WAIT, || rx.count() == 2).await;
+    s.pump_for(Duration::from_secs(1)).await;
+    assert_eq!(rx.count(), 2);
+    let listed = s.call("GET", &format!("/api/v1/projects/{pid}/events"), Some(&key), None).await;
+    assert_eq!(listed.result()["items"].as_array().unwrap().len(), 2);
 }
 
 /// A batch counts once against the rate limit.

@@ -256,18 +256,20 @@ impl From<&Accepted> for AcceptedView {
 #[serde(untagged)]
 pub enum BatchItem {
     Accepted {
-        /// 202
+        #[schema(minimum = 202, maximum = 202)]
         status: u16,
         event_id: EventId,
         event_type: String,
         received_at: String,
         deliveries: usize,
-        /// The answer of an earlier request with the same `idempotency_key`.
+        /// The answer of an earlier request, or an earlier entry of this batch, with the
+        /// same `idempotency_key`.
         replayed: bool,
     },
     Refused {
-        /// 400 for an invalid entry; 409 when its `idempotency_key` is in use by another
-        /// request or is still in progress.
+        /// 400: the entry is invalid, or its `idempotency_key` is in use for another event
+        /// or by a request still in progress.
+        #[schema(minimum = 400, maximum = 400)]
         status: u16,
         message: String,
         errors: Vec<crate::error::FieldError>,

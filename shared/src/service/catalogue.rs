@@ -1,6 +1,9 @@
 //! The event-type catalogue (§11): the deployment's list of event types, with an
 //! optional JSON Schema for each type's `data`, checked at intake.
 
+use std::collections::{BTreeSet, HashMap};
+
+use futures::future::try_join_all;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -100,8 +103,13 @@ pub async fn patch(app: &App, name: &str, changes: EventTypeChanges) -> Result<E
 }
 
 pub async fn delete(app: &App, name: &str) -> Result<(), ApiError> {
-    if !app.store.delete_event_type(name).await? {
-        return Err(ApiError::not_found("event type"));
+    let Some(t) = app.store.get_event_type(name).await? else { return Err(ApiError::not_found("event type")) };
+    if !app.store.delete_event_type(&t).await? {
+        // Changed or deleted since the read: deleted now means done, changed means retry.
+        return match app.store.get_event_type(name).await? {
+            None => Err(ApiError::not_found("event type")),
+            Some(_) => Err(ApiError::Conflict("the event type was changed concurrently; retry".into())),
+        };
     }
     Ok(())
 }
@@ -110,7 +118,23 @@ pub async fn delete(app: &App, name: &str) -> Result<(), ApiError> {
 /// not in the catalogue are accepted as before). One error per violation, on field
 /// `data` + the JSON pointer of the failing value.
 pub async fn check_data(app: &App, event_type: &str, data: &RawValue) -> Result<(), ApiError> {
-    let Some(t) = app.store.get_event_type(event_type).await? else { return Ok(()) };
+    check_against(app.store.get_event_type(event_type).await?.as_ref(), data)
+}
+
+/// The catalogue entries of `names`, each read once (a batch often repeats its types),
+/// concurrently.
+pub async fn entries<'a>(
+    app: &App,
+    names: impl Iterator<Item = &'a str>,
+) -> Result<HashMap<String, Option<EventType>>, ApiError> {
+    let distinct: BTreeSet<&str> = names.collect();
+    let found = try_join_all(distinct.iter().map(|name| app.store.get_event_type(name))).await?;
+    Ok(distinct.into_iter().map(str::to_string).zip(found).collect())
+}
+
+/// `check_data` with the catalogue entry already read.
+pub fn check_against(t: Option<&EventType>, data: &RawValue) -> Result<(), ApiError> {
+    let Some(t) = t else { return Ok(()) };
     let Some(schema_value) = &t.schema else { return Ok(()) };
     // Compiled when it was stored: failing now is a bug, not the caller's input.
     let compiled = schema::cached(&t.name, t.version, schema_value)

@@ -7,7 +7,10 @@
 //! event was never written, or was withdrawn) nor delivered, and a 202 means both are
 //! durable, whatever the queue's backlog.
 
+use std::collections::HashMap;
 use std::time::Duration;
+
+use futures::future::join_all;
 
 use serde_json::value::RawValue;
 
@@ -131,7 +134,7 @@ pub fn first_wakes(pid: ProjectId, events: &[&Event], per_event: bool, now: Mill
 /// request finds it stored and a write landing late after its own withdrawal changes
 /// nothing. On failure the event is withdrawn (best effort) and the caller answers 503.
 async fn commit(app: &App, event: &Event, wakes: &[Outgoing]) -> Result<Calls, ApiError> {
-    let queue_batches = if wakes.is_empty() { 0 } else { app.queue.send_all(wakes).await? };
+    let queue_batches = queue_within_budget(app, wakes).await?;
     let writer = random_token(Millis::now());
     let record = EventRecord { event, expires: app.expires(event.received_at), writer: &writer };
     // `Ok(false)`: an earlier try of this request stored it; nothing to redo.
@@ -148,6 +151,20 @@ async fn commit(app: &App, event: &Event, wakes: &[Outgoing]) -> Result<Calls, A
             }
             Err(e.into())
         }
+    }
+}
+
+/// Queues wake-ups, or gives up after the queue budget in all: many slow sends in a row
+/// must still answer 503 well before the gateway's 30 s (§1). Giving up half-way is safe:
+/// the event is not written yet, and a wake-up without its event does nothing.
+async fn queue_within_budget(app: &App, wakes: &[Outgoing]) -> Result<usize, ApiError> {
+    if wakes.is_empty() {
+        return Ok(0);
+    }
+    let budget = app.settings.queue_budget;
+    match tokio::time::timeout(budget, app.queue.send_all(wakes)).await {
+        Ok(sent) => Ok(sent?),
+        Err(_) => Err(ApiError::Unavailable(format!("the queue took over {budget:?}"))),
     }
 }
 
@@ -314,9 +331,20 @@ pub enum BatchResult {
     Refused(ApiError),
 }
 
+/// Where a batch entry stands while the batch is processed.
+enum Slot {
+    Done(BatchResult),
+    /// To be stored and queued (it is in `accepted`).
+    Pending,
+    /// Repeats the idempotency key and the event of this earlier entry: its replay.
+    SameAs(usize),
+}
+
 /// `POST /api/v1/events/batch`: every valid entry is stored and queued before the
 /// answer, with batched calls; the request as a whole either succeeds or answers 503
-/// with nothing left behind.
+/// with nothing left behind. Entries are only ever 202 or 400 (§10): a key repeated in
+/// the batch for the same event is a replay of the first, and a key that cannot be used
+/// (another event, or a request still running) refuses the entry alone.
 pub async fn ingest_batch(
     app: &App,
     project: &Project,
@@ -324,39 +352,68 @@ pub async fn ingest_batch(
 ) -> Result<Vec<BatchResult>, ApiError> {
     let now = Millis::now();
     let pid = project.project_id;
-    let mut results: Vec<Option<BatchResult>> = Vec::with_capacity(entries.len());
-    // (entry index, input, keyed)
-    let mut accepted: Vec<Pending> = Vec::new();
+    let types = entries.iter().filter_map(|e| match e {
+        BatchEntry::Valid { input, .. } => Some(input.event_type.as_str()),
+        BatchEntry::Invalid(_) => None,
+    });
+    let catalogue = catalogue::entries(app, types).await?;
+    let mut slots: Vec<Slot> = Vec::with_capacity(entries.len());
+    let mut unkeyed: Vec<(usize, EventInput)> = Vec::new();
+    // (entry, input, key, request hash) of the first use of each key in the batch.
+    let mut keyed: Vec<(usize, EventInput, String, String)> = Vec::new();
+    let mut first_use: HashMap<String, (usize, String)> = HashMap::new();
     for (i, entry) in entries.into_iter().enumerate() {
-        match entry {
-            BatchEntry::Invalid(e) => results.push(Some(BatchResult::Refused(e))),
-            BatchEntry::Valid { input, idempotency_key } => {
-                match catalogue::check_data(app, &input.event_type, &input.data).await {
-                    Ok(()) => {}
-                    Err(e @ ApiError::Invalid { .. }) => {
-                        results.push(Some(BatchResult::Refused(e)));
-                        continue;
-                    }
-                    Err(e) => {
-                        release_all(app, pid, &accepted).await;
-                        return Err(e);
-                    }
-                }
-                results.push(None);
-                match idempotency_key {
-                    None => accepted.push((i, input, None)),
-                    Some(key) => match reserve(app, pid, &key, request_hash(&input), now).await {
-                        Ok(Keyed::Replay(e)) => results[i] = Some(BatchResult::Accepted(Accepted::of(&e, true))),
-                        Ok(Keyed::Go(held)) => accepted.push((i, input, Some(held))),
-                        Err(e @ ApiError::Conflict(_)) => results[i] = Some(BatchResult::Refused(e)),
-                        Err(e) => {
-                            release_all(app, pid, &accepted).await;
-                            return Err(e);
-                        }
-                    },
-                }
+        let (input, key) = match entry {
+            BatchEntry::Invalid(e) => {
+                slots.push(Slot::Done(BatchResult::Refused(e)));
+                continue;
+            }
+            BatchEntry::Valid { input, idempotency_key } => (input, idempotency_key),
+        };
+        match catalogue::check_against(catalogue.get(&input.event_type).and_then(Option::as_ref), &input.data) {
+            Ok(()) => {}
+            Err(e @ ApiError::Invalid { .. }) => {
+                slots.push(Slot::Done(BatchResult::Refused(e)));
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        let Some(key) = key else {
+            slots.push(Slot::Pending);
+            unkeyed.push((i, input));
+            continue;
+        };
+        let hash = request_hash(&input);
+        match first_use.get(&key) {
+            Some((j, h)) if *h == hash => slots.push(Slot::SameAs(*j)),
+            Some(_) => slots.push(Slot::Done(BatchResult::Refused(ApiError::invalid(
+                "idempotency_key",
+                "used by an earlier entry of this batch for a different event",
+            )))),
+            None => {
+                first_use.insert(key.clone(), (i, hash.clone()));
+                slots.push(Slot::Pending);
+                keyed.push((i, input, key, hash));
             }
         }
+    }
+    // Keys are distinct now: reserve them all at once.
+    let reservations = join_all(keyed.iter().map(|(_, _, key, hash)| reserve(app, pid, key, hash.clone(), now))).await;
+    let mut accepted: Vec<Pending> = unkeyed.into_iter().map(|(i, input)| (i, input, None)).collect();
+    let mut failure = None;
+    for ((i, input, _, _), reserved) in keyed.into_iter().zip(reservations) {
+        match reserved {
+            Ok(Keyed::Replay(e)) => slots[i] = Slot::Done(BatchResult::Accepted(Accepted::of(&e, true))),
+            Ok(Keyed::Go(held)) => accepted.push((i, input, Some(held))),
+            Err(ApiError::Conflict(message)) => {
+                slots[i] = Slot::Done(BatchResult::Refused(ApiError::invalid("idempotency_key", message)))
+            }
+            Err(e) => failure = Some(e),
+        }
+    }
+    if let Some(e) = failure {
+        release_all(app, pid, &accepted).await;
+        return Err(e);
     }
     let webhooks = match app.store.all_webhooks(pid).await {
         Ok(w) => w,
@@ -381,8 +438,7 @@ pub async fn ingest_batch(
     }
     let mut wakes = first_wakes(pid, &plain_events.iter().collect::<Vec<_>>(), false, now);
     wakes.extend(first_wakes(pid, &keyed_events.iter().collect::<Vec<_>>(), true, now));
-    let sent = if wakes.is_empty() { Ok(0) } else { app.queue.send_all(&wakes).await.map_err(ApiError::from) };
-    let stored = match sent {
+    let stored = match queue_within_budget(app, &wakes).await {
         Ok(_) => store_batch(app, pid, &plain_events, &keyed_events).await,
         Err(e) => Err(e),
     };
@@ -400,13 +456,21 @@ pub async fn ingest_batch(
     for (i, id, keyed) in order {
         let list = if keyed { &keyed_events } else { &plain_events };
         if let Some(e) = list.iter().find(|e| e.id == id) {
-            results[i] = Some(BatchResult::Accepted(Accepted::of(e, false)));
+            slots[i] = Slot::Done(BatchResult::Accepted(Accepted::of(e, false)));
         }
     }
-    Ok(results
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| BatchResult::Refused(ApiError::Internal("entry lost".into()))))
-        .collect())
+    let mut results: Vec<BatchResult> = Vec::with_capacity(slots.len());
+    for slot in slots {
+        results.push(match slot {
+            Slot::Done(r) => r,
+            Slot::SameAs(j) => match &results[j] {
+                BatchResult::Accepted(a) => BatchResult::Accepted(Accepted { replayed: true, ..a.clone() }),
+                BatchResult::Refused(e) => BatchResult::Refused(e.clone()),
+            },
+            Slot::Pending => BatchResult::Refused(ApiError::Internal("entry lost".into())),
+        });
+    }
+    Ok(results)
 }
 
 /// Writes a batch's events: fresh ones with BatchWriteItem, keyed ones conditionally

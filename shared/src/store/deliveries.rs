@@ -213,7 +213,6 @@ impl Store {
                     .status
                     .map(|st| Cond::new("#st = :st").name("#st", "status").value(":st", s(st.as_str()))),
                 selective: filter.status.is_some(),
-                ascending: false,
                 limit,
                 cursor,
                 sk_ok: |sk| DeliveryId::parse(sk).is_some(),

@@ -150,7 +150,6 @@ impl Store {
                 range: None,
                 filter: Some(filter),
                 selective: event_type.is_some(),
-                ascending: false,
                 limit,
                 cursor,
                 sk_ok: |sk| EventId::parse(sk).is_some(),

@@ -17,9 +17,11 @@
 //! | idempotency record | `IDEM#{pid}#{sha256(key)}` | `IDEM` | TTL 24 h |
 //! | project rate-limit state | `RATE#{pid}` | `RATE` | TTL 1 day |
 //! | event type | `ETYPE` | `{name}` | the deployment's catalogue |
+//! | event type, by age | `ETYPE_NEW` | `{created_at:013}#{name}` | a copy, for the newest-first list |
 //!
 //! Index `due` (keys `duepk`/`duesk`, keys only): `DUE` / `{next_attempt_at:013}#{msg}`.
 
+use crate::clock::Millis;
 use crate::ids::{DeliveryId, EventId, ProjectId, WebhookId};
 
 pub const PK: &str = "pk";
@@ -128,6 +130,23 @@ pub fn rate(pid: ProjectId) -> String {
 
 pub fn event_types() -> String {
     "ETYPE".into()
+}
+
+/// The catalogue again, newest first for its list (§1): a copy of each type under
+/// [`event_type_by_time`].
+pub fn event_types_by_time() -> String {
+    "ETYPE_NEW".into()
+}
+
+/// `{created_at ms, 13 digits}#{name}`.
+pub fn event_type_by_time(created_at: Millis, name: &str) -> String {
+    format!("{:013}#{name}", created_at.0)
+}
+
+pub fn is_event_type_by_time(sk: &str) -> bool {
+    sk.split_once('#').is_some_and(|(ms, name)| {
+        ms.len() == 13 && ms.bytes().all(|b| b.is_ascii_digit()) && crate::matching::is_valid_event_type(name)
+    })
 }
 
 #[cfg(test)]

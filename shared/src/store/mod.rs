@@ -24,7 +24,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use futures::stream::{self, StreamExt};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::clock::Millis;
 use crate::error::StoreError;
@@ -51,6 +51,10 @@ const MAX_SORT_KEY: usize = 1024;
 pub struct Store {
     client: Client,
     table: String,
+    /// The last state seen of each rate-limit bucket, to try the likely write first.
+    rate_hints: ratelimit::Hints,
+    /// Signs list cursors, so that a forged one is refused (§1).
+    cursor_key: std::sync::Arc<[u8; 32]>,
 }
 
 /// A page of a list: the items and an opaque cursor for the next page.
@@ -67,7 +71,7 @@ impl<T> Page<T> {
 }
 
 /// A cursor from another list or project, or a forged one.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("cursor is not valid for this list")]
 pub struct BadCursor;
 
@@ -80,8 +84,12 @@ pub enum ListError {
 }
 
 impl Store {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store { client, table: table.into() }
+    /// A store whose cursors are signed with a key derived from `cursor_secret` (a
+    /// deployment secret: every function of one deployment must pass the same one).
+    pub fn new(client: Client, table: impl Into<String>, cursor_secret: &str) -> Self {
+        let table = table.into();
+        let cursor_key = cursor_key(cursor_secret, &table);
+        Store { client, table, rate_hints: Default::default(), cursor_key: std::sync::Arc::new(cursor_key) }
     }
 
     pub fn client(&self) -> &Client {
@@ -300,6 +308,46 @@ impl Store {
         }
     }
 
+    /// Applies puts and deletes all or none (one transaction; rare writes only, it costs
+    /// twice a plain write). `Ok(false)`: a condition did not hold and nothing changed.
+    pub(crate) async fn write_all(&self, writes: Vec<Write>) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+        let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Corrupt(e.to_string());
+        let mut req = self.client.transact_write_items();
+        for w in writes {
+            let item = match w {
+                Write::Put { item, cond } => {
+                    let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
+                    if let Some(c) = cond {
+                        put = put
+                            .condition_expression(c.expr)
+                            .set_expression_attribute_names(Some(c.names).filter(|m| !m.is_empty()))
+                            .set_expression_attribute_values(Some(c.values).filter(|m| !m.is_empty()));
+                    }
+                    TransactWriteItem::builder().put(put.build().map_err(built)?).build()
+                }
+                Write::Delete { key, cond } => {
+                    let mut del = Delete::builder().table_name(&self.table).set_key(Some(key));
+                    if let Some(c) = cond {
+                        del = del
+                            .condition_expression(c.expr)
+                            .set_expression_attribute_names(Some(c.names).filter(|m| !m.is_empty()))
+                            .set_expression_attribute_values(Some(c.values).filter(|m| !m.is_empty()));
+                    }
+                    TransactWriteItem::builder().delete(del.build().map_err(built)?).build()
+                }
+                Write::Update { .. } => return Err(StoreError::Corrupt("write_all takes puts and deletes".into())),
+            };
+            req = req.transact_items(item);
+        }
+        match req.send().await {
+            Ok(_) => Ok(true),
+            // Cancelled: one of its conditions failed.
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_transaction_canceled_exception()) => Ok(false),
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
     pub(crate) async fn get(&self, key: Item, now: Millis) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
@@ -393,13 +441,15 @@ impl Store {
         Err(StoreError::Unavailable("writes throttled".into()))
     }
 
-    /// A page of partition `pk` (newest first unless `ascending`), skipping expired items and those `filter`
+    /// A page of partition `pk`, newest first (§1), skipping expired items and those `filter`
     /// leaves out. The cursor names the partition, so it only works on this list; a page
     /// may come back short with a cursor when a filter leaves most items out (the read
     /// per request is bounded).
     pub(crate) async fn page(&self, q: PageQuery<'_>) -> Result<Page<Item>, ListError> {
+        let list = q.identity();
+        let cursor_at = |sk: &str| encode_cursor(&self.cursor_key, &list, sk);
         let mut start = match q.cursor {
-            Some(c) => Some(decode_cursor(c, &q.pk, q.sk_ok)?),
+            Some(c) => Some(key(q.pk.clone(), decode_cursor(&self.cursor_key, &list, c, q.sk_ok)?)),
             None => None,
         };
         let mut items = Vec::with_capacity(q.limit);
@@ -408,7 +458,7 @@ impl Store {
                 .client
                 .query()
                 .table_name(&self.table)
-                .scan_index_forward(q.ascending)
+                .scan_index_forward(false)
                 // Filters apply after the read: read ahead when the filter is selective.
                 .limit(if q.selective { 200.max(q.limit as i32) } else { (q.limit - items.len()) as i32 })
                 .expression_attribute_names("#pk", keys::PK)
@@ -438,7 +488,7 @@ impl Store {
             let out = req.filter_expression(filter).send().await.map_err(sdk_error)?;
             for item in out.items.unwrap_or_default() {
                 if items.len() == q.limit {
-                    let cursor = attr_s(&items[items.len() - 1], keys::SK).map(|sk| encode_cursor(&q.pk, sk));
+                    let cursor = attr_s(&items[items.len() - 1], keys::SK).map(cursor_at);
                     return Ok(Page { items, next_cursor: cursor });
                 }
                 items.push(item);
@@ -447,14 +497,14 @@ impl Store {
                 None => return Ok(Page { items, next_cursor: None }),
                 Some(lek) => {
                     if items.len() == q.limit {
-                        let cursor = attr_s(&items[items.len() - 1], keys::SK).map(|sk| encode_cursor(&q.pk, sk));
+                        let cursor = attr_s(&items[items.len() - 1], keys::SK).map(cursor_at);
                         return Ok(Page { items, next_cursor: cursor });
                     }
                     start = Some(lek);
                 }
             }
         }
-        let cursor = start.as_ref().and_then(|lek| attr_s(lek, keys::SK)).map(|sk| encode_cursor(&q.pk, sk));
+        let cursor = start.as_ref().and_then(|lek| attr_s(lek, keys::SK)).map(cursor_at);
         Ok(Page { items, next_cursor: cursor })
     }
 }
@@ -470,8 +520,6 @@ pub(crate) struct PageQuery<'a> {
     pub filter: Option<Cond>,
     /// The filter leaves out many items (a status or type filter), not just a few.
     pub selective: bool,
-    /// Oldest (or alphabetically first) first; lists are newest first otherwise.
-    pub ascending: bool,
     pub limit: usize,
     pub cursor: Option<&'a str>,
     /// Checks that a cursor's sort key has this list's shape.
@@ -496,28 +544,66 @@ where
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct CursorBody {
-    /// The partition it was made for.
-    l: String,
-    /// The last sort key returned.
-    k: String,
+impl PageQuery<'_> {
+    /// What a cursor is bound to: the partition, the key range and the filter. A cursor
+    /// of another list, project or filter does not verify.
+    fn identity(&self) -> String {
+        let mut id = format!("{}\0{:?}", self.pk, self.range);
+        if let Some(f) = &self.filter {
+            let mut values: Vec<_> = f.values.iter().collect();
+            values.sort_by(|a, b| a.0.cmp(b.0));
+            id.push_str(&format!("\0{}\0{values:?}", f.expr));
+        }
+        id
+    }
 }
 
-fn encode_cursor(pk: &str, sk: &str) -> String {
-    let body = serde_json::to_vec(&CursorBody { l: pk.to_string(), k: sk.to_string() }).expect("strings serialize");
-    URL_SAFE_NO_PAD.encode(body)
+/// The key that signs cursors: from a deployment secret and the table.
+fn cursor_key(secret: &str, table: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::new()
+        .chain_update(b"hookline list cursors\0")
+        .chain_update(secret.as_bytes())
+        .chain_update([0])
+        .chain_update(table.as_bytes())
+        .finalize()
+        .into()
 }
 
-/// A cursor is good for the one partition it was made for, with a sort key of the
-/// list's shape; anything else is the client's error, never a storage one.
-fn decode_cursor(cursor: &str, pk: &str, sk_ok: fn(&str) -> bool) -> Result<Item, BadCursor> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| BadCursor)?;
-    let body: CursorBody = serde_json::from_slice(&bytes).map_err(|_| BadCursor)?;
-    if body.l != pk || body.k.is_empty() || body.k.len() > MAX_SORT_KEY || !sk_ok(&body.k) {
+/// Bytes of HMAC kept in a cursor: 128 bits, beyond guessing.
+const CURSOR_TAG: usize = 16;
+
+fn cursor_mac(key: &[u8; 32], list: &str, sk: &str) -> hmac::Hmac<sha2::Sha256> {
+    use hmac::Mac;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key");
+    mac.update(list.as_bytes());
+    mac.update(&[0]);
+    mac.update(sk.as_bytes());
+    mac
+}
+
+/// `<base64url sort key>.<base64url tag>`: the last sort key returned, signed for its list.
+fn encode_cursor(key: &[u8; 32], list: &str, sk: &str) -> String {
+    use hmac::Mac;
+    let tag = cursor_mac(key, list, sk).finalize().into_bytes();
+    format!("{}.{}", URL_SAFE_NO_PAD.encode(sk), URL_SAFE_NO_PAD.encode(&tag[..CURSOR_TAG]))
+}
+
+/// The sort key a cursor continues after, if it was made by this deployment for this
+/// list and has the list's shape; anything else is the client's error, never a storage one.
+fn decode_cursor(key: &[u8; 32], list: &str, cursor: &str, sk_ok: fn(&str) -> bool) -> Result<String, BadCursor> {
+    use hmac::Mac;
+    let (sk, tag) = cursor.trim().split_once('.').ok_or(BadCursor)?;
+    let sk = String::from_utf8(URL_SAFE_NO_PAD.decode(sk).map_err(|_| BadCursor)?).map_err(|_| BadCursor)?;
+    let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| BadCursor)?;
+    if tag.len() != CURSOR_TAG || sk.is_empty() || sk.len() > MAX_SORT_KEY {
         return Err(BadCursor);
     }
-    Ok(key(body.l, body.k))
+    cursor_mac(key, list, &sk).verify_truncated_left(&tag).map_err(|_| BadCursor)?;
+    if !sk_ok(&sk) {
+        return Err(BadCursor);
+    }
+    Ok(sk)
 }
 
 #[cfg(test)]
@@ -527,13 +613,38 @@ mod tests {
     #[test]
     fn cursors_only_work_on_their_own_list() {
         let ok = |sk: &str| sk.starts_with("evt_");
-        let c = encode_cursor("EVT#1", "evt_01");
-        assert!(decode_cursor(&c, "EVT#1", ok).is_ok());
-        assert!(decode_cursor(&c, "EVT#2", ok).is_err(), "another project's list");
-        assert!(decode_cursor(&encode_cursor("EVT#1", "wh_x"), "EVT#1", ok).is_err(), "a forged sort key");
-        assert!(decode_cursor("not base64 !", "EVT#1", ok).is_err());
-        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode(b"{\"l\":1}"), "EVT#1", ok).is_err());
+        let k = cursor_key("secret", "table");
+        let c = encode_cursor(&k, "EVT#1", "evt_01");
+        assert_eq!(decode_cursor(&k, "EVT#1", &c, ok), Ok("evt_01".to_string()));
+        assert!(decode_cursor(&k, "EVT#2", &c, ok).is_err(), "another project's list");
+        assert!(decode_cursor(&cursor_key("other", "table"), "EVT#1", &c, ok).is_err(), "another deployment");
+        // A forged sort key, with the tag of another one or none.
+        let tag = c.split_once('.').unwrap().1;
+        let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode("evt_02"));
+        assert!(decode_cursor(&k, "EVT#1", &forged, ok).is_err());
+        assert!(decode_cursor(&k, "EVT#1", &URL_SAFE_NO_PAD.encode("evt_02"), ok).is_err());
+        assert!(decode_cursor(&k, "EVT#1", &encode_cursor(&k, "EVT#1", "wh_x"), ok).is_err(), "wrong shape");
+        assert!(decode_cursor(&k, "EVT#1", "not base64 !", ok).is_err());
+        assert!(decode_cursor(&k, "EVT#1", &c[..c.len() - 2], ok).is_err(), "truncated");
         let long = format!("evt_{}", "A".repeat(2000));
-        assert!(decode_cursor(&encode_cursor("EVT#1", &long), "EVT#1", ok).is_err());
+        assert!(decode_cursor(&k, "EVT#1", &encode_cursor(&k, "EVT#1", &long), ok).is_err());
+    }
+
+    #[test]
+    fn a_cursor_is_bound_to_the_filter_of_its_list() {
+        let q = |filter: Option<Cond>| PageQuery {
+            pk: "DLV#1#wh#g".into(),
+            range: None,
+            filter,
+            selective: true,
+            limit: 10,
+            cursor: None,
+            sk_ok: |_| true,
+            now: Millis::ZERO,
+        };
+        let status = |v: &str| Some(Cond::new("#s = :s").name("#s", "status").value(":s", s(v)));
+        assert_eq!(q(status("error")).identity(), q(status("error")).identity());
+        assert_ne!(q(status("error")).identity(), q(status("success")).identity());
+        assert_ne!(q(status("error")).identity(), q(None).identity());
     }
 }

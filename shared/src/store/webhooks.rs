@@ -72,7 +72,6 @@ impl Store {
                 range: Some(webhook_range()),
                 filter: None,
                 selective: false,
-                ascending: false,
                 limit,
                 cursor,
                 sk_ok: |sk| sk.strip_prefix(keys::WEBHOOK_SK_PREFIX).and_then(WebhookId::parse).is_some(),

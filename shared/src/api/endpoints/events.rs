@@ -115,6 +115,13 @@ impl Endpoint for Batch {
     type Output = BatchView;
 
     async fn handle(cx: &Cx<'_>, Json(entries): Self::Body, _: NoQuery) -> Result<Reply<BatchView>, ApiError> {
+        // A key for the whole batch would have no answer to replay that §10 defines.
+        if cx.header_bytes("idempotency-key").is_some() {
+            return Err(ApiError::invalid(
+                "Idempotency-Key",
+                "not used by the batch route: give each event its own idempotency_key",
+            ));
+        }
         let entries = entries
             .into_iter()
             .map(|e| match e {
