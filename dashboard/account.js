@@ -157,6 +157,15 @@ export function Settings() {
     }
   }
 
+  if (session.kind === 'portal') {
+    return html`<section>
+      <${PageTitle}>Settings<//>
+      <section class="panel">
+        <p>A portal session cannot rotate the project's API key or create portal links: sign in with the project's API key for those.</p>
+      </section>
+    </section>`;
+  }
+
   return html`<section>
     <${PageTitle}>Settings<//>
     <section class="panel" aria-labelledby="key-h">

@@ -66,7 +66,11 @@ function App() {
       setNotice(`You were signed out: the API refused the credentials (${err.message}). Sign in again.`);
     });
     onApiEvent('forbiddenWrite', (err, s) => {
-      if (current.current && s.token === current.current.token && s.kind === 'portal') setReadOnly(err.message);
+      // Only the read-only refusal marks the session; a portal token is also refused key
+      // rotation and portal links, which says nothing about its other writes.
+      if (current.current && s.token === current.current.token && s.kind === 'portal' && /read-only/.test(err.message)) {
+        setReadOnly(err.message);
+      }
     });
   }, []);
 
