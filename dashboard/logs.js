@@ -1,6 +1,6 @@
 // A webhook's delivery log (004's Logs tab): status filter, each delivery's
 // attempts and a Retry button.
-import { useEffect, useId, useState } from './vendor/hooks.module.js';
+import { useEffect, useId, useRef, useState } from './vendor/hooks.module.js';
 import { request, projectPath, qs } from './api.js';
 import { html, useApp, Loading, ErrorBox, Select, Time, DeliveryBadge } from './ui.js';
 
@@ -66,6 +66,9 @@ function DeliveryRow({ d: initial }) {
   const [retry, setRetry] = useState(null); // {busy} | {text} | {error}
   const id = useId();
   const path = projectPath(session, `/deliveries/${encodeURIComponent(d.id)}`);
+  // The pending poll after a retry; cleared when the row goes away.
+  const poll = useRef(null);
+  useEffect(() => () => clearTimeout(poll.current), []);
 
   async function loadDetail() {
     setError(null);
@@ -73,17 +76,36 @@ function DeliveryRow({ d: initial }) {
       const full = await request(session, 'GET', path);
       setDetail(full);
       setD(full);
+      return full;
     } catch (e) {
       setError(e);
+      return null;
     }
   }
+  // The new attempt lands whenever the queue gets to it (a second here, longer on a busy
+  // stack), so look again until it shows, for up to a minute.
+  function waitForAttempt(before, tries) {
+    poll.current = setTimeout(async () => {
+      const full = await loadDetail();
+      if (full && full.attempts > before) {
+        const outcome = full.status === 'success' ? 'succeeded' : 'failed';
+        setRetry({ text: `Retry queued: attempt ${full.attempts} ${outcome}.` });
+      } else if (tries > 1) {
+        waitForAttempt(before, tries - 1);
+      } else {
+        setRetry({ text: 'Retry queued: the attempt has not been made yet. Use Refresh to look again.' });
+      }
+    }, 1500);
+  }
   async function doRetry() {
+    clearTimeout(poll.current);
     setRetry({ busy: true });
+    const before = d.attempts;
     try {
       const next = await request(session, 'POST', `${path}/retry`);
       setD(next);
       setRetry({ text: 'Retry queued: a new attempt is being made now.' });
-      setTimeout(loadDetail, 1500);
+      waitForAttempt(before, 40);
     } catch (e) {
       setRetry({ error: e });
     }

@@ -536,7 +536,8 @@ def logs_filter_attempts_retry_load_more(t, rx):
     expect(first.locator(".attempt-list")).to_contain_text("Attempt 3")
     first.get_by_role("button", name="Retry").click()
     expect(first.get_by_text("Retry queued")).to_be_visible()
-    expect(first.locator(".attempt-list > li")).to_have_count(4, timeout=15_000)
+    expect(first.locator(".attempt-list > li")).to_have_count(4, timeout=30_000)
+    expect(first.get_by_text("attempt 4 failed")).to_be_visible()
     # Load more on a long log.
     open_webhook(page, "Bulk")
     page.get_by_role("tab", name="Logs").click()
