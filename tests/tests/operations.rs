@@ -292,3 +292,23 @@ async fn throttled_deliveries_wait_their_turn_without_spending_an_attempt() {
         .collect();
     assert!(attempts.iter().all(|a| *a == "1"));
 }
+
+/// A project's rate limit costs one write per API request: a new instance restarts the
+/// idle bucket (no refused `ADD` first), and a busy bucket takes its `ADD` directly.
+#[tokio::test]
+async fn a_rate_limited_request_costs_one_write_cold_or_busy() {
+    let mut settings = local_settings();
+    settings.rate_limit_per_minute = 60; // one a second: the bucket stays busy between requests
+    settings.rate_limit_burst = 100;
+    let (s, f) = Stack::with_faults(settings).await;
+    let (pid, key) = s.project("Acme").await;
+    let list = format!("/api/v1/projects/{pid}/webhooks");
+    let before = f.seen("UpdateItem");
+    let a = s.call("GET", &list, Some(&key), None).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(f.seen("UpdateItem") - before, 1, "the first request to an idle bucket");
+    for n in 2..=5 {
+        assert_eq!(s.call("GET", &list, Some(&key), None).await.status, 200);
+        assert_eq!(f.seen("UpdateItem") - before, n, "request {n}, bucket busy");
+    }
+}

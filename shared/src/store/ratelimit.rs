@@ -75,7 +75,7 @@ fn read_tat(item: Option<&Item>) -> Option<u64> {
 }
 
 /// The TAT last seen per bucket in this process. A bucket is either idle (its TAT in the
-/// past: restart it) or busy (add one interval); trying the likely case first makes one
+/// past, or unknown here: restart it) or busy (add one interval); trying the likely case first makes one
 /// write in either steady state instead of a refused write and then the right one.
 pub(crate) type Hints = Arc<Mutex<HashMap<String, u64>>>;
 
@@ -109,7 +109,8 @@ impl Store {
     async fn take_turn(&self, pk: String, g: Gcra, now: u64, limit: Option<u64>) -> Result<Taken, StoreError> {
         let k = key(pk.clone(), keys::RATE_SK);
         let expires = Millis(now).plus(Duration::from_secs(86_400));
-        let mut restart_first = self.hint(&pk).is_some_and(|tat| tat < now);
+        // No hint: this process has not seen the bucket lately, so it is most likely idle.
+        let mut restart_first = self.hint(&pk).is_none_or(|tat| tat < now);
         // Each failed try means another writer moved the bucket between our two calls.
         for _ in 0..3 {
             if restart_first && self.restart_bucket(k.clone(), g, now, expires).await? {
