@@ -72,10 +72,12 @@ pub struct Payload {
 pub fn build(src: &PayloadSource<'_>) -> Payload {
     // Data is sent as it came, except where it must be read as strings (flat keys, XML):
     // there a lone surrogate escape, which no Rust string holds, is dropped.
+    // The JSON envelope copies the text as it is, so it does not even scan it.
     let readable;
-    let data = match (src.content_type, src.format, without_lone_surrogates(src.data.get())) {
-        (ContentType::Json, PayloadFormat::Envelope, _) | (_, _, None) => src.data,
-        (_, _, Some(clean)) => {
+    let as_is = matches!((src.content_type, src.format), (ContentType::Json, PayloadFormat::Envelope));
+    let data = match if as_is { None } else { without_lone_surrogates(src.data.get()) } {
+        None => src.data,
+        Some(clean) => {
             readable = RawValue::from_string(clean).expect("dropping escapes keeps JSON valid");
             &*readable
         }
