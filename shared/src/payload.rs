@@ -73,15 +73,10 @@ pub fn build(src: &PayloadSource<'_>) -> Payload {
     // Data is sent as it came, except where it must be read as strings (flat keys, XML):
     // there a lone surrogate escape, which no Rust string holds, is dropped.
     // The JSON envelope copies the text as it is, so it does not even scan it.
-    let readable;
     let as_is = matches!((src.content_type, src.format), (ContentType::Json, PayloadFormat::Envelope));
-    let data = match if as_is { None } else { without_lone_surrogates(src.data.get()) } {
-        None => src.data,
-        Some(clean) => {
-            readable = RawValue::from_string(clean).expect("dropping escapes keeps JSON valid");
-            &*readable
-        }
-    };
+    let readable = if as_is { None } else { without_lone_surrogates(src.data.get()) }
+        .map(|clean| RawValue::from_string(clean).expect("dropping escapes keeps JSON valid"));
+    let data = readable.as_deref().unwrap_or(src.data);
     let members = members(src, data);
     match src.content_type {
         ContentType::Json => Payload {

@@ -75,8 +75,9 @@ fn read_tat(item: Option<&Item>) -> Option<u64> {
 }
 
 /// The TAT last seen per bucket in this process. A bucket is either idle (its TAT in the
-/// past, or unknown here: restart it) or busy (add one interval); trying the likely case first makes one
-/// write in either steady state instead of a refused write and then the right one.
+/// past, or unknown here: restart it) or busy (add one interval); trying the likely case
+/// first makes one write in either steady state instead of a refused write and then the
+/// right one.
 pub(crate) type Hints = Arc<Mutex<HashMap<String, u64>>>;
 
 /// Buckets remembered per process; past this the hints start over (they are only hints).
