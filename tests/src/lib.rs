@@ -133,19 +133,9 @@ impl Stack {
     }
 
     pub async fn send(&self, req: lambda_http::Request) -> Answer {
-        let resp = router::route(&self.app, req).await;
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
-        let body = match resp.body() {
-            Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
-            Body::Binary(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
-            _ => Value::Null,
-        };
-        Answer { status, headers, body }
+        let raw = self.route_raw(req).await;
+        let body = serde_json::from_slice(&raw.body).unwrap_or(Value::Null);
+        Answer { status: raw.status, headers: raw.headers, body }
     }
 
     /// A GET without credentials, its body as bytes.
@@ -155,7 +145,11 @@ impl Stack {
 
     /// A request without credentials or body, its answer's body as bytes.
     pub async fn request_raw(&self, method: &str, path: &str) -> RawAnswer {
-        let req = http::Request::builder().method(method).uri(path).body(Body::Empty).unwrap();
+        self.route_raw(http::Request::builder().method(method).uri(path).body(Body::Empty).unwrap()).await
+    }
+
+    /// Sends a request through the router; the answer's body as bytes.
+    pub async fn route_raw(&self, req: lambda_http::Request) -> RawAnswer {
         let resp = router::route(&self.app, req).await;
         let status = resp.status().as_u16();
         let headers = resp
