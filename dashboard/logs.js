@@ -1,8 +1,8 @@
 // A webhook's delivery log (004's Logs tab): status filter, each delivery's
 // attempts and a Retry button.
-import { useEffect, useId, useRef, useState } from './vendor/hooks.module.js';
+import { useEffect, useId, useState } from './vendor/hooks.module.js';
 import { request, projectPath, qs } from './api.js';
-import { html, useApp, Loading, ErrorBox, Select, Time, DeliveryBadge } from './ui.js';
+import { html, useApp, Loading, ErrorBox, Select, Time, DeliveryBadge, useAlive, pollUntil } from './ui.js';
 
 export function DeliveryLogs({ webhookId }) {
   const { session } = useApp();
@@ -63,12 +63,10 @@ function DeliveryRow({ d: initial }) {
   const [open, setOpen] = useState(false);
   const [detail, setDetail] = useState(null);
   const [error, setError] = useState(null);
-  const [retry, setRetry] = useState(null); // {busy} | {text} | {error}
+  const [retry, setRetry] = useState(null); // {busy} | {text, waiting?} | {error}
   const id = useId();
   const path = projectPath(session, `/deliveries/${encodeURIComponent(d.id)}`);
-  // The pending poll after a retry; cleared when the row goes away.
-  const poll = useRef(null);
-  useEffect(() => () => clearTimeout(poll.current), []);
+  const alive = useAlive();
 
   async function loadDetail() {
     setError(null);
@@ -76,38 +74,34 @@ function DeliveryRow({ d: initial }) {
       const full = await request(session, 'GET', path);
       setDetail(full);
       setD(full);
-      return full;
     } catch (e) {
       setError(e);
-      return null;
     }
   }
-  // The new attempt lands whenever the queue gets to it (a second here, longer on a busy
-  // stack), so look again until it shows, for up to a minute.
-  function waitForAttempt(before, tries) {
-    poll.current = setTimeout(async () => {
-      const full = await loadDetail();
-      if (full && full.attempts > before) {
-        const outcome = full.status === 'success' ? 'succeeded' : 'failed';
-        setRetry({ text: `Retry queued: attempt ${full.attempts} ${outcome}.` });
-      } else if (tries > 1) {
-        waitForAttempt(before, tries - 1);
-      } else {
-        setRetry({ text: 'Retry queued: the attempt has not been made yet. Use Refresh to look again.' });
-      }
-    }, 1500);
-  }
   async function doRetry() {
-    clearTimeout(poll.current);
     setRetry({ busy: true });
     const before = d.attempts;
     try {
       const next = await request(session, 'POST', `${path}/retry`);
       setD(next);
-      setRetry({ text: 'Retry queued: a new attempt is being made now.' });
-      waitForAttempt(before, 40);
+      setRetry({ text: 'Retry queued: a new attempt is being made now.', waiting: true });
+      // The attempt lands whenever the queue gets to it (a second here, longer on a busy
+      // stack): look again until it shows, for up to a minute.
+      const full = await pollUntil(() => request(session, 'GET', path), (x) => x.attempts > before, alive, {
+        every: 1500,
+        tries: 40,
+      });
+      if (!alive.current) return;
+      if (full) {
+        setDetail(full);
+        setD(full);
+        const outcome = full.status === 'success' ? 'succeeded' : 'failed';
+        setRetry({ text: `Retry queued: attempt ${full.attempts} ${outcome}.` });
+      } else {
+        setRetry({ text: 'Retry queued: the attempt has not been made yet. Use Refresh to look again.' });
+      }
     } catch (e) {
-      setRetry({ error: e });
+      if (alive.current) setRetry({ error: e });
     }
   }
 
@@ -137,7 +131,7 @@ function DeliveryRow({ d: initial }) {
         ${!detail && !error && html`<${Loading} what="attempts" />`}
         ${detail && html`<${Attempts} list=${detail.attempts_log || []} />`}
         <div class="actions">
-          <button type="button" class="btn" onClick=${doRetry} disabled=${retry && retry.busy}>Retry</button>
+          <button type="button" class="btn" onClick=${doRetry} disabled=${retry && (retry.busy || retry.waiting)}>Retry</button>
         </div>
         <div aria-live="polite">${retry && retry.text && html`<p class="notice success">${retry.text}</p>`}</div>
         ${retry && retry.error && html`<${ErrorBox} error=${retry.error} />`}`}

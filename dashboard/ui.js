@@ -284,23 +284,32 @@ export function useAlive() {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls an event until its attempt is done (response_code or response_message set). */
-export async function pollAttempt(fetchEvent, alive, { every = 1000, tries = 90 } = {}) {
+/**
+ * Fetches every `every` ms until `done(value)` holds, and returns that value (null once the
+ * tries run out or the component goes away). Transient failures (429, network, 5xx) are
+ * tried again; any other error is thrown.
+ */
+export async function pollUntil(fetchValue, done, alive, { every = 1000, tries = 90 } = {}) {
   for (let i = 0; i < tries && alive.current; i++) {
     await sleep(every);
     if (!alive.current) return null;
-    let ev;
+    let value;
     try {
-      ev = await fetchEvent();
+      value = await fetchValue();
     } catch (e) {
       if (e && (e.status === 429 || e.status === 0 || e.status >= 500)) continue;
       throw e;
     }
-    if (ev && (ev.response_code !== null && ev.response_code !== undefined || (ev.response_message ?? null) !== null)) {
-      return ev;
-    }
+    if (value && done(value)) return value;
   }
   return null;
+}
+
+/** Polls an event until its attempt is done (response_code or response_message set). */
+export function pollAttempt(fetchEvent, alive, options) {
+  const attempted = (ev) =>
+    (ev.response_code !== null && ev.response_code !== undefined) || (ev.response_message ?? null) !== null;
+  return pollUntil(fetchEvent, attempted, alive, options);
 }
 
 /** "Response code: 200" and the response text, once a test attempt is done. */
