@@ -69,15 +69,12 @@ fn is_zero(n: &u32) -> bool {
 impl WakeMessage {
     /// A wake-up for one written delivery's attempt `attempt`.
     pub fn next(project_id: ProjectId, target: WakeTarget, queued_at: Millis) -> WakeMessage {
-        WakeMessage {
-            group: None,
-            project_id,
-            queued_at,
-            manual: false,
-            slot_reserved: false,
-            redrives: 0,
-            deliveries: vec![target],
-        }
+        WakeMessage::next_all(project_id, vec![target], queued_at)
+    }
+
+    /// One wake-up for several written deliveries' next attempts (a retry group).
+    pub fn next_all(project_id: ProjectId, deliveries: Vec<WakeTarget>, queued_at: Millis) -> WakeMessage {
+        WakeMessage { group: None, project_id, queued_at, manual: false, slot_reserved: false, redrives: 0, deliveries }
     }
 
     /// What `decide` needs to know of the message for one of its deliveries.

@@ -237,3 +237,53 @@ async fn the_repair_sweep_requeues_an_overdue_manual_resend() {
     assert_eq!(report.requeued, 1, "{report:?}");
     s.pump_until(WAIT, || rx.count() == before + 1).await;
 }
+
+/// A failed attempt whose retry shares a wake-up with the others of its message costs,
+/// as seen at storage, one claim for the group and one record per delivery: no lease,
+/// and no write of the webhooks' failure state while they go on failing.
+#[tokio::test]
+async fn a_retry_group_costs_one_claim_and_one_record_per_failed_attempt() {
+    let (s, f) = Stack::with_faults(local_settings()).await;
+    let rx = Receiver::start([vec![Plan::status(500); 20], vec![Plan::status(200)]].concat()).await;
+    let (pid, key) = s.project("Acme").await;
+    for i in 0..10 {
+        s.webhook(pid, &key, json!({"name": format!("r{i}"), "url": rx.url(&format!("/{i}"))})).await;
+    }
+    let evt = s.event(&key, "a.b", json!({})).await.result()["event_id"].as_str().unwrap().to_string();
+    s.pump_until(WAIT, || rx.count() == 10).await;
+    let (puts, updates) = (f.seen("PutItem"), f.seen("UpdateItem"));
+    // Attempt 2 of all ten, failed again.
+    s.pump_until(WAIT, || rx.count() == 20).await;
+    assert_eq!(f.seen("PutItem") - puts, 11, "one group claim and ten records");
+    assert_eq!(f.seen("UpdateItem") - updates, 0, "no lease, no failure-state write");
+    s.pump_until(WAIT, || rx.count() == 30).await;
+    s.pump_for(Duration::from_secs(2)).await;
+    let ev = s.call("GET", &format!("/api/v1/projects/{pid}/events/{evt}"), Some(&key), None).await;
+    for d in ev.result()["deliveries"].as_array().unwrap() {
+        assert_eq!((d["status"].as_str(), d["attempts"].as_u64()), (Some("success"), Some(3)), "{d}");
+    }
+    assert_eq!(rx.count(), 30);
+}
+
+/// The delivery function dies right after taking a retry group's claim: the group's
+/// message comes back and, once the claim's lease ends, each retry is made once.
+#[tokio::test]
+async fn a_crash_after_a_retry_groups_claim_is_finished_by_the_next_wake_up() {
+    let (s, f) = Stack::with_faults(local_settings()).await;
+    let rx = Receiver::start(vec![Plan::status(500), Plan::status(500), Plan::status(200)]).await;
+    let (pid, key) = s.project("Acme").await;
+    for i in 0..2 {
+        s.webhook(pid, &key, json!({"name": format!("r{i}"), "url": rx.url(&format!("/{i}"))})).await;
+    }
+    let evt = s.event(&key, "a.b", json!({})).await.result()["event_id"].as_str().unwrap().to_string();
+    s.pump_until(WAIT, || rx.count() == 2).await;
+    // The next PutItem is the retry group's claim: it lands, its answers never come.
+    f.next("PutItem", Mode::Lose, 2);
+    s.pump_until(WAIT, || rx.count() == 4).await;
+    s.pump_for(Duration::from_secs(3)).await;
+    assert_eq!(rx.count(), 4, "one POST per retry");
+    let ev = s.call("GET", &format!("/api/v1/projects/{pid}/events/{evt}"), Some(&key), None).await;
+    for d in ev.result()["deliveries"].as_array().unwrap() {
+        assert_eq!((d["status"].as_str(), d["attempts"].as_u64()), (Some("success"), Some(2)), "{d}");
+    }
+}

@@ -235,6 +235,124 @@ async fn copies_of_a_message_at_once_or_late_post_once() {
     assert_eq!(log.result()["attempts_log"].as_array().unwrap().len(), 1);
 }
 
+/// `n` webhooks on one receiver and one event to them all; returns the event id.
+async fn fan_out(s: &Stack, rx: &Receiver, n: usize) -> (u64, String, String) {
+    let (pid, key) = s.project("Acme").await;
+    for i in 0..n {
+        s.webhook(pid, &key, json!({"name": format!("r{i}"), "url": rx.url(&format!("/{i}"))})).await;
+    }
+    let evt = s.event(&key, "a.b", json!({})).await.result()["event_id"].as_str().unwrap().to_string();
+    (pid, key, evt)
+}
+
+/// Each delivery of the event: its status and the attempt numbers of its log.
+async fn logs(s: &Stack, key: &str, pid: u64, evt: &str) -> Vec<(String, Vec<u64>)> {
+    let mut out = Vec::new();
+    for d in event_detail(s, key, pid, evt).await["deliveries"].as_array().unwrap() {
+        let id = d["id"].as_str().unwrap();
+        let a = s.call("GET", &format!("/api/v1/projects/{pid}/deliveries/{id}"), Some(key), None).await;
+        let log = a.result()["attempts_log"].as_array().unwrap().iter().map(|x| x["attempt"].as_u64().unwrap());
+        out.push((a.result()["status"].as_str().unwrap().to_string(), log.collect()));
+    }
+    out
+}
+
+/// POSTs per (webhook-id, attempt) as the receiver saw them.
+fn posts_per_attempt(rx: &Receiver) -> std::collections::HashMap<(String, String), usize> {
+    let mut seen = std::collections::HashMap::new();
+    for r in rx.received() {
+        *seen.entry((r.header("webhook-id").to_string(), r.header("x-webhook-attempt").to_string())).or_insert(0) += 1;
+    }
+    seen
+}
+
+/// The retries one message schedules share one wake-up, and its two copies processed at
+/// once make one POST per delivery; a late copy makes none and logs nothing.
+#[tokio::test]
+async fn copies_of_a_retry_groups_wake_up_at_once_or_late_post_once() {
+    let s = Stack::start().await;
+    let slow_ok = Plan { status: 200, delay: Duration::from_millis(300), headers: vec![] };
+    let rx = Receiver::start(vec![Plan::status(500), Plan::status(500), Plan::status(500), slow_ok]).await;
+    let (pid, key, evt) = fan_out(&s, &rx, 3).await;
+    let first = s.take_messages(1).await.remove(0);
+    let batch =
+        |id: &str, body: &str| vec![hookline::service::deliver::Incoming { message_id: id.into(), body: body.into() }];
+    assert!(hookline::service::deliver::process_batch(&s.app, &s.sender, &batch("m0", &first)).await.is_empty());
+    assert_eq!(rx.count(), 3, "three first attempts, all failed");
+    let retry = s.take_messages(1).await.remove(0);
+    let parsed: Value = serde_json::from_str(&retry).unwrap();
+    assert_eq!(parsed["deliveries"].as_array().unwrap().len(), 3, "one wake-up for the three retries: {retry}");
+    let (one, two) = (batch("m1", &retry), batch("m2", &retry));
+    let (a, b) = tokio::join!(
+        hookline::service::deliver::process_batch(&s.app, &s.sender, &one),
+        hookline::service::deliver::process_batch(&s.app, &s.sender, &two)
+    );
+    assert!(a.is_empty() && b.is_empty(), "neither copy failed: {a:?} {b:?}");
+    assert!(hookline::service::deliver::process_batch(&s.app, &s.sender, &batch("m3", &retry)).await.is_empty());
+    s.pump_for(Duration::from_secs(8)).await; // the losing copy comes back once the claim's lease ends
+    assert_eq!(rx.count(), 6, "one POST per retry for three copies");
+    assert!(posts_per_attempt(&rx).values().all(|n| *n == 1), "{:?}", posts_per_attempt(&rx));
+    for (status, log) in logs(&s, &key, pid, &evt).await {
+        assert_eq!((status.as_str(), log), ("success", vec![1, 2]), "each attempt logged once");
+    }
+}
+
+/// A manual re-send of a delivery whose retry shares a wake-up with others, processed at
+/// the same moment as that wake-up: the attempt is made once (both contend for the
+/// group's claim), and the other retries of the group are still made.
+#[tokio::test]
+async fn a_manual_resend_racing_its_retry_group_posts_the_attempt_once() {
+    let s = Stack::start().await;
+    let slow_ok = Plan { status: 200, delay: Duration::from_millis(300), headers: vec![] };
+    let rx = Receiver::start(vec![Plan::status(500), Plan::status(500), slow_ok]).await;
+    let (pid, key, evt) = fan_out(&s, &rx, 2).await;
+    s.pump_until(WAIT, || rx.count() == 2).await;
+    let id = event_detail(&s, &key, pid, &evt).await["deliveries"][0]["id"].as_str().unwrap().to_string();
+    let resent = s.call("POST", &format!("/api/v1/projects/{pid}/deliveries/{id}/retry"), Some(&key), None).await;
+    assert!(resent.status < 300, "{:?}", resent.body);
+    let bodies = s.take_messages(2).await;
+    let batch: Vec<_> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| vec![hookline::service::deliver::Incoming { message_id: format!("m{i}"), body: b.clone() }])
+        .collect();
+    let (a, b) = tokio::join!(
+        hookline::service::deliver::process_batch(&s.app, &s.sender, &batch[0]),
+        hookline::service::deliver::process_batch(&s.app, &s.sender, &batch[1])
+    );
+    assert!(a.is_empty() && b.is_empty(), "{a:?} {b:?}");
+    s.pump_for(Duration::from_secs(8)).await;
+    assert_eq!(rx.count(), 4, "attempt 2 of each delivery, once: {:?}", posts_per_attempt(&rx));
+    assert!(posts_per_attempt(&rx).values().all(|n| *n == 1));
+    for (status, log) in logs(&s, &key, pid, &evt).await {
+        assert_eq!((status.as_str(), log), ("success", vec![1, 2]));
+    }
+}
+
+/// A webhook deleted while its retry waits in a group with another webhook's: its
+/// delivery ends `error` without a POST, the other's retry is made.
+#[tokio::test]
+async fn deleting_a_webhook_stops_its_retry_within_a_group() {
+    let s = Stack::start().await;
+    let rx = Receiver::start(vec![Plan::status(500), Plan::status(500), Plan::status(200)]).await;
+    let (pid, key, evt) = fan_out(&s, &rx, 2).await;
+    s.pump_until(WAIT, || rx.count() == 2).await;
+    let gone = event_detail(&s, &key, pid, &evt).await["deliveries"][0]["webhook_id"].as_str().unwrap().to_string();
+    let del = s.call("DELETE", &format!("/api/v1/projects/{pid}/webhooks/{gone}"), Some(&key), None).await;
+    assert!(del.status < 300, "{:?}", del.body);
+    s.pump_for(Duration::from_secs(4)).await;
+    assert_eq!(rx.count(), 3, "only the remaining webhook's retry");
+    let detail = event_detail(&s, &key, pid, &evt).await;
+    let mut ends: Vec<(String, String)> = detail["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["status"].as_str().unwrap().to_string(), d["error"].as_str().unwrap_or("").to_string()))
+        .collect();
+    ends.sort();
+    assert_eq!(ends, vec![("error".into(), "webhook deleted".into()), ("success".into(), String::new())]);
+}
+
 /// §10: 1–100 events, each answered in order; invalid entries alone are refused; every
 /// accepted one is stored and delivered; keys replay.
 #[tokio::test]

@@ -36,8 +36,9 @@ pub enum WakeKind {
     /// The intake's wake-up for attempt 1 of a delivery not written yet (one message
     /// wakes a group of deliveries; its claim is taken per group).
     First,
-    /// A wake-up for attempt `n` of a written delivery (retries, manual re-sends,
-    /// postponements); its claim is the lease on the delivery item.
+    /// A wake-up for attempt `n` of written deliveries (retries, manual re-sends,
+    /// postponements); its claim is the retry group's the delivery names, or else the
+    /// lease on the delivery item.
     Next,
 }
 

@@ -109,6 +109,11 @@ pub struct Delivery {
     /// Held by the one delivery function instance making the next attempt.
     #[serde(default)]
     pub lease_until: Option<Millis>,
+    /// The group claim its next attempt is taken under, when that attempt's wake-up is
+    /// shared with other retries (`None`: the lease above). Every wake-up for that
+    /// attempt, whichever message brings it, contends for this one claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_claim: Option<String>,
     /// Set when it ended without an attempt.
     #[serde(default)]
     pub dropped: Option<DropReason>,
@@ -134,6 +139,7 @@ impl Delivery {
             created_at: event.received_at,
             next_attempt_at: Some(event.received_at),
             lease_until: None,
+            next_claim: None,
             dropped: None,
             test: event.test,
             log: Vec::new(),
@@ -172,6 +178,7 @@ impl Delivery {
         let mut d = self.clone();
         d.attempts = number;
         d.lease_until = None;
+        d.next_claim = None;
         d.dropped = None;
         d.log.push(AttemptRecord {
             attempt: number,
@@ -209,14 +216,26 @@ impl Delivery {
         d.dropped = Some(reason);
         d.next_attempt_at = None;
         d.lease_until = None;
+        d.next_claim = None;
         d
     }
 
-    /// Not sent yet (throttled): wait until `until`, attempts unchanged.
+    /// Not sent yet (throttled): wait until `until`, attempts unchanged. Its own wake-up
+    /// brings it, under its own lease.
     pub fn postponed(&self, until: Millis) -> Delivery {
         let mut d = self.clone();
         d.next_attempt_at = Some(until);
         d.lease_until = None;
+        d.next_claim = None;
+        d
+    }
+
+    /// A pending retry that shares one wake-up with others: due at the group's time,
+    /// its attempt taken under the group's claim.
+    pub fn in_retry_group(&self, claim: &str, due: Millis) -> Delivery {
+        let mut d = self.clone();
+        d.next_attempt_at = Some(due);
+        d.next_claim = Some(claim.to_string());
         d
     }
 
@@ -231,6 +250,42 @@ impl Delivery {
         d.next_attempt_at = Some(now);
         d
     }
+}
+
+/// How much later than its own due time a retry may go so as to share a wake-up, as a
+/// share of its delay: above the spread of the schedule's jitter (±10 %), so the
+/// retries of one message on one step of the schedule land in one group.
+const GROUP_SLACK: f64 = 0.25;
+/// The least slack, for short delays (a `Retry-After`, a test schedule).
+const MIN_GROUP_SLACK: Duration = Duration::from_secs(1);
+
+/// Groups retries due at about the same time, so that each group shares one wake-up and
+/// one claim (one write for the group instead of a lease per delivery). Sorted by due
+/// time, a group takes every retry due within `GROUP_SLACK` of the first one's delay
+/// from `now`, up to `max` members, and is due when its last member is: no retry goes
+/// earlier than its schedule says. Returns indices into `due`, and each group's time.
+pub fn retry_groups(due: &[Millis], now: Millis, max: usize) -> Vec<(Vec<usize>, Millis)> {
+    let mut order: Vec<usize> = (0..due.len()).collect();
+    order.sort_by_key(|&i| due[i]);
+    let mut groups: Vec<(Vec<usize>, Millis)> = Vec::new();
+    let mut start = Millis::ZERO;
+    for i in order {
+        match groups.last_mut() {
+            Some((members, at)) if members.len() < max.max(1) && due[i] <= start.plus(slack(start, now)) => {
+                members.push(i);
+                *at = due[i];
+            }
+            _ => {
+                start = due[i];
+                groups.push((vec![i], due[i]));
+            }
+        }
+    }
+    groups
+}
+
+fn slack(first: Millis, now: Millis) -> Duration {
+    first.since(now).mul_f64(GROUP_SLACK).max(MIN_GROUP_SLACK)
 }
 
 #[cfg(test)]
@@ -335,6 +390,48 @@ pub(crate) mod tests {
         // A retry of a success works the same way.
         let ok = fresh().attempted(&outcome(Some(200), None), Millis(2_000), Millis(2_000), &SCHEDULE, 0.0);
         assert_eq!(ok.retried(Millis(3_000)).max_attempts, 2);
+    }
+
+    #[test]
+    fn retries_due_together_share_one_wake_up_due_with_its_last_member() {
+        let now = Millis(100_000);
+        // Four retries 5 min out, jittered ±10 %, and one a `Retry-After` brought to 2 s.
+        let due = [Millis(400_000), Millis(370_000), Millis(102_000), Millis(430_000), Millis(395_000)];
+        let groups = retry_groups(&due, now, 10);
+        assert_eq!(groups, vec![(vec![2], Millis(102_000)), (vec![1, 4, 0, 3], Millis(430_000))]);
+        // Never earlier than its own time: every member is due by the group's.
+        for (members, at) in &groups {
+            assert!(members.iter().all(|&i| due[i] <= *at));
+        }
+    }
+
+    #[test]
+    fn a_retry_group_is_bounded_in_spread_and_size() {
+        let now = Millis(0);
+        // 10 s out: slack 2.5 s. 13 s is beyond it and starts a group of its own.
+        let due = [Millis(10_000), Millis(12_000), Millis(13_000)];
+        assert_eq!(retry_groups(&due, now, 10), vec![(vec![0, 1], Millis(12_000)), (vec![2], Millis(13_000))]);
+        // Short delays still group within a second.
+        assert_eq!(retry_groups(&[Millis(1_000), Millis(1_900)], now, 10).len(), 1);
+        // At most `max` a group.
+        let same = [Millis(5_000); 5];
+        let sizes: Vec<usize> = retry_groups(&same, now, 2).iter().map(|(m, _)| m.len()).collect();
+        assert_eq!(sizes, vec![2, 2, 1]);
+        assert!(retry_groups(&[], now, 10).is_empty());
+    }
+
+    #[test]
+    fn a_retry_group_names_its_claim_until_the_attempt_is_made() {
+        let d = fresh().attempted(&outcome(Some(500), None), Millis(2_000), Millis(2_000), &SCHEDULE, 0.0);
+        let g = d.in_retry_group("grp", Millis(7_500));
+        assert_eq!((g.next_claim.as_deref(), g.next_attempt_at), (Some("grp"), Some(Millis(7_500))));
+        // A manual re-send keeps it: its wake-up must contend with the group's.
+        assert_eq!(g.retried(Millis(3_000)).next_claim.as_deref(), Some("grp"));
+        // The attempt, a drop or a postponement ends it.
+        let after = g.attempted(&outcome(Some(500), None), Millis(8_000), Millis(8_000), &SCHEDULE, 0.0);
+        assert_eq!(after.next_claim, None);
+        assert_eq!(g.dropped(DropReason::WebhookDeleted).next_claim, None);
+        assert_eq!(g.postponed(Millis(9_000)).next_claim, None, "a throttled delivery wakes under its own lease");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! wake-ups names, `decide` each delivery, then carry the actions out in the order that
 //! keeps every guarantee: claim, POST, queue the next wake-up, record.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -11,12 +11,12 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::clock::Millis;
-use crate::delivery::{decide, Action, Context, Delivery, DropReason, Seen, STATE_WAIT};
+use crate::delivery::{decide, retry_groups, Action, Context, Delivery, DropReason, Seen, STATE_WAIT};
 use crate::error::{QueueError, StoreError};
 use crate::ids::{random_token, EventId, ProjectId, WebhookId};
 use crate::model::{Event, FailureStep, Webhook};
 use crate::payload::{self, Payload, PayloadSource};
-use crate::queue::{Outgoing, WakeMessage, WakeTarget, MAX_DELAY};
+use crate::queue::{Outgoing, WakeMessage, WakeTarget, GROUP_SIZE, MAX_DELAY};
 use crate::retry::random_jitter;
 use crate::sender::{header_map, Sender};
 use crate::service::ops;
@@ -195,25 +195,40 @@ impl Planned<'_> {
     }
 }
 
-/// An attempt under way: the delivery before it, under which lease (`None`: a group claim).
+/// An attempt under way: the delivery before it, and how its record is conditioned on
+/// the claim it was made under.
 struct Attempting<'a> {
     plan: &'a Planned<'a>,
     before: Delivery,
-    lease: Option<Millis>,
+    record: RecordKind,
 }
 
 /// What one delivery's handling writes last: the new state, and how.
 struct Record {
     new: Delivery,
-    /// `None`: first write of the delivery; `Some((lease, attempts))`: a written delivery
-    /// held under `lease` with `attempts` made; `Drop(attempts)`: an unleased end.
     how: RecordKind,
 }
 
+#[derive(Debug, Clone, Copy)]
 enum RecordKind {
+    /// The delivery's first write (a first attempt under its message's group claim).
     First,
+    /// A written delivery held under its own `lease`, with `prev_attempts` made.
     Leased { lease: Millis, prev_attempts: u32 },
-    Unleased { prev_attempts: u32 },
+    /// A written delivery still as it was read: an attempt under a retry group's claim,
+    /// or an end without an attempt.
+    Unchanged { prev_attempts: u32 },
+}
+
+/// The group claim an attempt of `plan` is taken under, if not a lease on the item: a
+/// first attempt's is its message's group; a retry's is the one its delivery names, so
+/// every wake-up for that attempt (the group's, a manual re-send's, a heal's) contends
+/// for the same claim.
+fn group_claim<'a>(msg: &'a WakeMessage, plan: &'a Planned<'_>) -> Option<&'a str> {
+    match plan.written {
+        Some(d) => d.next_claim.as_deref(),
+        None => msg.group.as_deref(),
+    }
 }
 
 /// Handles one message; returns the deliveries it recorded.
@@ -259,44 +274,49 @@ async fn handle_message(
     }
 
     let max_attempts = app.settings.max_attempts();
-    let lease = now.plus(app.settings.delivery_timeout + app.settings.lease_margin);
+    let lease_for = app.settings.delivery_timeout + app.settings.lease_margin;
+    let lease = now.plus(lease_for);
     // Names this handling in its claims, so a retried claim call recognises its own win.
     let holder = random_token(now);
     let mut outgoing: Vec<Outgoing> = Vec::new();
     let mut records: Vec<Record> = Vec::new();
     let mut waiting: Vec<&WakeTarget> = Vec::new();
 
-    // Claims: one per group of first attempts, one lease per written delivery. A claim
-    // lost to another instance sends the message back for when that lease ends.
-    let lease_for = app.settings.delivery_timeout + app.settings.lease_margin;
-    let wants_attempt = plans.iter().any(|p| matches!(p.action, Action::Attempt { .. }));
-    let group_won = match (&msg.group, wants_attempt) {
-        (Some(group), true) => app.store.claim_group(group, &holder, lease, now).await?,
-        _ => false,
-    };
+    // Claims: one per group (first attempts, or retries sharing a wake-up), else a
+    // lease per written delivery. A claim lost to another instance sends the message
+    // back for when that lease ends.
+    let mut groups: HashMap<&str, bool> = HashMap::new();
+    for p in plans.iter().filter(|p| matches!(p.action, Action::Attempt { .. })) {
+        if let Some(g) = group_claim(msg, p) {
+            groups.insert(g, false);
+        }
+    }
+    for (group, won) in groups.iter_mut() {
+        *won = app.store.claim_group(group, &holder, lease, now).await?;
+    }
     let mut attempting: Vec<Attempting<'_>> = Vec::new();
     let mut claimed_elsewhere: Vec<&WakeTarget> = Vec::new();
+    let mut postponed: BTreeMap<Millis, Vec<&WakeTarget>> = BTreeMap::new();
     for p in &plans {
         match &p.action {
             Action::Attempt { .. } => {
-                let Some(before) = p.current(max_attempts) else { continue };
-                if msg.group.is_some() && !group_won {
-                    claimed_elsewhere.push(p.target);
-                } else if msg.group.is_some() {
-                    attempting.push(Attempting { plan: p, before, lease: None });
-                } else if app.store.claim_delivery(&before, &holder, lease, now).await? {
-                    let mut held = before.clone();
-                    held.lease_until = Some(lease);
-                    attempting.push(Attempting { plan: p, before: held, lease: Some(lease) });
-                } else {
-                    claimed_elsewhere.push(p.target);
+                let Some(mut before) = p.current(max_attempts) else { continue };
+                let record = match (group_claim(msg, p), p.written) {
+                    (Some(g), _) if !groups[g] => None,
+                    (Some(_), None) => Some(RecordKind::First),
+                    (Some(_), Some(w)) => Some(RecordKind::Unchanged { prev_attempts: w.attempts }),
+                    (None, _) => app.store.claim_delivery(&before, &holder, lease, now).await?.then(|| {
+                        before.lease_until = Some(lease);
+                        RecordKind::Leased { lease, prev_attempts: before.attempts }
+                    }),
+                };
+                match record {
+                    Some(record) => attempting.push(Attempting { plan: p, before, record }),
+                    None => claimed_elsewhere.push(p.target),
                 }
             }
-            Action::Postpone { until } => {
-                let mut again = msg.clone();
-                again.deliveries = vec![p.target.clone()];
-                outgoing.push(Outgoing { message: again, delay: until.since(now).min(MAX_DELAY) });
-            }
+            // Deliveries due together (a retry group) sleep again together.
+            Action::Postpone { until } => postponed.entry(*until).or_default().push(p.target),
             Action::Wait => waiting.push(p.target),
             Action::Drop(reason) => {
                 if let Some(d) = p.current(max_attempts) {
@@ -309,6 +329,11 @@ async fn handle_message(
             }
             Action::Ignore(why) => tracing::debug!(delivery = %p.target.delivery_id, ?why, "nothing to do"),
         }
+    }
+    for (until, targets) in postponed {
+        let mut again = msg.clone();
+        again.deliveries = targets.into_iter().cloned().collect();
+        outgoing.push(Outgoing { message: again, delay: until.since(now).min(MAX_DELAY) });
     }
     if !claimed_elsewhere.is_empty() {
         let mut again = msg.clone();
@@ -331,7 +356,7 @@ async fn handle_message(
                 later.slot_reserved = true;
                 later.manual = msg.manual;
                 outgoing.push(Outgoing { message: later, delay: turn.since(now).min(MAX_DELAY) });
-                records.push(Record { new: a.before.postponed(turn), how: record_kind(&a) });
+                records.push(Record { new: a.before.postponed(turn), how: a.record });
                 continue;
             }
         }
@@ -339,17 +364,26 @@ async fn handle_message(
     }
 
     // The POSTs of a message run at once.
-    let finished = join_all(sending.iter().map(|a| attempt(app, sender, a))).await;
-    for (a, new) in sending.iter().zip(finished) {
-        if let Some(next) = new.next_attempt_at {
-            // Queue the next wake-up before recording: a recorded retry always has one.
-            let target = WakeTarget { attempt: new.attempts + 1, ..a.plan.target.clone() };
-            outgoing.push(Outgoing {
-                message: WakeMessage::next(pid, target, Millis::now()),
-                delay: next.since(Millis::now()).min(MAX_DELAY),
-            });
+    let mut finished = join_all(sending.iter().map(|a| attempt(app, sender, a))).await;
+    // Queue the next wake-ups before recording: a recorded retry always has one. Retries
+    // due at about the same time share one wake-up and one claim.
+    let now = Millis::now();
+    let retrying: Vec<usize> = (0..finished.len()).filter(|&i| finished[i].next_attempt_at.is_some()).collect();
+    let due: Vec<Millis> = retrying.iter().filter_map(|&i| finished[i].next_attempt_at).collect();
+    for (members, at) in retry_groups(&due, now, GROUP_SIZE) {
+        let claim = (members.len() > 1).then(|| format!("retry.{}", random_token(now)));
+        let mut targets = Vec::with_capacity(members.len());
+        for i in members.into_iter().map(|m| retrying[m]) {
+            if let Some(claim) = &claim {
+                finished[i] = finished[i].in_retry_group(claim, at);
+            }
+            targets.push(WakeTarget { attempt: finished[i].attempts + 1, ..sending[i].plan.target.clone() });
         }
-        records.push(Record { new, how: record_kind(a) });
+        outgoing
+            .push(Outgoing { message: WakeMessage::next_all(pid, targets, now), delay: at.since(now).min(MAX_DELAY) });
+    }
+    for (a, new) in sending.iter().zip(finished) {
+        records.push(Record { new, how: a.record });
     }
 
     if !outgoing.is_empty() {
@@ -363,7 +397,9 @@ async fn handle_message(
             RecordKind::Leased { lease, prev_attempts } => {
                 app.store.record_next(&r.new, lease, prev_attempts, expires).await?
             }
-            RecordKind::Unleased { prev_attempts } => app.store.record_drop(&r.new, prev_attempts, expires).await?,
+            RecordKind::Unchanged { prev_attempts } => {
+                app.store.record_if_unchanged(&r.new, prev_attempts, expires).await?
+            }
         };
         if ok {
             recorded.push(r.new);
@@ -374,17 +410,9 @@ async fn handle_message(
     Ok(recorded)
 }
 
-fn record_kind(a: &Attempting<'_>) -> RecordKind {
-    match (a.plan.written, a.lease) {
-        (_, Some(lease)) => RecordKind::Leased { lease, prev_attempts: a.before.attempts },
-        // Under a group claim: the delivery is not written yet.
-        _ => RecordKind::First,
-    }
-}
-
 fn drop_record(written: Option<&Delivery>, d: Delivery, reason: DropReason) -> Record {
     let how = match written {
-        Some(w) => RecordKind::Unleased { prev_attempts: w.attempts },
+        Some(w) => RecordKind::Unchanged { prev_attempts: w.attempts },
         None => RecordKind::First,
     };
     Record { new: d.dropped(reason), how }

@@ -87,8 +87,15 @@ impl Store {
         self.write(Write::put(item(d, expires)?).when(cond)).await
     }
 
-    /// Ends a written, pending delivery without an attempt, if it is unchanged.
-    pub async fn record_drop(&self, d: &Delivery, prev_attempts: u32, expires: Millis) -> Result<bool, StoreError> {
+    /// Writes a written, pending delivery's new state if it is unchanged since it was
+    /// read with `prev_attempts`: an attempt made under a retry group's claim, or an end
+    /// without an attempt. A second writer for the same attempt finds it changed.
+    pub async fn record_if_unchanged(
+        &self,
+        d: &Delivery,
+        prev_attempts: u32,
+        expires: Millis,
+    ) -> Result<bool, StoreError> {
         self.write(Write::put(item(d, expires)?).when(unchanged(prev_attempts))).await
     }
 
