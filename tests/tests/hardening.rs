@@ -353,6 +353,57 @@ async fn deleting_a_webhook_stops_its_retry_within_a_group() {
     assert_eq!(ends, vec![("error".into(), "webhook deleted".into()), ("success".into(), String::new())]);
 }
 
+/// A group's claim says when it is taken over from a holder whose lease ended (that
+/// holder may still record late), so the new holder reads the group again first.
+#[tokio::test]
+async fn a_group_claim_tells_a_take_over_from_a_first_claim() {
+    use hookline::clock::Millis;
+    use hookline::store::GroupClaim;
+    let s = Stack::start().await;
+    let now = Millis::now();
+    let later = now.plus(Duration::from_secs(30));
+    let store = &s.app.store;
+    assert_eq!(store.claim_group("g1", "a", later, now).await.unwrap(), GroupClaim::Won { took_over: false });
+    assert_eq!(
+        store.claim_group("g1", "a", later, now).await.unwrap(),
+        GroupClaim::Won { took_over: false },
+        "a retried call"
+    );
+    assert_eq!(store.claim_group("g1", "b", later, now).await.unwrap(), GroupClaim::Lost);
+    assert!(store.group_claimed("g1", now).await.unwrap());
+    let after = later.plus(Duration::from_secs(1));
+    assert!(!store.group_claimed("g1", after).await.unwrap());
+    assert_eq!(
+        store.claim_group("g1", "b", after.plus(Duration::from_secs(30)), after).await.unwrap(),
+        GroupClaim::Won { took_over: true }
+    );
+}
+
+/// A manual re-send of a delivery whose retry group is making its attempt right now is
+/// refused (409) and queues nothing: it would otherwise be overwritten by that attempt.
+#[tokio::test]
+async fn a_manual_resend_during_its_groups_attempt_is_refused() {
+    use hookline::clock::Millis;
+    let s = Stack::start().await;
+    let rx = Receiver::start(vec![Plan::status(500), Plan::status(500), Plan::status(200)]).await;
+    let (pid, key, evt) = fan_out(&s, &rx, 2).await;
+    s.pump_until(WAIT, || rx.count() == 2).await;
+    let d = &event_detail(&s, &key, pid, &evt).await["deliveries"][0];
+    let id = d["id"].as_str().unwrap().to_string();
+    let wh_id = hookline::ids::WebhookId::parse(d["webhook_id"].as_str().unwrap()).unwrap();
+    let wh = s.app.store.get_webhook(hookline::ids::ProjectId(pid), &wh_id).await.unwrap().unwrap();
+    let page = s.app.store.list_deliveries(&wh, Default::default(), 10, None, Millis::now()).await.unwrap();
+    let stored = &page.items[0];
+    let group = stored.next_claim.clone().expect("the retry shares a wake-up");
+    // Another instance holds the group's claim: its attempt is under way.
+    let now = Millis::now();
+    assert!(s.app.store.claim_group(&group, "elsewhere", now.plus(Duration::from_secs(30)), now).await.is_ok());
+    let r = s.call("POST", &format!("/api/v1/projects/{pid}/deliveries/{id}/retry"), Some(&key), None).await;
+    assert_eq!(r.status, 409, "{:?}", r.body);
+    let messages = s.take_messages(1).await;
+    assert!(!messages[0].contains("\"manual\""), "only the group's own wake-up is queued: {messages:?}");
+}
+
 /// §10: 1–100 events, each answered in order; invalid entries alone are refused; every
 /// accepted one is stored and delivered; keys replay.
 #[tokio::test]

@@ -13,7 +13,7 @@ use crate::app::App;
 use crate::clock::Millis;
 use crate::delivery::{decide, retry_groups, Action, Context, Delivery, DropReason, Seen, STATE_WAIT};
 use crate::error::{QueueError, StoreError};
-use crate::ids::{random_token, EventId, ProjectId, WebhookId};
+use crate::ids::{random_token, DeliveryId, EventId, ProjectId, WebhookId};
 use crate::model::{Event, FailureStep, Webhook};
 use crate::payload::{self, Payload, PayloadSource};
 use crate::queue::{Outgoing, WakeMessage, WakeTarget, GROUP_SIZE, MAX_DELAY};
@@ -21,7 +21,7 @@ use crate::retry::random_jitter;
 use crate::sender::{header_map, Sender};
 use crate::service::ops;
 use crate::signing::{hex_signature, signature_header};
-use crate::store::{Slot, StoredEvent, WakeContext, WebhookFailureChange};
+use crate::store::{delivery_key, GroupClaim, Slot, StoredEvent, WakeContext, WebhookFailureChange};
 
 /// When an event a young wake-up names is not visible yet (the intake writes it right
 /// after queueing), look once more after this before sending the message back.
@@ -209,15 +209,16 @@ struct Record {
     how: RecordKind,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum RecordKind {
     /// The delivery's first write (a first attempt under its message's group claim).
     First,
     /// A written delivery held under its own `lease`, with `prev_attempts` made.
     Leased { lease: Millis, prev_attempts: u32 },
-    /// A written delivery still as it was read: an attempt under a retry group's claim,
-    /// or an end without an attempt.
-    Unchanged { prev_attempts: u32 },
+    /// A written delivery's attempt under retry group `group`'s claim.
+    Claimed { group: String, prev_attempts: u32 },
+    /// A written delivery ended without an attempt, if still as read.
+    Dropped { prev_attempts: u32 },
 }
 
 /// The group claim an attempt of `plan` is taken under, if not a lease on the item: a
@@ -285,15 +286,31 @@ async fn handle_message(
     // Claims: one per group (first attempts, or retries sharing a wake-up), else a
     // lease per written delivery. A claim lost to another instance sends the message
     // back for when that lease ends.
-    let mut groups: HashMap<&str, bool> = HashMap::new();
+    let mut groups: HashMap<&str, GroupClaim> = HashMap::new();
     for p in plans.iter().filter(|p| matches!(p.action, Action::Attempt { .. })) {
         if let Some(g) = group_claim(msg, p) {
-            groups.insert(g, false);
+            groups.insert(g, GroupClaim::Lost);
         }
     }
-    for (group, won) in groups.iter_mut() {
-        *won = app.store.claim_group(group, &holder, lease, now).await?;
+    for (group, claim) in groups.iter_mut() {
+        *claim = app.store.claim_group(group, &holder, lease, now).await?;
     }
+    // A claim taken over from a holder whose lease ended: that holder may be running
+    // late and have recorded some of the group since this handling read it. Read the
+    // group's deliveries again (consistently) and leave out any that changed.
+    let taken_over: Vec<&str> =
+        groups.iter().filter(|(_, c)| **c == GroupClaim::Won { took_over: true }).map(|(g, _)| *g).collect();
+    let fresh = if taken_over.is_empty() {
+        None
+    } else {
+        let keys = plans
+            .iter()
+            .filter(|p| group_claim(msg, p).is_some_and(|g| taken_over.contains(&g)))
+            .map(|p| delivery_key(pid, &p.target.webhook_id, &p.target.generation, &p.target.delivery_id))
+            .collect();
+        let read = app.store.get_deliveries(keys, now).await?;
+        Some(read.into_iter().map(|d| (d.id.clone(), d)).collect::<HashMap<_, _>>())
+    };
     let mut attempting: Vec<Attempting<'_>> = Vec::new();
     let mut claimed_elsewhere: Vec<&WakeTarget> = Vec::new();
     let mut postponed: BTreeMap<Millis, Vec<&WakeTarget>> = BTreeMap::new();
@@ -302,9 +319,13 @@ async fn handle_message(
             Action::Attempt { .. } => {
                 let Some(mut before) = p.current(max_attempts) else { continue };
                 let record = match (group_claim(msg, p), p.written) {
-                    (Some(g), _) if !groups[g] => None,
+                    (Some(g), _) if groups[g] == GroupClaim::Lost => None,
+                    (Some(_), _) if changed_since_read(fresh.as_ref(), p) => {
+                        tracing::info!(delivery = %p.target.delivery_id, "recorded by the claim's previous holder");
+                        continue;
+                    }
                     (Some(_), None) => Some(RecordKind::First),
-                    (Some(_), Some(w)) => Some(RecordKind::Unchanged { prev_attempts: w.attempts }),
+                    (Some(g), Some(w)) => Some(RecordKind::Claimed { group: g.to_string(), prev_attempts: w.attempts }),
                     (None, _) => app.store.claim_delivery(&before, &holder, lease, now).await?.then(|| {
                         before.lease_until = Some(lease);
                         RecordKind::Leased { lease, prev_attempts: before.attempts }
@@ -356,7 +377,7 @@ async fn handle_message(
                 later.slot_reserved = true;
                 later.manual = msg.manual;
                 outgoing.push(Outgoing { message: later, delay: turn.since(now).min(MAX_DELAY) });
-                records.push(Record { new: a.before.postponed(turn), how: a.record });
+                records.push(Record { new: a.before.postponed(turn), how: a.record.clone() });
                 continue;
             }
         }
@@ -383,36 +404,54 @@ async fn handle_message(
             .push(Outgoing { message: WakeMessage::next_all(pid, targets, now), delay: at.since(now).min(MAX_DELAY) });
     }
     for (a, new) in sending.iter().zip(finished) {
-        records.push(Record { new, how: a.record });
+        records.push(Record { new, how: a.record.clone() });
     }
 
     if !outgoing.is_empty() {
         app.queue.send_all(&outgoing).await?;
     }
+    // Every record is tried even when one fails, so that the message's retry by SQS
+    // repeats as few POSTs as possible.
     let mut recorded = Vec::new();
+    let mut failure = None;
     for r in records {
         let expires = app.expires(r.new.created_at);
-        let ok = match r.how {
-            RecordKind::First => app.store.record_first(&r.new, expires).await?,
+        let written = match &r.how {
+            RecordKind::First => app.store.record_first(&r.new, expires).await,
             RecordKind::Leased { lease, prev_attempts } => {
-                app.store.record_next(&r.new, lease, prev_attempts, expires).await?
+                app.store.record_next(&r.new, *lease, *prev_attempts, expires).await
             }
-            RecordKind::Unchanged { prev_attempts } => {
-                app.store.record_if_unchanged(&r.new, prev_attempts, expires).await?
+            RecordKind::Claimed { group, prev_attempts } => {
+                app.store.record_claimed(&r.new, group, *prev_attempts, expires).await
             }
+            RecordKind::Dropped { prev_attempts } => app.store.record_drop(&r.new, *prev_attempts, expires).await,
         };
-        if ok {
-            recorded.push(r.new);
-        } else {
-            tracing::info!(delivery = %r.new.id, "another instance recorded first; not logged twice");
+        match written {
+            Ok(true) => recorded.push(r.new),
+            Ok(false) => tracing::info!(delivery = %r.new.id, "another instance recorded first; not logged twice"),
+            Err(e) => failure = failure.or(Some(e)),
         }
     }
-    Ok(recorded)
+    match failure {
+        Some(e) => Err(e.into()),
+        None => Ok(recorded),
+    }
+}
+
+/// Whether a delivery of a taken-over group changed since this handling read it.
+fn changed_since_read(fresh: Option<&HashMap<DeliveryId, Delivery>>, p: &Planned<'_>) -> bool {
+    let Some(fresh) = fresh else { return false };
+    let now = fresh.get(&p.target.delivery_id);
+    match (p.written, now) {
+        (None, None) => false,
+        (Some(read), Some(now)) => now.attempts != read.attempts || now.next_claim != read.next_claim,
+        _ => true,
+    }
 }
 
 fn drop_record(written: Option<&Delivery>, d: Delivery, reason: DropReason) -> Record {
     let how = match written {
-        Some(w) => RecordKind::Unchanged { prev_attempts: w.attempts },
+        Some(w) => RecordKind::Dropped { prev_attempts: w.attempts },
         None => RecordKind::First,
     };
     Record { new: d.dropped(reason), how }

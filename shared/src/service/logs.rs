@@ -91,15 +91,26 @@ pub async fn retry_delivery(app: &App, pid: ProjectId, id: &DeliveryId) -> Resul
     }
     let now = Millis::now();
     let retried = resend(app, &[d], now).await?;
-    retried.into_iter().next().ok_or_else(|| ApiError::Conflict("an attempt was just recorded; retry".into()))
+    retried
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::Conflict("an attempt of this delivery was just made or is under way; retry".into()))
 }
 
 /// Queues one more attempt for each delivery, then writes them as pending. The wake-ups
 /// go first: one that finds its delivery not yet re-sent waits for the write, and gives
 /// up if the write never comes (this request then answered an error). Returns the
-/// deliveries whose write succeeded (the others changed meanwhile).
+/// deliveries whose write succeeded (the others changed meanwhile, or their retry
+/// group is making their next attempt right now, which the delivery item cannot show).
 async fn resend(app: &App, deliveries: &[Delivery], now: Millis) -> Result<Vec<Delivery>, ApiError> {
-    let wakes: Vec<Outgoing> = deliveries
+    let mut open = Vec::with_capacity(deliveries.len());
+    for d in deliveries {
+        match &d.next_claim {
+            Some(group) if app.store.group_claimed(group, now).await? => {}
+            _ => open.push(d),
+        }
+    }
+    let wakes: Vec<Outgoing> = open
         .iter()
         .map(|d| {
             let target = WakeTarget {
@@ -115,7 +126,7 @@ async fn resend(app: &App, deliveries: &[Delivery], now: Millis) -> Result<Vec<D
         .collect();
     app.queue.send_all(&wakes).await?;
     let mut done = Vec::new();
-    for d in deliveries {
+    for d in open {
         let new = d.retried(now);
         if app.store.record_retry(&new, d, app.expires(d.created_at)).await? {
             done.push(new);

@@ -1,19 +1,36 @@
-//! Claims on groups of first attempts: one conditional write wins a group for a lease,
-//! so two copies of one intake message processed at once make one POST per delivery.
+//! Claims on groups of attempts (first attempts, or retries sharing a wake-up): one
+//! conditional write wins a group for a lease, so two copies of one message processed at
+//! once make one POST per delivery.
 
 use std::time::Duration;
 
-use super::{key, keys, n, s, ttl, Cond, Store, Write};
+use super::{key, keys, n, s, ttl, Cond, Store};
 use crate::clock::Millis;
 use crate::error::StoreError;
 
 /// A claim item outlives any redelivery of its message.
 const CLAIM_TTL: Duration = Duration::from_secs(86_400);
 
+/// How a claim on a group went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupClaim {
+    /// Another holder's lease is live.
+    Lost,
+    /// Won. `took_over`: from another holder whose lease had ended, which may still be
+    /// running late and have recorded some of the group since this holder read it.
+    Won { took_over: bool },
+}
+
 impl Store {
     /// Takes group `group` for `holder` until `lease`, unless another holder's lease is
     /// live. A retry of this same call (its answer lost) finds its own holder and wins.
-    pub async fn claim_group(&self, group: &str, holder: &str, lease: Millis, now: Millis) -> Result<bool, StoreError> {
+    pub async fn claim_group(
+        &self,
+        group: &str,
+        holder: &str,
+        lease: Millis,
+        now: Millis,
+    ) -> Result<GroupClaim, StoreError> {
         let mut item = key(keys::claim(group), keys::CLAIM_SK);
         item.insert("lease_until".into(), n(lease.0));
         item.insert("holder".into(), s(holder));
@@ -24,6 +41,19 @@ impl Store {
             .name("#h", "holder")
             .value(":now", n(now.0))
             .value(":me", s(holder));
-        self.write(Write::put(item).when(cond)).await
+        Ok(match self.put_replacing(item, cond).await? {
+            None => GroupClaim::Lost,
+            Some(old) => GroupClaim::Won {
+                took_over: old.as_ref().and_then(|o| super::attr_s(o, "holder")).is_some_and(|h| h != holder),
+            },
+        })
+    }
+
+    /// Whether another holder has group `group` now (a manual re-send checks it before
+    /// re-opening a delivery whose retry that group is making).
+    pub async fn group_claimed(&self, group: &str, now: Millis) -> Result<bool, StoreError> {
+        let item = self.get(key(keys::claim(group), keys::CLAIM_SK), now).await?;
+        let until = item.as_ref().and_then(|i| i.get("lease_until")).and_then(|v| v.as_n().ok());
+        Ok(until.and_then(|u| u.parse::<u64>().ok()).is_some_and(|until| until > now.0))
     }
 }

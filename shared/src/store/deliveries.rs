@@ -87,16 +87,29 @@ impl Store {
         self.write(Write::put(item(d, expires)?).when(cond)).await
     }
 
-    /// Writes a written, pending delivery's new state if it is unchanged since it was
-    /// read with `prev_attempts`: an attempt made under a retry group's claim, or an end
-    /// without an attempt. A second writer for the same attempt finds it changed.
-    pub async fn record_if_unchanged(
+    /// Ends a written, pending delivery without an attempt, if it is unchanged.
+    pub async fn record_drop(&self, d: &Delivery, prev_attempts: u32, expires: Millis) -> Result<bool, StoreError> {
+        self.write(Write::put(item(d, expires)?).when(unchanged(prev_attempts))).await
+    }
+
+    /// Writes the state after an attempt made under retry group `group`'s claim, if the
+    /// delivery still has `prev_attempts` and still names that group: a second writer
+    /// for the same attempt, or one from before a postponement, finds it changed.
+    pub async fn record_claimed(
         &self,
         d: &Delivery,
+        group: &str,
         prev_attempts: u32,
         expires: Millis,
     ) -> Result<bool, StoreError> {
-        self.write(Write::put(item(d, expires)?).when(unchanged(prev_attempts))).await
+        let cond = Cond::new("#a = :a AND #st = :pending AND #c = :claim")
+            .name("#a", "attempts")
+            .name("#st", "status")
+            .name("#c", "next_claim")
+            .value(":a", n(prev_attempts))
+            .value(":pending", pending())
+            .value(":claim", s(group));
+        self.write(Write::put(item(d, expires)?).when(cond)).await
     }
 
     /// Takes the right to make attempt `attempts + 1` of a written delivery for `holder`
@@ -109,11 +122,14 @@ impl Store {
         lease: Millis,
         now: Millis,
     ) -> Result<bool, StoreError> {
+        // A delivery that names a group's claim is taken only under that claim.
         let cond = Cond::new(
-            "#a = :a AND #st = :pending AND (attribute_not_exists(#l) OR #l = :null OR #l < :now OR #h = :me)",
+            "#a = :a AND #st = :pending AND attribute_not_exists(#c) \
+             AND (attribute_not_exists(#l) OR #l = :null OR #l < :now OR #h = :me)",
         )
         .name("#a", "attempts")
         .name("#st", "status")
+        .name("#c", "next_claim")
         .name("#l", "lease_until")
         .name("#h", "holder")
         .value(":a", n(d.attempts))
@@ -132,14 +148,26 @@ impl Store {
         let due = new.next_attempt_at.unwrap_or_default();
         it.insert(keys::DUE_PK.into(), s(keys::DUE_PARTITION));
         it.insert(keys::DUE_SK.into(), s(keys::due_sk(due.0, &new.id)));
-        let cond = Cond::new("#a = :a AND #st = :st AND (attribute_not_exists(#l) OR #l = :null OR #l < :now)")
-            .name("#a", "attempts")
-            .name("#st", "status")
-            .name("#l", "lease_until")
-            .value(":a", n(old.attempts))
-            .value(":st", s(old.status.as_str()))
-            .value(":null", AttributeValue::Null(true))
-            .value(":now", n(due.0));
+        // Also unchanged in the group claim it names: a re-send read before a
+        // postponement must not bring a group's claim back.
+        let claim = match &old.next_claim {
+            Some(_) => "#c = :claim",
+            None => "attribute_not_exists(#c)",
+        };
+        let mut cond = Cond::new(&format!(
+            "#a = :a AND #st = :st AND {claim} AND (attribute_not_exists(#l) OR #l = :null OR #l < :now)"
+        ))
+        .name("#a", "attempts")
+        .name("#st", "status")
+        .name("#c", "next_claim")
+        .name("#l", "lease_until")
+        .value(":a", n(old.attempts))
+        .value(":st", s(old.status.as_str()))
+        .value(":null", AttributeValue::Null(true))
+        .value(":now", n(due.0));
+        if let Some(group) = &old.next_claim {
+            cond = cond.value(":claim", s(group));
+        }
         self.write(Write::put(it).when(cond)).await
     }
 

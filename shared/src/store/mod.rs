@@ -29,6 +29,7 @@ use serde::Serialize;
 use crate::clock::Millis;
 use crate::error::StoreError;
 
+pub use claims::GroupClaim;
 pub use deliveries::{delivery_key, DeliveryFilter, WakeContext};
 pub use events::{EventRecord, StoredEvent};
 pub use idempotency::{IdempotencyRecord, Reservation};
@@ -304,6 +305,29 @@ impl Store {
         match result {
             Ok(()) => Ok(true),
             Err(Failure::Condition) => Ok(false),
+            Err(Failure::Store(e)) => Err(e),
+        }
+    }
+
+    /// A conditional put that also says what it replaced (at no extra cost):
+    /// `Ok(None)`: the condition did not hold; `Ok(Some(old))`: written over `old`.
+    pub(crate) async fn put_replacing(&self, item: Item, c: Cond) -> Result<Option<Option<Item>>, StoreError> {
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(c.expr)
+            .return_values(ReturnValue::AllOld);
+        for (k, v) in c.names {
+            req = req.expression_attribute_names(k, v);
+        }
+        for (k, v) in c.values {
+            req = req.expression_attribute_values(k, v);
+        }
+        match req.send().await.map_err(classify) {
+            Ok(out) => Ok(Some(out.attributes)),
+            Err(Failure::Condition) => Ok(None),
             Err(Failure::Store(e)) => Err(e),
         }
     }
