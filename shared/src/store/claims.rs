@@ -53,7 +53,6 @@ impl Store {
     /// re-opening a delivery whose retry that group is making).
     pub async fn group_claimed(&self, group: &str, now: Millis) -> Result<bool, StoreError> {
         let item = self.get(key(keys::claim(group), keys::CLAIM_SK), now).await?;
-        let until = item.as_ref().and_then(|i| i.get("lease_until")).and_then(|v| v.as_n().ok());
-        Ok(until.and_then(|u| u.parse::<u64>().ok()).is_some_and(|until| until > now.0))
+        Ok(item.and_then(|i| super::attr_u64(&i, "lease_until")).is_some_and(|until| until > now.0))
     }
 }

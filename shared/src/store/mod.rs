@@ -159,6 +159,10 @@ pub(crate) fn attr_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
+pub(crate) fn attr_u64(item: &Item, name: &str) -> Option<u64> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
 /// Whether an item's TTL has passed: DynamoDB deletes expired items lazily, so reads
 /// hide them themselves.
 pub(crate) fn is_expired(item: &Item, now: Millis) -> bool {
@@ -201,6 +205,23 @@ impl Cond {
         self.values.insert(placeholder.to_string(), v);
         self
     }
+}
+
+/// Adds an optional condition (expression, names, values) to a write request.
+macro_rules! with_cond {
+    ($req:expr, $cond:expr) => {{
+        let mut req = $req;
+        if let Some(c) = $cond {
+            req = req.condition_expression(c.expr);
+            for (k, v) in c.names {
+                req = req.expression_attribute_names(k, v);
+            }
+            for (k, v) in c.values {
+                req = req.expression_attribute_values(k, v);
+            }
+        }
+        req
+    }};
 }
 
 /// One conditional write.
@@ -253,21 +274,6 @@ impl Write {
 impl Store {
     /// Applies one write. `Ok(false)`: its condition did not hold and nothing changed.
     pub(crate) async fn write(&self, w: Write) -> Result<bool, StoreError> {
-        macro_rules! with_cond {
-            ($req:expr, $cond:expr) => {{
-                let mut req = $req;
-                if let Some(c) = $cond {
-                    req = req.condition_expression(c.expr);
-                    for (k, v) in c.names {
-                        req = req.expression_attribute_names(k, v);
-                    }
-                    for (k, v) in c.values {
-                        req = req.expression_attribute_values(k, v);
-                    }
-                }
-                req
-            }};
-        }
         let result = match w {
             Write::Put { item, cond } => {
                 let req = self.client.put_item().table_name(&self.table).set_item(Some(item));
@@ -312,20 +318,9 @@ impl Store {
     /// A conditional put that also says what it replaced (at no extra cost):
     /// `Ok(None)`: the condition did not hold; `Ok(Some(old))`: written over `old`.
     pub(crate) async fn put_replacing(&self, item: Item, c: Cond) -> Result<Option<Option<Item>>, StoreError> {
-        let mut req = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(c.expr)
-            .return_values(ReturnValue::AllOld);
-        for (k, v) in c.names {
-            req = req.expression_attribute_names(k, v);
-        }
-        for (k, v) in c.values {
-            req = req.expression_attribute_values(k, v);
-        }
-        match req.send().await.map_err(classify) {
+        let req =
+            self.client.put_item().table_name(&self.table).set_item(Some(item)).return_values(ReturnValue::AllOld);
+        match with_cond!(req, Some(c)).send().await.map_err(classify) {
             Ok(out) => Ok(Some(out.attributes)),
             Err(Failure::Condition) => Ok(None),
             Err(Failure::Store(e)) => Err(e),

@@ -25,7 +25,7 @@ impl Store {
             .await
             .map_err(sdk_error)?;
         out.attributes
-            .and_then(|a| a.get("value").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()))
+            .and_then(|a| super::attr_u64(&a, "value"))
             .map(ProjectId)
             .ok_or_else(|| StoreError::Corrupt("project counter".into()))
     }

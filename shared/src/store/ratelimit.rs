@@ -71,7 +71,7 @@ impl Gcra {
 }
 
 fn read_tat(item: Option<&Item>) -> Option<u64> {
-    item.and_then(|i| i.get("tat")).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<u64>().ok())
+    item.and_then(|i| super::attr_u64(i, "tat"))
 }
 
 /// The TAT last seen per bucket in this process. A bucket is either idle (its TAT in the
