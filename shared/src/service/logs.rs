@@ -10,7 +10,6 @@ use crate::ids::{DeliveryId, EventId, ProjectId, WebhookId};
 use crate::model::Event;
 use crate::queue::{Outgoing, WakeMessage, WakeTarget};
 use crate::service::webhooks::{list_error, load};
-use crate::store::keys;
 use crate::store::{DeliveryFilter, Page, StoredEvent};
 
 /// Deliveries a recover re-sends per request at most (the rest: call again).
@@ -177,9 +176,4 @@ pub async fn recover(
         recovered += resend(app, chunk, now).await?.len();
     }
     Ok(recovered)
-}
-
-/// The log partition key of a delivery (for callers that batch-read deliveries).
-pub fn partition(d: &Delivery) -> String {
-    keys::deliveries(d.project_id, &d.webhook_id, &d.generation)
 }

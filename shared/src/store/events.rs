@@ -116,18 +116,6 @@ impl Store {
         self.get(event_key(pid, id), now).await?.map(|i| parse_event(i, now)).transpose()
     }
 
-    /// Several events at once; withdrawn ones are left out.
-    pub async fn get_events(&self, wanted: &[(ProjectId, EventId)], now: Millis) -> Result<Vec<Event>, StoreError> {
-        let items = self.batch_get(wanted.iter().map(|(p, e)| event_key(*p, e)).collect(), now).await?;
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            if let StoredEvent::Found(e) = parse_event(item, now)? {
-                out.push(e);
-            }
-        }
-        Ok(out)
-    }
-
     /// The project's events, newest first, optionally of one type.
     pub async fn list_events(
         &self,
