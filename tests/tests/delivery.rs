@@ -1,5 +1,6 @@
-//! Intake, fan-out and signed delivery with retries (§5–§6), through the real
-//! handlers, the emulators and a receiver on loopback.
+//! Intake, fan-out and signed delivery with retries, and both signature schemes
+//! through secret rotations (§5–§6), through the real handlers, the emulators and a
+//! receiver on loopback.
 
 use std::time::Duration;
 
@@ -385,4 +386,32 @@ async fn rotation_signs_with_both_secrets_for_a_day() {
     assert!(verify_standard(wh["secret"].as_str().unwrap(), got));
     assert!(verify_standard(rotated.result()["secret"].as_str().unwrap(), got));
     assert_eq!(got.header("x-webhook-verification-key"), rotated.result()["verification_key"]);
+}
+
+/// 004-style receivers keep verifying through a rotation: `X-Webhook-Signature` uses the
+/// new secret and `X-Webhook-Signature-Previous` the old one; a second rotation keeps
+/// the first old secret until its own 24 hours end.
+#[tokio::test]
+async fn rotation_keeps_004_receivers_working_and_each_old_secret_lives_its_own_day() {
+    let s = Stack::start().await;
+    let rx = Receiver::start(vec![Plan::status(200)]).await;
+    let (pid, key) = s.project("Acme").await;
+    let wh = s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    let id = wh["id"].as_str().unwrap();
+    let rotate = format!("/api/v1/projects/{pid}/webhooks/{id}/rotate-secret");
+    let s1 = s.call("POST", &rotate, Some(&key), None).await.result()["secret"].as_str().unwrap().to_string();
+    let s2 = s.call("POST", &rotate, Some(&key), None).await.result()["secret"].as_str().unwrap().to_string();
+    s.event(&key, "a.b", json!({})).await;
+    s.pump_until(WAIT, || rx.count() == 1).await;
+    let got = &rx.received()[0];
+    let hex = |secret: &str| {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(&got.body);
+        hex::encode(mac.finalize().into_bytes())
+    };
+    assert_eq!(got.header("x-webhook-signature"), hex(&s2));
+    assert_eq!(got.header("x-webhook-signature-previous"), hex(&s1));
+    // All three secrets are inside their overlap: webhook-signature carries three.
+    assert_eq!(got.header("webhook-signature").split(' ').count(), 3, "{}", got.header("webhook-signature"));
 }

@@ -1,5 +1,5 @@
-//! Test trigger, activity view, delivery logs, manual retry, rate limits and
-//! retention (§2, §7, §8).
+//! Test trigger, activity view, delivery logs, manual retry, rate limits,
+//! retention and list cursors bound to their own list (§1, §2, §7, §8).
 
 use std::time::Duration;
 
@@ -275,4 +275,47 @@ async fn expired_events_and_deliveries_are_never_shown() {
     // And nothing is sent for an expired delivery.
     s.drain().await;
     assert_eq!(rx.count(), 0);
+}
+
+/// A cursor is good for its own list only: another project's, another list's or a
+/// forged one is the client's error (400), never a 503.
+#[tokio::test]
+async fn cursors_are_bound_to_their_list() {
+    let s = Stack::start().await;
+    let (pid, key) = s.project("Acme").await;
+    let (other, other_key) = s.project("Other").await;
+    for k in [&key, &other_key] {
+        for i in 0..3 {
+            assert_eq!(s.event(k, "a.b", json!({"i": i})).await.status, 202);
+        }
+    }
+    let page = s.call("GET", &format!("/api/v1/projects/{other}/events?limit=1"), Some(&other_key), None).await;
+    let foreign = page.result()["next_cursor"].as_str().unwrap().to_string();
+    let a = s.call("GET", &format!("/api/v1/projects/{pid}/events?cursor={foreign}"), Some(&key), None).await;
+    assert_eq!(a.status, 400, "{:?}", a.body);
+    assert_eq!(a.body["errors"][0]["field"], "cursor");
+    let wh = s.webhook(pid, &key, json!({"name": "r", "url": "http://127.0.0.1:9/x"})).await;
+    let logs = format!("/api/v1/projects/{pid}/webhooks/{}/deliveries?cursor={foreign}", wh["id"].as_str().unwrap());
+    assert_eq!(s.call("GET", &logs, Some(&key), None).await.status, 400, "another list's cursor");
+    for forged in ["x", "eyJsIjoiRVZUIzEiLCJrIjoiIn0", "%00%01"] {
+        let a = s.call("GET", &format!("/api/v1/projects/{pid}/events?cursor={forged}"), Some(&key), None).await;
+        assert_eq!(a.status, 400, "{forged}: {:?}", a.body);
+    }
+    // The project's own cursor works.
+    let mine = s.call("GET", &format!("/api/v1/projects/{pid}/events?limit=2"), Some(&key), None).await;
+    let c = mine.result()["next_cursor"].as_str().unwrap();
+    let next = s.call("GET", &format!("/api/v1/projects/{pid}/events?limit=2&cursor={c}"), Some(&key), None).await;
+    assert_eq!(next.status, 200);
+    assert_eq!(next.result()["items"].as_array().unwrap().len(), 1);
+    // A cursor rewritten to point at another real event of this list is a forgery.
+    let ids: Vec<String> =
+        mine.result()["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect();
+    let (_, tag) = c.split_once('.').expect("cursor form");
+    use base64::Engine;
+    let moved = format!("{}.{tag}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&ids[0]));
+    let a = s.call("GET", &format!("/api/v1/projects/{pid}/events?cursor={moved}"), Some(&key), None).await;
+    assert_eq!(a.status, 400, "a re-pointed cursor: {:?}", a.body);
+    // A cursor belongs to its filter too.
+    let a = s.call("GET", &format!("/api/v1/projects/{pid}/events?event_type=a.b&cursor={c}"), Some(&key), None).await;
+    assert_eq!(a.status, 400, "another filter's cursor: {:?}", a.body);
 }
