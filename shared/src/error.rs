@@ -37,6 +37,18 @@ pub enum QueueError {
     Partial { failed: usize, total: usize },
 }
 
+/// Storing an event and queueing its wake-ups (intake, test deliveries, operational events).
+#[derive(Debug, Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// Queueing took longer than the request may wait; nothing was stored.
+    #[error("the queue took over {0:?}")]
+    QueueBudget(std::time::Duration),
+}
+
 /// What an HTTP request is answered when it cannot succeed.
 #[derive(Debug, Clone, Error)]
 pub enum ApiError {
@@ -123,6 +135,16 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %m, "stored item is malformed");
                 ApiError::Internal(m)
             }
+        }
+    }
+}
+
+impl From<RecordError> for ApiError {
+    fn from(e: RecordError) -> Self {
+        match e {
+            RecordError::Store(e) => e.into(),
+            RecordError::Queue(e) => e.into(),
+            RecordError::QueueBudget(_) => ApiError::Unavailable(e.to_string()),
         }
     }
 }

@@ -9,7 +9,7 @@ use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Millis;
-use crate::delivery::{Wake, WakeKind};
+use crate::delivery::{ClaimKey, Wake, WakeKind};
 use crate::error::QueueError;
 use crate::ids::{DeliveryId, ProjectId, WebhookId};
 use crate::model::Target;
@@ -39,14 +39,23 @@ impl WakeTarget {
     }
 }
 
+/// Which attempts a message wakes, and the claim they are taken under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageKind {
+    /// The intake's wake-up for up to `GROUP_SIZE` first attempts, claimed together under
+    /// `claim` (the same for every copy of the message).
+    First { claim: ClaimKey },
+    /// Next attempts of written deliveries (retries, manual re-sends, postponements): each
+    /// is taken under the retry group's claim its delivery names, or else a lease on it.
+    Next,
+}
+
 /// A wake-up. The delivery (or, before its first attempt, the event) is the source of
 /// truth; the message only says which deliveries to look at and for which attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Wire", into = "Wire")]
 pub struct WakeMessage {
-    /// `Some`: an intake message waking up to `GROUP_SIZE` first attempts, claimed
-    /// together under this key (the same for every copy of the message).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
+    pub kind: MessageKind,
     pub project_id: ProjectId,
     /// When the writer sent it (its age bounds the wait for the state it announces).
     pub queued_at: Millis,
@@ -57,9 +66,47 @@ pub struct WakeMessage {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub slot_reserved: bool,
     /// How many times the repair sweep moved it back from the dead-letter queue.
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub redrives: u32,
     pub deliveries: Vec<WakeTarget>,
+}
+
+/// A message's body as sent: the kind is the presence of the first attempts' claim, and
+/// defaults stay out, so messages already queued read the same.
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group: Option<ClaimKey>,
+    project_id: ProjectId,
+    queued_at: Millis,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    manual: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    slot_reserved: bool,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    redrives: u32,
+    deliveries: Vec<WakeTarget>,
+}
+
+impl From<Wire> for WakeMessage {
+    fn from(w: Wire) -> WakeMessage {
+        let Wire { group, project_id, queued_at, manual, slot_reserved, redrives, deliveries } = w;
+        let kind = match group {
+            Some(claim) => MessageKind::First { claim },
+            None => MessageKind::Next,
+        };
+        WakeMessage { kind, project_id, queued_at, manual, slot_reserved, redrives, deliveries }
+    }
+}
+
+impl From<WakeMessage> for Wire {
+    fn from(m: WakeMessage) -> Wire {
+        let WakeMessage { kind, project_id, queued_at, manual, slot_reserved, redrives, deliveries } = m;
+        let group = match kind {
+            MessageKind::First { claim } => Some(claim),
+            MessageKind::Next => None,
+        };
+        Wire { group, project_id, queued_at, manual, slot_reserved, redrives, deliveries }
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -74,13 +121,38 @@ impl WakeMessage {
 
     /// One wake-up for several written deliveries' next attempts (a retry group).
     pub fn next_all(project_id: ProjectId, deliveries: Vec<WakeTarget>, queued_at: Millis) -> WakeMessage {
-        WakeMessage { group: None, project_id, queued_at, manual: false, slot_reserved: false, redrives: 0, deliveries }
+        WakeMessage {
+            kind: MessageKind::Next,
+            project_id,
+            queued_at,
+            manual: false,
+            slot_reserved: false,
+            redrives: 0,
+            deliveries,
+        }
+    }
+
+    /// The intake's wake-up for first attempts, claimed together.
+    pub fn first(project_id: ProjectId, deliveries: Vec<WakeTarget>, queued_at: Millis) -> WakeMessage {
+        let claim = ClaimKey::first_attempts(&deliveries[0].delivery_id, deliveries.len());
+        WakeMessage { kind: MessageKind::First { claim }, ..WakeMessage::next_all(project_id, deliveries, queued_at) }
+    }
+
+    /// The claim of its first attempts, if it is the intake's.
+    pub fn first_claim(&self) -> Option<&ClaimKey> {
+        match &self.kind {
+            MessageKind::First { claim } => Some(claim),
+            MessageKind::Next => None,
+        }
     }
 
     /// What `decide` needs to know of the message for one of its deliveries.
     pub fn wake(&self, target: &WakeTarget) -> Wake {
         Wake {
-            kind: if self.group.is_some() { WakeKind::First } else { WakeKind::Next },
+            kind: match self.kind {
+                MessageKind::First { .. } => WakeKind::First,
+                MessageKind::Next => WakeKind::Next,
+            },
             attempt: target.attempt,
             queued_at: self.queued_at,
             manual: self.manual,
@@ -212,7 +284,12 @@ mod tests {
         assert!(!text.contains("manual") && !text.contains("group"), "defaults stay out of the body: {text}");
         assert_eq!(serde_json::from_str::<WakeMessage>(&text).unwrap(), m);
         assert_eq!(m.wake(&t).kind, WakeKind::Next);
-        m.group = Some("g".into());
-        assert_eq!(m.wake(&t).kind, WakeKind::First);
+        let first = WakeMessage::first(ProjectId(7), vec![t.clone()], Millis(10));
+        let text = serde_json::to_string(&first).unwrap();
+        assert!(text.contains(&format!(r#""group":"{}.1""#, t.delivery_id)), "{text}");
+        assert_eq!(serde_json::from_str::<WakeMessage>(&text).unwrap(), first);
+        assert_eq!(first.wake(&t).kind, WakeKind::First);
+        m.manual = true;
+        assert!(serde_json::to_string(&m).unwrap().contains(r#""manual":true"#));
     }
 }

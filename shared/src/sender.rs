@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::config::Settings;
-use crate::guard::{literal_ip, DestinationNotAllowed, DestinationPolicy, GuardedResolver, NOT_ALLOWED};
+use crate::delivery::{Outcome, SendError};
+use crate::guard::{literal_ip, DestinationNotAllowed, DestinationPolicy, GuardedResolver};
 use crate::retry::parse_retry_after;
 use crate::rules::VERIFICATION_KEY_PLACEHOLDER;
 
@@ -15,63 +16,6 @@ use crate::rules::VERIFICATION_KEY_PLACEHOLDER;
 pub const MAX_LOGGED_BODY: usize = 4096;
 
 pub const USER_AGENT: &str = concat!("Hookline/", env!("CARGO_PKG_VERSION"));
-
-/// Why an attempt got no complete answer: one type for every transport failure, shown
-/// in the log by its message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SendError {
-    #[error("invalid URL: {0}")]
-    InvalidUrl(String),
-    #[error("{}", NOT_ALLOWED)]
-    DestinationNotAllowed,
-    #[error("timeout after {} ms", .0.as_millis())]
-    Timeout(Duration),
-    #[error("connection failed: {0}")]
-    Connect(String),
-    #[error("{0}")]
-    Request(String),
-    /// The answer's status arrived but reading its body failed.
-    #[error("reading the response failed: {0}")]
-    Body(String),
-}
-
-/// What one HTTP attempt came to.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SendOutcome {
-    pub response_code: Option<u16>,
-    pub response_body: Option<String>,
-    pub error: Option<SendError>,
-    pub duration: Duration,
-    /// `Retry-After` of a 429 or 503 answer.
-    pub retry_after: Option<Duration>,
-}
-
-impl SendOutcome {
-    pub fn succeeded(&self) -> bool {
-        self.error.is_none() && matches!(self.response_code, Some(200..=299))
-    }
-
-    fn failed(error: SendError, started: Instant) -> Self {
-        SendOutcome {
-            response_code: None,
-            response_body: None,
-            error: Some(error),
-            duration: started.elapsed(),
-            retry_after: None,
-        }
-    }
-
-    /// The attempt as the delivery lifecycle records it.
-    pub fn into_outcome(self) -> crate::delivery::Outcome {
-        crate::delivery::Outcome {
-            response_code: self.response_code,
-            response_body: self.response_body,
-            error: self.error.map(|e| e.to_string()),
-            duration: self.duration,
-            retry_after: self.retry_after,
-        }
-    }
-}
 
 #[derive(Clone)]
 pub struct Sender {
@@ -99,24 +43,24 @@ impl Sender {
     }
 
     /// POSTs `body` to `url` (with `{VerificationKey}` substituted) and records the outcome.
-    pub async fn post(&self, url: &str, verification_key: &str, headers: HeaderMap, body: Vec<u8>) -> SendOutcome {
+    pub async fn post(&self, url: &str, verification_key: &str, headers: HeaderMap, body: Vec<u8>) -> Outcome {
         let started = Instant::now();
         let encoded_key: String = url::form_urlencoded::byte_serialize(verification_key.as_bytes()).collect();
         let target = url.replace(VERIFICATION_KEY_PLACEHOLDER, &encoded_key);
         let parsed = match reqwest::Url::parse(&target) {
             Ok(u) => u,
-            Err(e) => return SendOutcome::failed(SendError::InvalidUrl(e.to_string()), started),
+            Err(e) => return Outcome::failed(SendError::InvalidUrl(e.to_string()), started.elapsed()),
         };
         // IP literals never reach the resolver, so they are checked here.
         if let Some(ip) = literal_ip(&parsed) {
             if !self.policy.allows(ip) {
-                return SendOutcome::failed(SendError::DestinationNotAllowed, started);
+                return Outcome::failed(SendError::DestinationNotAllowed, started.elapsed());
             }
         }
         let result = self.client.post(parsed).headers(headers).body(body).send().await;
         let mut response = match result {
             Ok(r) => r,
-            Err(e) => return SendOutcome::failed(describe(&e, self.timeout), started),
+            Err(e) => return Outcome::failed(describe(&e, self.timeout), started.elapsed()),
         };
         let code = response.status().as_u16();
         let retry_after = if code == 429 || code == 503 {
@@ -148,7 +92,7 @@ impl Sender {
                 }
             }
         }
-        SendOutcome {
+        Outcome {
             response_code: Some(code),
             response_body: Some(truncate_utf8(&kept)),
             error,
@@ -170,11 +114,15 @@ fn truncate_utf8(bytes: &[u8]) -> String {
 
 /// A short, stable description of a transport failure for the log.
 fn describe(e: &reqwest::Error, timeout: Duration) -> SendError {
+    let mut tls = false;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
         if s.is::<DestinationNotAllowed>() {
             return SendError::DestinationNotAllowed;
         }
+        // rustls reports through an io::Error, whose `source` skips the error it wraps.
+        let wrapped = s.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        tls |= s.is::<rustls::Error>() || wrapped.is_some_and(|w| w.is::<rustls::Error>());
         source = s.source();
     }
     if e.is_timeout() {
@@ -187,7 +135,9 @@ fn describe(e: &reqwest::Error, timeout: Duration) -> SendError {
         text.push_str(&s.to_string());
         source = s.source();
     }
-    if e.is_connect() {
+    if tls {
+        SendError::Tls(text)
+    } else if e.is_connect() {
         SendError::Connect(text)
     } else {
         SendError::Request(text)
@@ -208,13 +158,6 @@ pub fn header_map<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> He
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn send_errors_read_as_before_in_the_log() {
-        assert_eq!(SendError::DestinationNotAllowed.to_string(), "destination not allowed");
-        assert_eq!(SendError::Timeout(Duration::from_secs(3)).to_string(), "timeout after 3000 ms");
-        assert_eq!(SendError::Connect("refused".into()).to_string(), "connection failed: refused");
-    }
 
     #[test]
     fn truncates_on_char_boundaries() {

@@ -206,21 +206,22 @@ async fn a_group_claim_tells_a_take_over_from_a_first_claim() {
     use hookline::clock::Millis;
     use hookline::store::GroupClaim;
     let s = Stack::start().await;
+    let g1 = &hookline::delivery::ClaimKey::Retry("g1".into());
     let now = Millis::now();
     let later = now.plus(Duration::from_secs(30));
     let store = &s.app.store;
-    assert_eq!(store.claim_group("g1", "a", later, now).await.unwrap(), GroupClaim::Won { took_over: false });
+    assert_eq!(store.claim_group(g1, "a", later, now).await.unwrap(), GroupClaim::Won { took_over: false });
     assert_eq!(
-        store.claim_group("g1", "a", later, now).await.unwrap(),
+        store.claim_group(g1, "a", later, now).await.unwrap(),
         GroupClaim::Won { took_over: false },
         "a retried call"
     );
-    assert_eq!(store.claim_group("g1", "b", later, now).await.unwrap(), GroupClaim::Lost);
-    assert!(store.group_claimed("g1", now).await.unwrap());
+    assert_eq!(store.claim_group(g1, "b", later, now).await.unwrap(), GroupClaim::Lost);
+    assert!(store.group_claimed(g1, now).await.unwrap());
     let after = later.plus(Duration::from_secs(1));
-    assert!(!store.group_claimed("g1", after).await.unwrap());
+    assert!(!store.group_claimed(g1, after).await.unwrap());
     assert_eq!(
-        store.claim_group("g1", "b", after.plus(Duration::from_secs(30)), after).await.unwrap(),
+        store.claim_group(g1, "b", after.plus(Duration::from_secs(30)), after).await.unwrap(),
         GroupClaim::Won { took_over: true }
     );
 }

@@ -86,11 +86,13 @@ pub enum Ignored {
 }
 
 /// What to do with one delivery.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    /// Make attempt `number` now (after taking the claim).
+#[derive(Debug, Clone, Copy)]
+pub enum Action<'a> {
+    /// Make attempt `number` now (after taking the claim), of `event` to `webhook`.
     Attempt {
         number: u32,
+        event: &'a Event,
+        webhook: &'a Webhook,
     },
     /// Not due yet: sleep again until `until` (SQS delays are capped at 15 minutes).
     Postpone {
@@ -107,19 +109,38 @@ pub enum Action {
     },
 }
 
+/// Two attempts are the same when they send the same stored event to the same webhook.
+impl PartialEq for Action<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        use Action::*;
+        match (self, other) {
+            (Attempt { number: a, event: e, webhook: w }, Attempt { number: b, event: f, webhook: x }) => {
+                a == b && std::ptr::eq(*e, *f) && std::ptr::eq(*w, *x)
+            }
+            (Postpone { until: a }, Postpone { until: b }) => a == b,
+            (Wait, Wait) => true,
+            (Drop(a), Drop(b)) => a == b,
+            (Ignore(a), Ignore(b)) => a == b,
+            (Heal { number: a }, Heal { number: b }) => a == b,
+            _ => false,
+        }
+    }
+}
+
 /// What storage holds for one wake-up: the event, the delivery (if written yet), the
 /// webhook the target names (if it still exists), and the target the message names.
+/// What an attempt would send (`'a`) outlives what only names it (`'n`).
 #[derive(Debug, Clone, Copy)]
-pub struct Context<'a> {
+pub struct Context<'a, 'n> {
     pub event: Seen<'a>,
     /// The delivery the message names, and the target it names for it.
-    pub delivery_id: &'a DeliveryId,
-    pub target: &'a Target,
+    pub delivery_id: &'n DeliveryId,
+    pub target: &'n Target,
     pub delivery: Option<&'a Delivery>,
     pub webhook: Option<&'a Webhook>,
 }
 
-pub fn decide(wake: &Wake, cx: &Context<'_>, now: Millis) -> Action {
+pub fn decide<'a>(wake: &Wake, cx: &Context<'a, '_>, now: Millis) -> Action<'a> {
     let young = now.since(wake.queued_at) < STATE_WAIT;
     let event = match cx.event {
         Seen::Withdrawn => return Action::Ignore(Ignored::EventWithdrawn),
@@ -148,7 +169,7 @@ pub fn decide(wake: &Wake, cx: &Context<'_>, now: Millis) -> Action {
         if event.target_of(cx.delivery_id) != Some(cx.target) {
             return Action::Ignore(Ignored::NotTheEventsTarget);
         }
-        return check_webhook(cx, event).unwrap_or(Action::Attempt { number: 1 });
+        return attempt(cx, event, 1);
     };
     if d.status.is_finished() {
         return if wake.manual && wake.attempt == d.attempts + 1 && young {
@@ -181,17 +202,21 @@ pub fn decide(wake: &Wake, cx: &Context<'_>, now: Millis) -> Action {
             return Action::Postpone { until: due };
         }
     }
-    check_webhook(cx, event).unwrap_or(Action::Attempt { number: wake.attempt })
+    attempt(cx, event, wake.attempt)
 }
 
-/// Deleted webhooks (or a new incarnation of the id) and disabled ones get nothing;
-/// a test is sent whatever the flag.
-fn check_webhook(cx: &Context<'_>, event: &Event) -> Option<Action> {
+/// Attempt `number` of a due delivery. Deleted webhooks (or a new incarnation of the id)
+/// and disabled ones get nothing; a test is sent whatever the flag.
+fn attempt<'a>(cx: &Context<'a, '_>, event: &'a Event, number: u32) -> Action<'a> {
     match cx.webhook {
         Some(wh) if wh.generation == cx.target.generation => {
-            (!wh.enabled && !event.test).then_some(Action::Drop(DropReason::WebhookDisabled))
+            if !wh.enabled && !event.test {
+                Action::Drop(DropReason::WebhookDisabled)
+            } else {
+                Action::Attempt { number, event, webhook: wh }
+            }
         }
-        _ => Some(Action::Drop(DropReason::WebhookDeleted)),
+        _ => Action::Drop(DropReason::WebhookDeleted),
     }
 }
 
@@ -228,7 +253,12 @@ mod tests {
             World { event: event(false), webhook: Some(webhook("G1", true)), delivery: None, seen: "found" }
         }
 
-        fn decide(&self, wake: &Wake, now: u64) -> Action {
+        /// Attempt `number` of this world's event to its webhook.
+        fn attempt(&self, number: u32) -> Action<'_> {
+            Action::Attempt { number, event: &self.event, webhook: self.webhook.as_ref().unwrap() }
+        }
+
+        fn decide(&self, wake: &Wake, now: u64) -> Action<'_> {
             let id = self.event.delivery_id(0);
             let cx = Context {
                 delivery_id: &id,
@@ -254,13 +284,14 @@ mod tests {
 
     #[test]
     fn due_first_attempt() {
-        assert_eq!(World::new().decide(&first(1_000), 1_100), Action::Attempt { number: 1 });
+        let w = World::new();
+        assert_eq!(w.decide(&first(1_000), 1_100), w.attempt(1));
     }
 
     #[test]
     fn due_retry() {
         let w = World::new().failed_once();
-        assert_eq!(w.decide(&next(2, 2_000), 7_100), Action::Attempt { number: 2 });
+        assert_eq!(w.decide(&next(2, 2_000), 7_100), w.attempt(2));
     }
 
     #[test]
@@ -269,7 +300,7 @@ mod tests {
         // Due at 7 000: a wake-up at 3 000 sleeps again.
         assert_eq!(w.decide(&next(2, 2_000), 3_000), Action::Postpone { until: Millis(7_000) });
         // Within the tolerance it counts as due.
-        assert_eq!(w.decide(&next(2, 2_000), 6_600), Action::Attempt { number: 2 });
+        assert_eq!(w.decide(&next(2, 2_000), 6_600), w.attempt(2));
     }
 
     #[test]
@@ -305,7 +336,7 @@ mod tests {
         w.delivery.as_mut().unwrap().lease_until = Some(Millis(50_000));
         assert_eq!(w.decide(&next(2, 2_000), 7_100), Action::Postpone { until: Millis(50_000) });
         // An expired lease (its holder died) is taken over.
-        assert_eq!(w.decide(&next(2, 2_000), 50_001), Action::Attempt { number: 2 });
+        assert_eq!(w.decide(&next(2, 2_000), 50_001), w.attempt(2));
     }
 
     #[test]
@@ -320,7 +351,7 @@ mod tests {
         // Tests go out whatever the flag.
         w.event = event(true);
         w.event.fan_out[0].generation = "G1".into();
-        assert_eq!(w.decide(&first(1_000), 1_100), Action::Attempt { number: 1 });
+        assert_eq!(w.decide(&first(1_000), 1_100), w.attempt(1));
         // A written, pending delivery whose event expired.
         let mut w = World::new().failed_once();
         w.seen = "expired";
@@ -363,7 +394,7 @@ mod tests {
         assert_eq!(w.decide(&wake, 10_000 + 91_000), Action::Ignore(Ignored::Finished));
         // Once written, it attempts.
         w.delivery = Some(d.retried(Millis(10_010)));
-        assert_eq!(w.decide(&wake, 10_100), Action::Attempt { number: 2 });
+        assert_eq!(w.decide(&wake, 10_100), w.attempt(2));
     }
 
     #[test]
@@ -391,7 +422,7 @@ mod tests {
         w.delivery = Some(d.postponed(Millis(5_000)));
         assert_eq!(w.decide(&first(1_000), 1_100), Action::Ignore(Ignored::OwnedByItsOwnWakeUp));
         assert_eq!(w.decide(&next(1, 1_100), 1_200), Action::Postpone { until: Millis(5_000) });
-        assert_eq!(w.decide(&next(1, 1_100), 5_000), Action::Attempt { number: 1 });
+        assert_eq!(w.decide(&next(1, 1_100), 5_000), w.attempt(1));
     }
 
     #[test]

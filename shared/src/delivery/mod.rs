@@ -3,7 +3,9 @@
 //! `decide`, which says what one wake-up should do given what storage holds. The engine
 //! in `service::deliver` only carries out what these return.
 
+mod claim;
 mod decide;
+mod outcome;
 
 use std::time::Duration;
 
@@ -14,7 +16,9 @@ use crate::ids::{DeliveryId, EventId, ProjectId, WebhookId};
 use crate::model::{Event, Target};
 use crate::retry::next_delay;
 
+pub use claim::ClaimKey;
 pub use decide::{decide, Action, Context, Ignored, Seen, Wake, WakeKind, HEAL_AFTER, STATE_WAIT};
+pub use outcome::{is_success, Outcome, SendError};
 
 /// Delivery status (004's Success / Error / Pending).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -59,24 +63,6 @@ impl DropReason {
     }
 }
 
-/// What one HTTP attempt came to, as the lifecycle needs it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
-    pub response_code: Option<u16>,
-    /// The first 4 KiB of the response body.
-    pub response_body: Option<String>,
-    pub error: Option<String>,
-    pub duration: Duration,
-    /// `Retry-After` of a 429 or 503 answer.
-    pub retry_after: Option<Duration>,
-}
-
-impl Outcome {
-    pub fn succeeded(&self) -> bool {
-        self.error.is_none() && matches!(self.response_code, Some(200..=299))
-    }
-}
-
 /// One attempt in the delivery's log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttemptRecord {
@@ -86,6 +72,12 @@ pub struct AttemptRecord {
     pub response_body: Option<String>,
     pub error: Option<String>,
     pub duration_ms: u64,
+}
+
+impl AttemptRecord {
+    pub fn succeeded(&self) -> bool {
+        is_success(self.response_code, self.error.is_some())
+    }
 }
 
 /// One (event, webhook) pair and the state of getting it delivered. Written from its
@@ -113,7 +105,7 @@ pub struct Delivery {
     /// shared with other retries (`None`: the lease above). Every wake-up for that
     /// attempt, whichever message brings it, contends for this one claim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_claim: Option<String>,
+    pub next_claim: Option<ClaimKey>,
     /// Set when it ended without an attempt.
     #[serde(default)]
     pub dropped: Option<DropReason>,
@@ -185,7 +177,7 @@ impl Delivery {
             started_at: started,
             response_code: outcome.response_code,
             response_body: outcome.response_body.clone(),
-            error: outcome.error.clone(),
+            error: outcome.log_error(),
             duration_ms: u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
         });
         // Manual retries raise `max_attempts` past the schedule: their retries use its last step.
@@ -232,10 +224,10 @@ impl Delivery {
 
     /// A pending retry that shares one wake-up with others: due at the group's time,
     /// its attempt taken under the group's claim.
-    pub fn in_retry_group(&self, claim: &str, due: Millis) -> Delivery {
+    pub fn in_retry_group(&self, claim: &ClaimKey, due: Millis) -> Delivery {
         let mut d = self.clone();
         d.next_attempt_at = Some(due);
-        d.next_claim = Some(claim.to_string());
+        d.next_claim = Some(claim.clone());
         d
     }
 
@@ -316,7 +308,7 @@ pub(crate) mod tests {
         Outcome {
             response_code: code,
             response_body: code.map(|c| format!("answer {c}")),
-            error: error.map(str::to_string),
+            error: error.map(|e| SendError::Request(e.to_string())),
             duration: Duration::from_millis(12),
             retry_after: None,
         }
@@ -423,10 +415,11 @@ pub(crate) mod tests {
     #[test]
     fn a_retry_group_names_its_claim_until_the_attempt_is_made() {
         let d = fresh().attempted(&outcome(Some(500), None), Millis(2_000), Millis(2_000), &SCHEDULE, 0.0);
-        let g = d.in_retry_group("grp", Millis(7_500));
-        assert_eq!((g.next_claim.as_deref(), g.next_attempt_at), (Some("grp"), Some(Millis(7_500))));
+        let grp = ClaimKey::Retry("grp".into());
+        let g = d.in_retry_group(&grp, Millis(7_500));
+        assert_eq!((g.next_claim.as_ref(), g.next_attempt_at), (Some(&grp), Some(Millis(7_500))));
         // A manual re-send keeps it: its wake-up must contend with the group's.
-        assert_eq!(g.retried(Millis(3_000)).next_claim.as_deref(), Some("grp"));
+        assert_eq!(g.retried(Millis(3_000)).next_claim.as_ref(), Some(&grp));
         // The attempt, a drop or a postponement ends it.
         let after = g.attempted(&outcome(Some(500), None), Millis(8_000), Millis(8_000), &SCHEDULE, 0.0);
         assert_eq!(after.next_claim, None);

@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use crate::app::App;
 use crate::clock::Millis;
 use crate::credentials::sha256_hex;
-use crate::error::ApiError;
+use crate::error::{ApiError, RecordError, StoreError};
 use crate::ids::{random_token, EventId, ProjectId, MAX_FAN_OUT};
 use crate::matching::subscribed;
 use crate::model::{Event, Project, Target};
@@ -71,7 +71,7 @@ pub struct Calls {
 }
 
 /// The webhooks an event of `event_type` goes to: enabled and subscribed.
-pub async fn fan_out(app: &App, pid: ProjectId, event_type: &str) -> Result<Vec<Target>, ApiError> {
+pub async fn fan_out(app: &App, pid: ProjectId, event_type: &str) -> Result<Vec<Target>, StoreError> {
     let all = app.store.all_webhooks(pid).await?;
     Ok(targets(&all, event_type))
 }
@@ -96,18 +96,7 @@ pub fn first_wakes(pid: ProjectId, events: &[&Event], per_event: bool, now: Mill
         if group.is_empty() {
             return;
         }
-        // The first delivery and the group's size name it: every copy of this message, and
-        // every retry of a keyed request, names the same group.
-        let key = format!("{}.{}", group[0].delivery_id, group.len());
-        let message = WakeMessage {
-            group: Some(key),
-            project_id: pid,
-            queued_at: now,
-            manual: false,
-            slot_reserved: false,
-            redrives: 0,
-            deliveries: std::mem::take(group),
-        };
+        let message = WakeMessage::first(pid, std::mem::take(group), now);
         out.push(Outgoing { message, delay: Duration::ZERO });
     };
     for event in events {
@@ -133,7 +122,7 @@ pub fn first_wakes(pid: ProjectId, events: &[&Event], per_event: bool, now: Mill
 /// Queues an event's wake-ups, then writes the event, conditionally, so a retried
 /// request finds it stored and a write landing late after its own withdrawal changes
 /// nothing. On failure the event is withdrawn (best effort) and the caller answers 503.
-async fn commit(app: &App, event: &Event, wakes: &[Outgoing]) -> Result<Calls, ApiError> {
+async fn commit(app: &App, event: &Event, wakes: &[Outgoing]) -> Result<Calls, RecordError> {
     let queue_batches = queue_within_budget(app, wakes).await?;
     let writer = random_token(Millis::now());
     let record = EventRecord { event, expires: app.expires(event.received_at), writer: &writer };
@@ -157,19 +146,19 @@ async fn commit(app: &App, event: &Event, wakes: &[Outgoing]) -> Result<Calls, A
 /// Queues wake-ups, or gives up after the queue budget in all: many slow sends in a row
 /// must still answer 503 well before the gateway's 30 s (§1). Giving up half-way is safe:
 /// the event is not written yet, and a wake-up without its event does nothing.
-async fn queue_within_budget(app: &App, wakes: &[Outgoing]) -> Result<usize, ApiError> {
+async fn queue_within_budget(app: &App, wakes: &[Outgoing]) -> Result<usize, RecordError> {
     if wakes.is_empty() {
         return Ok(0);
     }
     let budget = app.settings.queue_budget;
     match tokio::time::timeout(budget, app.queue.send_all(wakes)).await {
         Ok(sent) => Ok(sent?),
-        Err(_) => Err(ApiError::Unavailable(format!("the queue took over {budget:?}"))),
+        Err(_) => Err(RecordError::QueueBudget(budget)),
     }
 }
 
 /// Records an event that needs no idempotency (tests, operational events).
-pub async fn record(app: &App, event: &Event) -> Result<Calls, ApiError> {
+pub async fn record(app: &App, event: &Event) -> Result<Calls, RecordError> {
     let wakes = first_wakes(event.project_id, &[event], false, Millis::now());
     commit(app, event, &wakes).await
 }
@@ -292,7 +281,7 @@ pub async fn ingest(
             Ok(t) => t,
             Err(e) => {
                 release(app, pid, keyed.as_ref()).await;
-                return Err(e);
+                return Err(e.into());
             }
         },
     };
@@ -309,7 +298,7 @@ pub async fn ingest(
         }
         Err(e) => {
             release(app, pid, keyed.as_ref()).await;
-            Err(e)
+            Err(e.into())
         }
     }
 }
@@ -457,7 +446,7 @@ pub async fn ingest_batch(
     wakes.extend(first_wakes(pid, &keyed_events.iter().collect::<Vec<_>>(), true, now));
     let stored = match queue_within_budget(app, &wakes).await {
         Ok(_) => store_batch(app, pid, &plain_events, &keyed_events).await,
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     };
     if let Err(e) = stored {
         release_all(app, pid, &accepted).await;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::{key, keys, n, s, ttl, Cond, Store};
 use crate::clock::Millis;
+use crate::delivery::ClaimKey;
 use crate::error::StoreError;
 
 /// A claim item outlives any redelivery of its message.
@@ -26,7 +27,7 @@ impl Store {
     /// live. A retry of this same call (its answer lost) finds its own holder and wins.
     pub async fn claim_group(
         &self,
-        group: &str,
+        group: &ClaimKey,
         holder: &str,
         lease: Millis,
         now: Millis,
@@ -51,7 +52,7 @@ impl Store {
 
     /// Whether another holder has group `group` now (a manual re-send checks it before
     /// re-opening a delivery whose retry that group is making).
-    pub async fn group_claimed(&self, group: &str, now: Millis) -> Result<bool, StoreError> {
+    pub async fn group_claimed(&self, group: &ClaimKey, now: Millis) -> Result<bool, StoreError> {
         let item = self.get(key(keys::claim(group), keys::CLAIM_SK), now).await?;
         Ok(item.and_then(|i| super::attr_u64(&i, "lease_until")).is_some_and(|until| until > now.0))
     }

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{from_item, key, keys, n, s, to_item, ttl, Cond, Item, ListError, Page, PageQuery, Store, Write};
 use crate::clock::Millis;
-use crate::delivery::{Delivery, Status};
+use crate::delivery::{ClaimKey, Delivery, Status};
 use crate::error::StoreError;
 use crate::ids::{DeliveryId, EventId, ProjectId, WebhookId};
 use crate::model::Webhook;
@@ -98,7 +98,7 @@ impl Store {
     pub async fn record_claimed(
         &self,
         d: &Delivery,
-        group: &str,
+        group: &ClaimKey,
         prev_attempts: u32,
         expires: Millis,
     ) -> Result<bool, StoreError> {
@@ -108,7 +108,7 @@ impl Store {
             .name("#c", "next_claim")
             .value(":a", n(prev_attempts))
             .value(":pending", pending())
-            .value(":claim", s(group));
+            .value(":claim", s(group.to_string()));
         self.write(Write::put(item(d, expires)?).when(cond)).await
     }
 
@@ -166,7 +166,7 @@ impl Store {
         .value(":null", AttributeValue::Null(true))
         .value(":now", n(due.0));
         if let Some(group) = &old.next_claim {
-            cond = cond.value(":claim", s(group));
+            cond = cond.value(":claim", s(group.to_string()));
         }
         self.write(Write::put(it).when(cond)).await
     }

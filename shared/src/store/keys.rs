@@ -116,7 +116,7 @@ pub fn is_webhook_sk(sk: &str) -> bool {
     sk.starts_with(WEBHOOK_SK_PREFIX)
 }
 
-pub fn claim(group: &str) -> String {
+pub fn claim(group: &crate::delivery::ClaimKey) -> String {
     format!("CLAIM#{group}")
 }
 

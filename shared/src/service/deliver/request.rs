@@ -1,0 +1,130 @@
+//! What one attempt sends: the body (docs/api.md §6 payload formats) and the headers
+//! (signatures, attempt number, custom headers).
+
+use reqwest::header::HeaderMap;
+
+use crate::clock::Millis;
+use crate::model::{Event, Webhook};
+use crate::payload::{self, Payload, PayloadSource};
+use crate::sender::header_map;
+use crate::signing::{hex_signature, signature_header};
+
+/// The headers of docs/api.md §6 for one attempt.
+pub fn delivery_headers(
+    wh: &Webhook,
+    event_type: &str,
+    msg_id: &str,
+    attempt: u32,
+    now: Millis,
+    payload: &Payload,
+) -> HeaderMap {
+    let timestamp = now.epoch_secs();
+    let signature = signature_header(&wh.signing_secrets(now), msg_id, timestamp, &payload.body);
+    let hex = hex_signature(&wh.secret, &payload.body);
+    let previous_hex = wh.previous_secret(now).map(|old| hex_signature(old, &payload.body));
+    let attempt = attempt.to_string();
+    let timestamp = timestamp.to_string();
+    // Custom headers first, so that nothing configured can replace Hookline's own (docs/api.md §6 lists
+    // `User-Agent: Hookline/<version>` on every delivery; a configured one is overridden).
+    let mut map = header_map(wh.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let ours = header_map([
+        ("content-type", payload.content_type),
+        ("user-agent", crate::sender::USER_AGENT),
+        ("webhook-id", msg_id),
+        ("webhook-timestamp", timestamp.as_str()),
+        ("webhook-signature", signature.as_str()),
+        ("x-webhook-signature", hex.as_str()),
+        ("x-webhook-event", event_type),
+        ("x-webhook-attempt", attempt.as_str()),
+        ("x-webhook-verification-key", wh.verification_key.as_str()),
+    ]);
+    map.extend(ours);
+    if let Some(prev) = &previous_hex {
+        map.extend(header_map([("x-webhook-signature-previous", prev.as_str())]));
+    }
+    if let Some(auth) = wh.authorization_header() {
+        map.extend(header_map([("authorization", auth)]));
+    }
+    map
+}
+
+/// The body of one delivery of `event` to `wh`.
+pub fn build_payload(event: &Event, wh: &Webhook) -> Payload {
+    payload::build(&PayloadSource {
+        event_id: event.id.as_str(),
+        event_type: &event.event_type,
+        received_at_ms: event.received_at.0,
+        project_id: event.project_id.0,
+        client_id: event.client_id,
+        session_id: event.session_id.as_deref(),
+        data: &event.data,
+        custom_parameters: &wh.custom_parameters,
+        format: wh.payload_format,
+        content_type: wh.content_type,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn webhook() -> Webhook {
+        Webhook {
+            headers: BTreeMap::from([
+                ("X-Team".to_string(), "kyc".to_string()),
+                ("User-Agent".to_string(), "mine".to_string()),
+            ]),
+            authorization: Some("Bearer t".into()),
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+            verification_key: "vk1".into(),
+            ..crate::model::webhook_fixture()
+        }
+    }
+
+    #[test]
+    fn headers_carry_every_field_of_section_6() {
+        let payload = Payload { body: br#"{"test": 2432232314}"#.to_vec(), content_type: "application/json" };
+        let h =
+            delivery_headers(&webhook(), "a.b", "msg_p5jXN8AQM9LWM0D4loKWxJek", 3, Millis(1_614_265_330_000), &payload);
+        let get = |k: &str| h.get(k).unwrap().to_str().unwrap().to_string();
+        // The Standard Webhooks specification's published test vector.
+        assert_eq!(get("webhook-signature"), "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        assert_eq!(get("webhook-timestamp"), "1614265330");
+        assert_eq!(get("webhook-id"), "msg_p5jXN8AQM9LWM0D4loKWxJek");
+        assert_eq!(get("x-webhook-attempt"), "3");
+        assert_eq!(get("x-webhook-event"), "a.b");
+        assert_eq!(get("x-webhook-verification-key"), "vk1");
+        assert_eq!(get("authorization"), "Bearer t");
+        assert_eq!(get("x-team"), "kyc");
+        assert_eq!(get("content-type"), "application/json");
+        assert_eq!(
+            get("user-agent"),
+            concat!("Hookline/", env!("CARGO_PKG_VERSION")),
+            "a configured one is overridden"
+        );
+        assert_eq!(get("x-webhook-signature"), hex_signature("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &payload.body));
+        assert!(h.get("x-webhook-signature-previous").is_none(), "no rotation, no previous signature");
+    }
+
+    #[test]
+    fn during_a_rotation_both_schemes_carry_the_old_secret() {
+        let mut wh = webhook();
+        wh.rotate("whsec_bmV3c2VjcmV0bmV3c2VjcmV0bmV3".into(), "vk2".into(), Millis(1_000));
+        let payload = Payload { body: b"{}".to_vec(), content_type: "application/json" };
+        let h = delivery_headers(&wh, "a", "msg_x", 1, Millis(2_000), &payload);
+        let get = |k: &str| h.get(k).unwrap().to_str().unwrap().to_string();
+        assert_eq!(get("x-webhook-signature"), hex_signature("whsec_bmV3c2VjcmV0bmV3c2VjcmV0bmV3", b"{}"));
+        assert_eq!(get("x-webhook-signature-previous"), hex_signature("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", b"{}"));
+        assert_eq!(get("webhook-signature").split(' ').count(), 2);
+    }
+
+    #[test]
+    fn authorization_is_not_sent_while_disabled() {
+        let mut wh = webhook();
+        wh.authorization_enabled = false;
+        let payload = Payload { body: b"{}".to_vec(), content_type: "application/json" };
+        assert!(delivery_headers(&wh, "a", "msg_x", 1, Millis(0), &payload).get("authorization").is_none());
+    }
+}
