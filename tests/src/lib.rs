@@ -344,11 +344,17 @@ pub struct Plan {
     pub status: u16,
     pub delay: Duration,
     pub headers: Vec<(&'static str, String)>,
+    /// The answer's body (default: `answer {status}`).
+    pub body: Option<String>,
 }
 
 impl Plan {
     pub fn status(status: u16) -> Plan {
-        Plan { status, delay: Duration::ZERO, headers: Vec::new() }
+        Plan { status, delay: Duration::ZERO, headers: Vec::new(), body: None }
+    }
+
+    pub fn with_body(self, body: impl Into<String>) -> Plan {
+        Plan { body: Some(body.into()), ..self }
     }
 }
 
@@ -400,7 +406,10 @@ impl Receiver {
                                 resp = resp.header(*k, v.as_str());
                             }
                             Ok::<_, Infallible>(
-                                resp.body(Full::new(Bytes::from(format!("answer {}", plan.status)))).unwrap(),
+                                resp.body(Full::new(Bytes::from(
+                                    plan.body.clone().unwrap_or_else(|| format!("answer {}", plan.status)),
+                                )))
+                                .unwrap(),
                             )
                         }
                     });

@@ -148,7 +148,8 @@ async fn a_slow_receiver_times_out_and_is_recorded() {
     settings.delivery_timeout = Duration::from_millis(300);
     settings.retry_schedule = vec![];
     let s = Stack::with_settings(settings).await;
-    let rx = Receiver::start(vec![Plan { status: 200, delay: Duration::from_secs(2), headers: vec![] }]).await;
+    let rx =
+        Receiver::start(vec![Plan { status: 200, delay: Duration::from_secs(2), headers: vec![], body: None }]).await;
     let (pid, key) = s.project("Acme").await;
     s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
     let event_id = s.event(&key, "a.b", json!({})).await.result()["event_id"].as_str().unwrap().to_string();

@@ -55,7 +55,9 @@ async fn a_web_hook_created_again_does_not_inherit_old_retries() {
 #[tokio::test]
 async fn copies_of_a_message_at_once_or_late_post_once() {
     let s = Stack::start().await;
-    let rx = Receiver::start(vec![Plan { status: 200, delay: Duration::from_millis(300), headers: vec![] }]).await;
+    let rx =
+        Receiver::start(vec![Plan { status: 200, delay: Duration::from_millis(300), headers: vec![], body: None }])
+            .await;
     let (pid, key) = s.project("Acme").await;
     s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
     let evt = s.event(&key, "a.b", json!({})).await.result()["event_id"].as_str().unwrap().to_string();
@@ -117,7 +119,7 @@ fn posts_per_attempt(rx: &Receiver) -> std::collections::HashMap<(String, String
 #[tokio::test]
 async fn copies_of_a_retry_groups_wake_up_at_once_or_late_post_once() {
     let s = Stack::start().await;
-    let slow_ok = Plan { status: 200, delay: Duration::from_millis(300), headers: vec![] };
+    let slow_ok = Plan { status: 200, delay: Duration::from_millis(300), headers: vec![], body: None };
     let rx = Receiver::start(vec![Plan::status(500), Plan::status(500), Plan::status(500), slow_ok]).await;
     let (pid, key, evt) = fan_out(&s, &rx, 3).await;
     let first = s.take_messages(1).await.remove(0);
@@ -149,7 +151,7 @@ async fn copies_of_a_retry_groups_wake_up_at_once_or_late_post_once() {
 #[tokio::test]
 async fn a_manual_resend_racing_its_retry_group_posts_the_attempt_once() {
     let s = Stack::start().await;
-    let slow_ok = Plan { status: 200, delay: Duration::from_millis(300), headers: vec![] };
+    let slow_ok = Plan { status: 200, delay: Duration::from_millis(300), headers: vec![], body: None };
     let rx = Receiver::start(vec![Plan::status(500), Plan::status(500), slow_ok]).await;
     let (pid, key, evt) = fan_out(&s, &rx, 2).await;
     s.pump_until(WAIT, || rx.count() == 2).await;

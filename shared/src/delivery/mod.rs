@@ -63,6 +63,37 @@ impl DropReason {
     }
 }
 
+/// Attempts one delivery keeps in its log: the first and the latest ones. However many
+/// manual re-sends it gets, its item stays far below DynamoDB's 400 KB limit.
+pub const MAX_LOGGED_ATTEMPTS: usize = 50;
+/// Of those, the latest ones that keep their response body (4 KiB each at most).
+pub const ATTEMPTS_WITH_BODY: usize = 20;
+/// An attempt's error text is kept up to this many bytes.
+const MAX_LOGGED_ERROR: usize = 1024;
+
+/// Bounds a log to the first attempt and the latest `MAX_LOGGED_ATTEMPTS - 1`, the first
+/// and the latest `ATTEMPTS_WITH_BODY` with their response bodies: at most about 110 KB.
+fn bound_log(log: &mut Vec<AttemptRecord>) {
+    if log.len() > MAX_LOGGED_ATTEMPTS {
+        log.drain(1..log.len() - (MAX_LOGGED_ATTEMPTS - 1));
+    }
+    let keep_from = log.len().saturating_sub(ATTEMPTS_WITH_BODY);
+    for a in log.iter_mut().take(keep_from).skip(1) {
+        a.response_body = None;
+    }
+}
+
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
 /// One attempt in the delivery's log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttemptRecord {
@@ -177,9 +208,10 @@ impl Delivery {
             started_at: started,
             response_code: outcome.response_code,
             response_body: outcome.response_body.clone(),
-            error: outcome.log_error(),
+            error: outcome.log_error().map(|e| truncate(e, MAX_LOGGED_ERROR)),
             duration_ms: u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
         });
+        bound_log(&mut d.log);
         // Manual retries raise `max_attempts` past the schedule: their retries use its last step.
         let step = number.min(schedule.len() as u32);
         let retry = if outcome.succeeded() || number >= d.max_attempts {
@@ -425,6 +457,39 @@ pub(crate) mod tests {
         assert_eq!(after.next_claim, None);
         assert_eq!(g.dropped(DropReason::WebhookDeleted).next_claim, None);
         assert_eq!(g.postponed(Millis(9_000)).next_claim, None, "a throttled delivery wakes under its own lease");
+    }
+
+    #[test]
+    fn the_log_keeps_the_first_and_the_latest_attempts() {
+        let mut d = fresh();
+        d.max_attempts = 1_000;
+        let mut o = outcome(Some(500), None);
+        o.response_body = Some("x".repeat(4096));
+        for t in 0..(MAX_LOGGED_ATTEMPTS as u64 + 30) {
+            d = d.attempted(&o, Millis(t), Millis(t), &SCHEDULE, 0.0);
+        }
+        assert_eq!(d.attempts, MAX_LOGGED_ATTEMPTS as u32 + 30, "every attempt counts");
+        assert_eq!(d.log.len(), MAX_LOGGED_ATTEMPTS);
+        assert_eq!(d.log[0].attempt, 1);
+        assert_eq!(d.log[1].attempt, 32, "the oldest after the first go");
+        assert_eq!(d.last_attempt().unwrap().attempt, d.attempts);
+        let with_body: Vec<u32> = d.log.iter().filter(|a| a.response_body.is_some()).map(|a| a.attempt).collect();
+        assert_eq!(with_body.len(), ATTEMPTS_WITH_BODY + 1, "the first and the latest keep their body");
+        assert_eq!(with_body[1], d.attempts - ATTEMPTS_WITH_BODY as u32 + 1);
+        assert!(serde_json::to_vec(&d).unwrap().len() < 120_000, "far below the 400 KB item limit");
+        // At the limit, nothing is cut.
+        let mut e = fresh();
+        e.max_attempts = 1_000;
+        for t in 0..MAX_LOGGED_ATTEMPTS as u64 {
+            e = e.attempted(&o, Millis(t), Millis(t), &SCHEDULE, 0.0);
+        }
+        assert_eq!(
+            e.log.iter().map(|a| a.attempt).collect::<Vec<_>>(),
+            (1..=MAX_LOGGED_ATTEMPTS as u32).collect::<Vec<_>>()
+        );
+        let long = outcome(None, Some(&"é".repeat(2000)));
+        let f = fresh().attempted(&long, Millis(0), Millis(0), &SCHEDULE, 0.0);
+        assert!(f.log[0].error.as_ref().unwrap().len() <= 1024);
     }
 
     #[test]

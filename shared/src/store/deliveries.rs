@@ -39,6 +39,16 @@ fn key_of(d: &Delivery) -> Item {
     delivery_key(d.project_id, &d.webhook_id, &d.generation, &d.id)
 }
 
+/// Whether a pending delivery's record also lists it in the `due` index, where the repair
+/// sweep finds a delivery whose next wake-up may be missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    Unlisted,
+    /// Its wake-up is not known to be queued (a manual re-send's write, or a queue that
+    /// failed): listed until its next record.
+    Due,
+}
+
 fn item(d: &Delivery, expires: Millis) -> Result<Item, StoreError> {
     to_item(
         d,
@@ -48,6 +58,15 @@ fn item(d: &Delivery, expires: Millis) -> Result<Item, StoreError> {
             (keys::TTL, ttl(expires)),
         ],
     )
+}
+
+fn listed_item(d: &Delivery, expires: Millis, listing: Listing) -> Result<Item, StoreError> {
+    let mut it = item(d, expires)?;
+    if let (Listing::Due, Status::Pending, Some(due)) = (listing, d.status, d.next_attempt_at) {
+        it.insert(keys::DUE_PK.into(), s(keys::DUE_PARTITION));
+        it.insert(keys::DUE_SK.into(), s(keys::due_sk(due.0, &d.id)));
+    }
+    Ok(it)
 }
 
 fn pending() -> AttributeValue {
@@ -65,8 +84,8 @@ fn unchanged(attempts: u32) -> Cond {
 
 impl Store {
     /// Writes a delivery's first state; `false` when it is already written.
-    pub async fn record_first(&self, d: &Delivery, expires: Millis) -> Result<bool, StoreError> {
-        self.write(Write::put(item(d, expires)?).when(Cond::absent())).await
+    pub async fn record_first(&self, d: &Delivery, expires: Millis, listing: Listing) -> Result<bool, StoreError> {
+        self.write(Write::put(listed_item(d, expires, listing)?).when(Cond::absent())).await
     }
 
     /// Writes the state after an attempt (or a postponement) made under `lease` from a
@@ -78,13 +97,14 @@ impl Store {
         lease: Millis,
         prev_attempts: u32,
         expires: Millis,
+        listing: Listing,
     ) -> Result<bool, StoreError> {
         let cond = Cond::new("#l = :lease AND #a = :a")
             .name("#l", "lease_until")
             .name("#a", "attempts")
             .value(":lease", n(lease.0))
             .value(":a", n(prev_attempts));
-        self.write(Write::put(item(d, expires)?).when(cond)).await
+        self.write(Write::put(listed_item(d, expires, listing)?).when(cond)).await
     }
 
     /// Ends a written, pending delivery without an attempt, if it is unchanged.
@@ -101,6 +121,7 @@ impl Store {
         group: &ClaimKey,
         prev_attempts: u32,
         expires: Millis,
+        listing: Listing,
     ) -> Result<bool, StoreError> {
         let cond = Cond::new("#a = :a AND #st = :pending AND #c = :claim")
             .name("#a", "attempts")
@@ -109,7 +130,7 @@ impl Store {
             .value(":a", n(prev_attempts))
             .value(":pending", pending())
             .value(":claim", s(group.to_string()));
-        self.write(Write::put(item(d, expires)?).when(cond)).await
+        self.write(Write::put(listed_item(d, expires, listing)?).when(cond)).await
     }
 
     /// Takes the right to make attempt `attempts + 1` of a written delivery for `holder`
@@ -144,10 +165,8 @@ impl Store {
     /// goes into the sparse `due` index until its attempt is recorded, so the repair
     /// sweep finds it should its wake-up be lost.
     pub async fn record_retry(&self, new: &Delivery, old: &Delivery, expires: Millis) -> Result<bool, StoreError> {
-        let mut it = item(new, expires)?;
+        let it = listed_item(new, expires, Listing::Due)?;
         let due = new.next_attempt_at.unwrap_or_default();
-        it.insert(keys::DUE_PK.into(), s(keys::DUE_PARTITION));
-        it.insert(keys::DUE_SK.into(), s(keys::due_sk(due.0, &new.id)));
         // Also unchanged in the group claim it names: a re-send read before a
         // postponement must not bring a group's claim back.
         let claim = match &old.next_claim {

@@ -30,7 +30,7 @@ use crate::clock::Millis;
 use crate::error::StoreError;
 
 pub use claims::GroupClaim;
-pub use deliveries::{delivery_key, DeliveryFilter, WakeContext};
+pub use deliveries::{delivery_key, DeliveryFilter, Listing, WakeContext};
 pub use events::{EventRecord, StoredEvent};
 pub use idempotency::{IdempotencyRecord, Reservation};
 pub use ratelimit::{RateDecision, Slot};

@@ -21,7 +21,7 @@ use crate::ids::{random_token, DeliveryId, EventId, ProjectId};
 use crate::queue::{Outgoing, WakeMessage, WakeTarget, MAX_DELAY};
 use crate::retry::random_jitter;
 use crate::sender::Sender;
-use crate::store::{delivery_key, GroupClaim, Slot, WakeContext};
+use crate::store::{delivery_key, GroupClaim, Listing, Slot, WakeContext};
 use plan::{Attempting, Due, Record, RecordKind, Work};
 
 pub use request::{build_payload, delivery_headers};
@@ -75,13 +75,11 @@ pub async fn process_batch(app: &App, sender: &Sender, batch: &[Incoming]) -> Ve
         join_all(parsed.iter().map(|(id, msg)| async { (id.clone(), handle_message(app, sender, msg, &cx).await) }))
             .await;
     let mut recorded = Vec::new();
-    for (id, result) in results {
-        match result {
-            Ok(mut r) => recorded.append(&mut r),
-            Err(e) => {
-                tracing::warn!(message_id = %id, error = %e, "will be retried by SQS");
-                failed.push(id);
-            }
+    for (id, Handled { recorded: mut r, retry }) in results {
+        recorded.append(&mut r);
+        if let Some(e) = retry {
+            tracing::warn!(message_id = %id, error = %e, "will be retried by SQS");
+            failed.push(id);
         }
     }
     // Once per batch, not per message: the messages of a batch share one view of each
@@ -121,13 +119,27 @@ async fn load<'a>(
     Ok(cx)
 }
 
-/// Handles one message, phase by phase; returns the deliveries it recorded.
-async fn handle_message(
+/// What handling a message recorded, and why SQS should bring it back, if it should.
+struct Handled {
+    recorded: Vec<Delivery>,
+    retry: Option<DeliveryError>,
+}
+
+/// Handles one message, phase by phase.
+async fn handle_message(app: &App, sender: &Sender, msg: &WakeMessage, cx: &WakeContext) -> Handled {
+    match prepare_and_send(app, sender, msg, cx).await {
+        Ok(work) => record(app, work).await,
+        Err(e) => Handled { recorded: Vec::new(), retry: Some(e) },
+    }
+}
+
+/// The phases up to the attempts' results: what the record phase is to queue and write.
+async fn prepare_and_send(
     app: &App,
     sender: &Sender,
     msg: &WakeMessage,
     cx: &WakeContext,
-) -> Result<Vec<Delivery>, DeliveryError> {
+) -> Result<Work, DeliveryError> {
     let now = Millis::now();
     // Prepare.
     let plans = plan::decide_all(msg, cx, now);
@@ -136,12 +148,11 @@ async fn handle_message(
     let sending = throttle(app, msg, claimed, now, &mut work).await?;
     // Send.
     let finished = join_all(sending.iter().map(|a| attempt(sender, app, a))).await;
-    // Record.
     let done = Millis::now();
     let concluded = plan::conclude(msg.project_id, &sending, finished, done, || ClaimKey::new_retry_group(done));
     work.outgoing.extend(concluded.outgoing);
     work.records.extend(concluded.records);
-    record(app, work).await
+    Ok(work)
 }
 
 /// Takes the claims of the due deliveries: one per group (first attempts, or retries
@@ -271,35 +282,45 @@ async fn attempt(sender: &Sender, app: &App, a: &Attempting<'_>) -> Delivery {
     a.before.attempted(&outcome, started, Millis::now(), &app.settings.retry_schedule, random_jitter())
 }
 
-/// Queues the wake-ups, then writes the records. Every record is tried even when one
-/// fails, so that the message's retry by SQS repeats as few POSTs as possible.
-async fn record(app: &App, work: Work) -> Result<Vec<Delivery>, DeliveryError> {
+/// Queues the wake-ups, then writes the records. Every record is written whatever befell
+/// the queue or another record: an attempt that reached its receiver is always logged,
+/// and the message's retry by SQS repeats as few POSTs as possible. When the queue
+/// failed, a pending delivery is recorded in the `due` index, where the repair sweep
+/// finds it should its wake-up be missing.
+async fn record(app: &App, work: Work) -> Handled {
     let Work { outgoing, records } = work;
-    if !outgoing.is_empty() {
-        app.queue.send_all(&outgoing).await?;
-    }
+    let queued = match outgoing.is_empty() {
+        true => Ok(()),
+        false => app.queue.send_all(&outgoing).await.map(drop),
+    };
+    let listing = if queued.is_ok() { Listing::Unlisted } else { Listing::Due };
     let mut recorded = Vec::new();
     let mut failure = None;
     for Record { new, how } in records {
         let expires = app.expires(new.created_at);
         let written = match &how {
-            RecordKind::First => app.store.record_first(&new, expires).await,
+            RecordKind::First => app.store.record_first(&new, expires, listing).await,
             RecordKind::Leased { lease, prev_attempts } => {
-                app.store.record_next(&new, *lease, *prev_attempts, expires).await
+                app.store.record_next(&new, *lease, *prev_attempts, expires, listing).await
             }
             RecordKind::Claimed { group, prev_attempts } => {
-                app.store.record_claimed(&new, group, *prev_attempts, expires).await
+                app.store.record_claimed(&new, group, *prev_attempts, expires, listing).await
             }
             RecordKind::Dropped { prev_attempts } => app.store.record_drop(&new, *prev_attempts, expires).await,
         };
         match written {
             Ok(true) => recorded.push(new),
             Ok(false) => tracing::info!(delivery = %new.id, "another instance recorded first; not logged twice"),
-            Err(e) => failure = failure.or(Some(e)),
+            Err(e) => {
+                tracing::error!(delivery = %new.id, error = %e, "could not record the delivery");
+                failure = failure.or(Some(DeliveryError::Store(e)));
+            }
         }
     }
-    match failure {
-        Some(e) => Err(e.into()),
-        None => Ok(recorded),
+    // The message comes back for what was not queued or not written.
+    if let Err(e) = queued {
+        tracing::error!(error = %e, "could not queue wake-ups; the deliveries waiting on them are listed as due");
+        failure = Some(e.into());
     }
+    Handled { recorded, retry: failure }
 }
