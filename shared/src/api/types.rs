@@ -341,7 +341,7 @@ impl From<&AttemptRecord> for AttemptView {
     }
 }
 
-/// A delivery with every attempt, oldest first.
+/// A delivery with its attempts, oldest first: the first and the latest 49 (`attempts` counts them all).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryDetail {
     #[serde(flatten)]
