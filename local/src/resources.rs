@@ -93,7 +93,8 @@ pub struct Queues {
 }
 
 /// Creates `{name}-dlq` and `{name}` with the template's redrive policy.
-/// `visibility_override` lets tests shorten the wait before a failed message returns.
+/// `visibility_override` (tests, `HOOKLINE_VISIBILITY_TIMEOUT`) shortens the wait before a
+/// failed message returns.
 pub async fn create_queues(
     client: &aws_sdk_sqs::Client,
     name: &str,

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use hookline::config::Settings;
 use hookline::credentials::sha256_hex;
 use hookline::sender::Sender;
@@ -23,13 +24,21 @@ use lambda_http::Body;
 use serde_json::{json, Value};
 
 pub mod faults;
+pub mod process;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// A short visibility timeout (seconds) so failed messages come back within a test.
+const SHORT_VISIBILITY: u32 = 2;
 
 pub struct Stack {
     pub app: App,
     pub sender: Sender,
     pub queues: resources::Queues,
+    /// The name of its table and of its delivery queue.
+    pub name: String,
+    /// The delivery queue's visibility timeout, in seconds.
+    pub visibility_timeout: u32,
 }
 
 /// Settings as the local stack uses them: plain http and loopback allowed.
@@ -84,36 +93,39 @@ impl Stack {
     }
 
     pub async fn with_settings(settings: Settings) -> Stack {
-        Stack::build(settings, None).await
+        Stack::build(settings, None, SHORT_VISIBILITY).await
+    }
+
+    /// A stack whose delivery queue hides a received message for `secs` seconds.
+    pub async fn with_visibility(settings: Settings, secs: u32) -> Stack {
+        Stack::build(settings, None, secs).await
     }
 
     /// A stack whose DynamoDB and SQS calls go through a fault-injection proxy.
     pub async fn with_faults(settings: Settings) -> (Stack, faults::FaultProxy) {
         let proxy = faults::FaultProxy::start().await;
-        (Stack::build(settings, Some(&proxy.url)).await, proxy)
+        (Stack::build(settings, Some(&proxy.url), SHORT_VISIBILITY).await, proxy)
     }
 
-    async fn build(mut settings: Settings, endpoint: Option<&str>) -> Stack {
+    async fn build(mut settings: Settings, endpoint: Option<&str>, visibility_timeout: u32) -> Stack {
         assert!(
             std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok() && std::env::var("AWS_ENDPOINT_URL_SQS").is_ok(),
             "integration tests need the emulators: run them with scripts/test.sh"
         );
-        let suffix: String = format!("{:016x}", rand::random::<u64>());
-        settings.table = format!("hookline-{suffix}");
+        let name = format!("hookline-{:016x}", rand::random::<u64>());
+        settings.table = name.clone();
         let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
         let defs = template::load(&template::default_path()).expect("template.yaml");
         resources::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &settings.table, &defs)
             .await
             .expect("create table");
-        // A short visibility timeout so failed messages come back within a test.
-        let queues =
-            resources::create_queues(&aws_sdk_sqs::Client::new(&sdk), &format!("hookline-{suffix}"), &defs, Some(2))
-                .await
-                .expect("create queues");
+        let queues = resources::create_queues(&aws_sdk_sqs::Client::new(&sdk), &name, &defs, Some(visibility_timeout))
+            .await
+            .expect("create queues");
         settings.queue_url = queues.delivery_url.clone();
         settings.dead_letter_queue_url = Some(queues.dead_letter_url.clone());
         let sender = Sender::new(&settings);
-        Stack { app: App::with_endpoint(settings, &sdk, endpoint), sender, queues }
+        Stack { app: App::with_endpoint(settings, &sdk, endpoint), sender, queues, name, visibility_timeout }
     }
 
     /// Sends a request through the router, as API Gateway would.
@@ -368,22 +380,43 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start(plans: Vec<Plan>) -> Receiver {
+        let plans = Arc::new(Mutex::new(VecDeque::from(plans)));
+        Receiver::start_with(move |_| {
+            let plan = {
+                let mut p = plans.lock().unwrap();
+                if p.len() > 1 {
+                    p.pop_front().unwrap()
+                } else {
+                    p.front().cloned().unwrap_or(Plan::status(200))
+                }
+            };
+            Box::pin(async move { plan })
+        })
+        .await
+    }
+
+    /// A receiver that records each request, then answers as `respond` decides (it may
+    /// wait first, e.g. for a signal from the test).
+    pub async fn start_with<F>(respond: F) -> Receiver
+    where
+        F: Fn(&Received) -> BoxFuture<'static, Plan> + Send + Sync + 'static,
+    {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let plans = Arc::new(Mutex::new(VecDeque::from(plans)));
+        let respond = Arc::new(respond);
         let rec = received.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
-                let (rec, plans) = (rec.clone(), plans.clone());
+                let (rec, respond) = (rec.clone(), respond.clone());
                 tokio::spawn(async move {
                     let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let (rec, plans) = (rec.clone(), plans.clone());
+                        let (rec, respond) = (rec.clone(), respond.clone());
                         async move {
                             let (parts, body) = req.into_parts();
                             let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                            rec.lock().unwrap().push(Received {
+                            let request = Received {
                                 path: parts.uri.to_string(),
                                 headers: parts
                                     .headers
@@ -391,15 +424,10 @@ impl Receiver {
                                     .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
                                     .collect(),
                                 body: body.to_vec(),
-                            });
-                            let plan = {
-                                let mut p = plans.lock().unwrap();
-                                if p.len() > 1 {
-                                    p.pop_front().unwrap()
-                                } else {
-                                    p.front().cloned().unwrap_or(Plan::status(200))
-                                }
                             };
+                            let answer = respond(&request);
+                            rec.lock().unwrap().push(request);
+                            let plan = answer.await;
                             tokio::time::sleep(plan.delay).await;
                             let mut resp = hyper::Response::builder().status(plan.status);
                             for (k, v) in &plan.headers {

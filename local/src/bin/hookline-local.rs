@@ -24,6 +24,7 @@ async fn main() -> Result<(), BoxError> {
         .unwrap_or_else(|| generate_api_key().replacen("hk_", "adm_", 1));
 
     let mut settings = Settings::from_env()?;
+    let visibility = visibility_timeout()?;
     settings.admin_token_sha256 = Some(sha256_hex(admin_token.trim()));
     // Local runs deliver to http:// and loopback receivers.
     settings.allow_http = true;
@@ -33,7 +34,9 @@ async fn main() -> Result<(), BoxError> {
     let defs = template::load(&template::default_path())?;
     resources::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &settings.table, &defs).await?;
     let queue_name = std::env::var("HOOKLINE_QUEUE_NAME").unwrap_or_else(|_| "hookline-delivery".into());
-    let queues = resources::create_queues(&aws_sdk_sqs::Client::new(&sdk), &queue_name, &defs, None).await?;
+    // Creating is idempotent (same names, same attributes), so a process started again
+    // with the same table and queue names carries on with what an earlier one left.
+    let queues = resources::create_queues(&aws_sdk_sqs::Client::new(&sdk), &queue_name, &defs, visibility).await?;
     settings.queue_url = queues.delivery_url.clone();
     settings.dead_letter_queue_url = Some(queues.dead_letter_url.clone());
     if std::env::args().any(|a| a == "--setup-only") {
@@ -70,4 +73,17 @@ async fn main() -> Result<(), BoxError> {
     let _ = stop_tx.send(true);
     let _ = tokio::join!(http, poll, sweep);
     Ok(())
+}
+
+/// `HOOKLINE_VISIBILITY_TIMEOUT`: the delivery queue's visibility timeout in whole seconds
+/// (SQS allows 0 to 12 h); unset, the template's. Short, a message whose handler died comes
+/// back soon.
+fn visibility_timeout() -> Result<Option<u32>, BoxError> {
+    const NAME: &str = "HOOKLINE_VISIBILITY_TIMEOUT";
+    let Some(text) = std::env::var(NAME).ok().filter(|v| !v.trim().is_empty()) else { return Ok(None) };
+    let d = hookline::config::parse_duration(&text).map_err(|p| format!("{NAME}: {p}"))?;
+    if d.subsec_nanos() != 0 || d.as_secs() > 43_200 {
+        return Err(format!("{NAME}: `{text}` must be whole seconds, at most 12h").into());
+    }
+    Ok(Some(d.as_secs() as u32))
 }
