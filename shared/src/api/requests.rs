@@ -152,8 +152,31 @@ pub struct PatchWebhook(pub WebhookBody);
 
 impl WebhookBody {
     fn changes(self, settings: &Settings, creating: bool) -> Result<WebhookChanges, Vec<FieldError>> {
+        // Named field by field, with no `..`: a field added to the body does not compile
+        // until it is checked here or listed as ignored.
+        let WebhookBody {
+            name,
+            url,
+            enabled,
+            event_types,
+            headers,
+            authorization,
+            custom_parameters,
+            content_type,
+            payload_format,
+            secret,
+            rate_limit,
+            // The read-only fields a GET shows, sent back: ignored.
+            id: _,
+            project_id: _,
+            created_at: _,
+            updated_at: _,
+            authorization_set: _,
+            verification_key: _,
+            disabled_reason: _,
+            failing_since: _,
+        } = self;
         let mut e = Errors::default();
-        let mut ch = WebhookChanges::default();
         let pick = |e: &mut Errors, name: &str, f: &Field<String>| {
             if creating {
                 e.required(name, f).cloned()
@@ -161,50 +184,69 @@ impl WebhookBody {
                 e.optional(name, f).cloned()
             }
         };
-        ch.name = pick(&mut e, "name", &self.name);
-        if let Some(n) = &ch.name {
+        let name = pick(&mut e, "name", &name);
+        if let Some(n) = &name {
             e.check("name", rules::check_name(n));
         }
-        ch.url = pick(&mut e, "url", &self.url);
-        if let Some(u) = &ch.url {
+        let url = pick(&mut e, "url", &url);
+        if let Some(u) = &url {
             e.check("url", rules::check_url(u, settings));
         }
-        ch.enabled = e.optional("enabled", &self.enabled).copied();
-        ch.event_types = e.optional("event_types", &self.event_types).cloned();
-        if let Some(types) = &ch.event_types {
+        let enabled = e.optional("enabled", &enabled).copied();
+        let event_types = e.optional("event_types", &event_types).cloned();
+        if let Some(types) = &event_types {
             e.extend(rules::check_event_type_patterns(types));
         }
-        ch.headers = e.optional("headers", &self.headers).cloned();
-        if let Some(h) = &ch.headers {
+        let headers = e.optional("headers", &headers).cloned();
+        if let Some(h) = &headers {
             e.extend(rules::check_headers(h));
         }
-        ch.authorization = e.clearable("authorization", &self.authorization).map(|v| v.cloned());
-        if let Some(Some(a)) = &ch.authorization {
+        let authorization = e.clearable("authorization", &authorization).map(|v| v.cloned());
+        if let Some(Some(a)) = &authorization {
             e.check("authorization", rules::check_authorization_value(a));
         }
-        ch.custom_parameters = e.optional("custom_parameters", &self.custom_parameters).cloned();
-        if let Some(p) = &ch.custom_parameters {
+        let custom_parameters = e.optional("custom_parameters", &custom_parameters).cloned();
+        if let Some(p) = &custom_parameters {
             e.extend(rules::check_custom_parameters(p));
         }
-        ch.content_type = e.optional("content_type", &self.content_type).copied();
-        ch.payload_format = e.optional("payload_format", &self.payload_format).copied();
-        match (&self.secret, creating) {
-            (Field::Absent, _) => {}
+        let content_type = e.optional("content_type", &content_type).copied();
+        let payload_format = e.optional("payload_format", &payload_format).copied();
+        let secret = match (&secret, creating) {
+            (Field::Absent, _) => None,
             (f, true) => {
-                ch.secret = e.optional("secret", f).cloned();
-                if let Some(s) = &ch.secret {
+                let secret = e.optional("secret", f).cloned();
+                if let Some(s) = &secret {
                     e.check("secret", rules::check_secret(s));
                 }
+                secret
             }
-            (_, false) => e.add("secret", "can only be set on create; use rotate-secret"),
-        }
-        ch.rate_limit = e.clearable("rate_limit", &self.rate_limit).map(|v| v.copied());
-        if let Some(Some(r)) = ch.rate_limit {
+            (_, false) => {
+                e.add("secret", "can only be set on create; use rotate-secret");
+                None
+            }
+        };
+        let rate_limit = e.clearable("rate_limit", &rate_limit).map(|v| v.copied());
+        if let Some(Some(r)) = rate_limit {
             if !RATE_LIMIT_RANGE.contains(&r) {
                 e.add("rate_limit", "must be from 1 to 10000 deliveries per second, or null");
             }
         }
-        done(e, ch)
+        let changes = WebhookChanges {
+            name,
+            url,
+            enabled,
+            event_types,
+            headers,
+            authorization,
+            // 003's `enable_http_authorization`: only its PUT sets it.
+            authorization_enabled: None,
+            custom_parameters,
+            content_type,
+            payload_format,
+            secret,
+            rate_limit,
+        };
+        done(e, changes)
     }
 }
 
@@ -298,26 +340,44 @@ impl Check for PutWebHook {
     type Checked = WebhookChanges;
 
     fn check(self, settings: &Settings) -> Result<WebhookChanges, Vec<FieldError>> {
+        // Named field by field, with no `..`, as `WebhookBody::changes` is.
+        let PutWebHook {
+            endpoint,
+            enable_web_hook,
+            enable_http_authorization,
+            http_authorization_value,
+            custom_parameters,
+            client_id: _,
+            project_id: _,
+        } = self;
         let mut e = Errors::default();
-        let mut ch = WebhookChanges::default();
-        if let Some(endpoint) = e.optional("endpoint", &self.endpoint) {
+        let mut url = None;
+        if let Some(endpoint) = e.optional("endpoint", &endpoint) {
             match rules::endpoint_to_url(endpoint, settings) {
-                Ok(url) => ch.url = Some(url),
+                Ok(u) => url = Some(u),
                 Err(m) => e.add("endpoint", m),
             }
         }
-        ch.enabled = e.optional("enable_web_hook", &self.enable_web_hook).map(|f| f.0);
-        ch.authorization_enabled =
-            e.optional("enable_http_authorization", &self.enable_http_authorization).map(|f| f.0);
-        ch.authorization = e.clearable("http_authorization_value", &self.http_authorization_value).map(|v| v.cloned());
-        if let Some(Some(a)) = &ch.authorization {
+        let enabled = e.optional("enable_web_hook", &enable_web_hook).map(|f| f.0);
+        let authorization_enabled = e.optional("enable_http_authorization", &enable_http_authorization).map(|f| f.0);
+        let authorization = e.clearable("http_authorization_value", &http_authorization_value).map(|v| v.cloned());
+        if let Some(Some(a)) = &authorization {
             e.check("http_authorization_value", rules::check_authorization_value(a));
         }
-        ch.custom_parameters = e.optional("custom_parameters", &self.custom_parameters).cloned();
-        if let Some(p) = &ch.custom_parameters {
+        let custom_parameters = e.optional("custom_parameters", &custom_parameters).cloned();
+        if let Some(p) = &custom_parameters {
             e.extend(rules::check_custom_parameters(p));
         }
-        done(e, ch)
+        // 003's PUT has only these parameters; the rest of the webhook stays as it is.
+        let changes = WebhookChanges {
+            url,
+            enabled,
+            authorization_enabled,
+            authorization,
+            custom_parameters,
+            ..Default::default()
+        };
+        done(e, changes)
     }
 }
 

@@ -33,43 +33,53 @@ pub struct WebhookChanges {
 }
 
 impl WebhookChanges {
-    pub fn apply(self, wh: &mut Webhook) {
-        if let Some(v) = self.name {
-            wh.name = v;
+    /// `wh` with these changes made. Both structs are spelled out field by field, with no
+    /// `..`: a field added to either does not compile until this says what a request does
+    /// to it.
+    pub fn apply(self, wh: Webhook) -> Webhook {
+        let WebhookChanges {
+            name,
+            url,
+            enabled,
+            event_types,
+            headers,
+            authorization,
+            authorization_enabled,
+            custom_parameters,
+            content_type,
+            payload_format,
+            secret,
+            rate_limit,
+        } = self;
+        let mut out = Webhook {
+            name: name.unwrap_or(wh.name),
+            url: url.unwrap_or(wh.url),
+            event_types: event_types.unwrap_or(wh.event_types),
+            headers: headers.unwrap_or(wh.headers),
+            authorization: authorization.unwrap_or(wh.authorization),
+            authorization_enabled: authorization_enabled.unwrap_or(wh.authorization_enabled),
+            custom_parameters: custom_parameters.unwrap_or(wh.custom_parameters),
+            content_type: content_type.unwrap_or(wh.content_type),
+            payload_format: payload_format.unwrap_or(wh.payload_format),
+            secret: secret.unwrap_or(wh.secret),
+            rate_limit: rate_limit.unwrap_or(wh.rate_limit),
+            // `set_enabled` below changes these three together (§12).
+            enabled: wh.enabled,
+            disabled_reason: wh.disabled_reason,
+            failing_since: wh.failing_since,
+            // Not a request's to change: identity, rotation and timestamps.
+            id: wh.id,
+            generation: wh.generation,
+            project_id: wh.project_id,
+            previous_secrets: wh.previous_secrets,
+            verification_key: wh.verification_key,
+            created_at: wh.created_at,
+            updated_at: wh.updated_at,
+        };
+        if let Some(v) = enabled {
+            out.set_enabled(v);
         }
-        if let Some(v) = self.url {
-            wh.url = v;
-        }
-        if let Some(v) = self.enabled {
-            wh.set_enabled(v);
-        }
-        if let Some(v) = self.event_types {
-            wh.event_types = v;
-        }
-        if let Some(v) = self.headers {
-            wh.headers = v;
-        }
-        if let Some(v) = self.authorization {
-            wh.authorization = v;
-        }
-        if let Some(v) = self.authorization_enabled {
-            wh.authorization_enabled = v;
-        }
-        if let Some(v) = self.custom_parameters {
-            wh.custom_parameters = v;
-        }
-        if let Some(v) = self.content_type {
-            wh.content_type = v;
-        }
-        if let Some(v) = self.payload_format {
-            wh.payload_format = v;
-        }
-        if let Some(v) = self.secret {
-            wh.secret = v;
-        }
-        if let Some(v) = self.rate_limit {
-            wh.rate_limit = v;
-        }
+        out
     }
 }
 
@@ -121,8 +131,7 @@ async fn check_room(app: &App, pid: ProjectId) -> Result<(), ApiError> {
 pub async fn create(app: &App, pid: ProjectId, changes: WebhookChanges) -> Result<Webhook, ApiError> {
     check_room(app, pid).await?;
     let now = Millis::now();
-    let mut wh = new_webhook(WebhookId::new(now), pid, now);
-    changes.apply(&mut wh);
+    let wh = changes.apply(new_webhook(WebhookId::new(now), pid, now));
     if !app.store.create_webhook(&wh).await? {
         return Err(ApiError::Conflict("a webhook with this id already exists".into()));
     }
@@ -144,8 +153,7 @@ async fn replace(app: &App, old: &Webhook, mut wh: Webhook) -> Result<Webhook, A
 
 pub async fn patch(app: &App, pid: ProjectId, id: &WebhookId, changes: WebhookChanges) -> Result<Webhook, ApiError> {
     let old = load(app, pid, id).await?;
-    let mut wh = old.clone();
-    changes.apply(&mut wh);
+    let wh = changes.apply(old.clone());
     replace(app, &old, wh).await
 }
 
@@ -174,8 +182,7 @@ pub async fn get_web_hook(app: &App, pid: ProjectId) -> Result<Webhook, ApiError
 pub async fn put_web_hook(app: &App, pid: ProjectId, changes: WebhookChanges) -> Result<Webhook, ApiError> {
     match app.store.get_webhook(pid, &WebhookId::default_web_hook()).await? {
         Some(old) => {
-            let mut wh = old.clone();
-            changes.apply(&mut wh);
+            let wh = changes.apply(old.clone());
             replace(app, &old, wh).await
         }
         None => {
@@ -189,7 +196,7 @@ pub async fn put_web_hook(app: &App, pid: ProjectId, changes: WebhookChanges) ->
             wh.payload_format = PayloadFormat::Flat;
             // 003: HTTP authorization is off until enabled.
             wh.authorization_enabled = false;
-            changes.apply(&mut wh);
+            let wh = changes.apply(wh);
             if !app.store.create_webhook(&wh).await? {
                 return Err(ApiError::Conflict("the web hook was created concurrently; retry".into()));
             }
@@ -203,4 +210,52 @@ pub async fn delete_web_hook(app: &App, pid: ProjectId) -> Result<(), ApiError> 
         return Err(ApiError::not_found("web hook"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{webhook_fixture, DisabledReason};
+
+    #[test]
+    fn changes_land_on_their_own_fields_and_nothing_else_moves() {
+        let mut old = webhook_fixture();
+        old.enabled = false;
+        old.disabled_reason = Some(DisabledReason::Failing);
+        old.failing_since = Some(Millis(5));
+        old.authorization = Some("Bearer old".into());
+        old.rate_limit = Some(9);
+        assert_eq!(WebhookChanges::default().apply(old.clone()), old, "no changes, no difference");
+
+        let changes = WebhookChanges {
+            name: Some("name".into()),
+            url: Some("https://url.example".into()),
+            enabled: Some(true),
+            event_types: Some(vec!["a.b".into()]),
+            headers: Some(BTreeMap::from([("X-H".into(), "h".into())])),
+            authorization: Some(None),
+            authorization_enabled: Some(false),
+            custom_parameters: Some(BTreeMap::from([("k".into(), "p".into())])),
+            content_type: Some(ContentType::Xml),
+            payload_format: Some(PayloadFormat::Flat),
+            secret: Some("secret".into()),
+            rate_limit: Some(None),
+        };
+        let mut expected = Webhook {
+            name: "name".into(),
+            url: "https://url.example".into(),
+            event_types: vec!["a.b".into()],
+            headers: BTreeMap::from([("X-H".into(), "h".into())]),
+            authorization: None,
+            authorization_enabled: false,
+            custom_parameters: BTreeMap::from([("k".into(), "p".into())]),
+            content_type: ContentType::Xml,
+            payload_format: PayloadFormat::Flat,
+            secret: "secret".into(),
+            rate_limit: None,
+            ..old.clone()
+        };
+        expected.set_enabled(true);
+        assert_eq!(changes.apply(old), expected);
+    }
 }
