@@ -28,7 +28,7 @@ const PARALLEL_SENDS: usize = 8;
 pub struct WakeTarget {
     pub delivery_id: DeliveryId,
     pub webhook_id: WebhookId,
-    pub generation: String,
+    pub generation: crate::model::Generation,
     /// The attempt this message is meant to make (1 for the first).
     pub attempt: u32,
 }

@@ -121,7 +121,7 @@ pub struct Delivery {
     pub event_id: EventId,
     pub event_type: String,
     pub webhook_id: WebhookId,
-    pub generation: String,
+    pub generation: crate::model::Generation,
     pub status: Status,
     /// Attempts made so far.
     pub attempts: u32,

@@ -8,7 +8,7 @@ use crate::ids::{DeliveryId, EventId, ProjectId, WebhookId};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
     pub webhook_id: WebhookId,
-    pub generation: String,
+    pub generation: crate::model::Generation,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -7,6 +7,42 @@ use utoipa::ToSchema;
 use crate::clock::Millis;
 use crate::ids::{ProjectId, WebhookId};
 
+/// One incarnation of a webhook id. The single project web hook deleted and put again keeps
+/// its id but gets a new generation: deliveries, logs and failure state belong to one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Generation(String);
+
+impl Generation {
+    /// A new incarnation's.
+    pub fn fresh() -> Generation {
+        Generation(crate::ids::new_generation())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Generation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// As read back from a key or a message (its text is opaque).
+impl From<String> for Generation {
+    fn from(s: String) -> Generation {
+        Generation(s)
+    }
+}
+
+impl From<&str> for Generation {
+    fn from(s: &str) -> Generation {
+        Generation(s.to_string())
+    }
+}
+
 /// How long an old secret keeps signing after the rotation that replaced it.
 pub const SECRET_OVERLAP: Duration = Duration::from_secs(24 * 3600);
 /// Old secrets kept at once; rotating more often drops the oldest first.
@@ -49,7 +85,7 @@ pub struct PreviousSecret {
 pub struct Webhook {
     pub id: WebhookId,
     /// This incarnation of the id: deliveries made for an earlier one are never sent here.
-    pub generation: String,
+    pub generation: Generation,
     pub project_id: ProjectId,
     pub name: String,
     pub url: String,

@@ -6,8 +6,8 @@ use crate::app::App;
 use crate::clock::Millis;
 use crate::credentials::{generate_secret, generate_verification_key};
 use crate::error::ApiError;
-use crate::ids::{new_generation, ProjectId, WebhookId};
-use crate::model::{ContentType, PayloadFormat, Webhook};
+use crate::ids::{ProjectId, WebhookId};
+use crate::model::{ContentType, Generation, PayloadFormat, Webhook};
 use crate::store::{ListError, Page};
 
 /// Webhooks a project may have: the event keeps its whole fan-out in one item.
@@ -86,7 +86,7 @@ impl WebhookChanges {
 fn new_webhook(id: WebhookId, project_id: ProjectId, now: Millis) -> Webhook {
     Webhook {
         id,
-        generation: new_generation(),
+        generation: Generation::fresh(),
         project_id,
         name: String::new(),
         url: String::new(),

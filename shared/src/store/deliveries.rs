@@ -9,7 +9,7 @@ use crate::clock::Millis;
 use crate::delivery::{ClaimKey, Delivery, Status};
 use crate::error::StoreError;
 use crate::ids::{DeliveryId, EventId, ProjectId, WebhookId};
-use crate::model::Webhook;
+use crate::model::{Generation, Webhook};
 use crate::store::events::{event_item_key, parse_event};
 use crate::store::StoredEvent;
 use std::collections::{HashMap, HashSet};
@@ -31,7 +31,7 @@ pub struct DeliveryFilter {
 }
 
 /// The key of a delivery item.
-pub fn delivery_key(pid: ProjectId, wh: &WebhookId, generation: &str, id: &DeliveryId) -> Item {
+pub fn delivery_key(pid: ProjectId, wh: &WebhookId, generation: &Generation, id: &DeliveryId) -> Item {
     key(keys::deliveries(pid, wh, generation), keys::delivery_sk(id))
 }
 
@@ -194,7 +194,7 @@ impl Store {
         &self,
         pid: ProjectId,
         wh: &WebhookId,
-        generation: &str,
+        generation: &Generation,
         id: &DeliveryId,
         now: Millis,
     ) -> Result<Option<Delivery>, StoreError> {
@@ -211,7 +211,7 @@ impl Store {
         &self,
         events: &[(ProjectId, EventId)],
         webhooks: &[(ProjectId, WebhookId)],
-        deliveries: &[(ProjectId, WebhookId, String, DeliveryId)],
+        deliveries: &[(ProjectId, WebhookId, Generation, DeliveryId)],
         now: Millis,
     ) -> Result<WakeContext, StoreError> {
         let mut wanted = Vec::new();
@@ -285,7 +285,7 @@ impl Store {
         &self,
         before: Millis,
         limit: usize,
-    ) -> Result<Vec<(ProjectId, WebhookId, String, DeliveryId)>, StoreError> {
+    ) -> Result<Vec<(ProjectId, WebhookId, Generation, DeliveryId)>, StoreError> {
         let out = self
             .client
             .query()

@@ -23,6 +23,7 @@
 
 use crate::clock::Millis;
 use crate::ids::{DeliveryId, EventId, ProjectId, WebhookId};
+use crate::model::Generation;
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -76,7 +77,7 @@ pub fn event_sk(evt: &EventId) -> String {
 }
 
 /// The partition of one webhook incarnation's deliveries.
-pub fn deliveries(pid: ProjectId, wh: &WebhookId, generation: &str) -> String {
+pub fn deliveries(pid: ProjectId, wh: &WebhookId, generation: &Generation) -> String {
     format!("DLV#{pid}#{wh}#{generation}")
 }
 
@@ -85,11 +86,11 @@ pub fn delivery_sk(msg: &DeliveryId) -> String {
 }
 
 /// Reads the (project, webhook, generation) back from a delivery partition key.
-pub fn parse_deliveries(pk: &str) -> Option<(ProjectId, WebhookId, String)> {
+pub fn parse_deliveries(pk: &str) -> Option<(ProjectId, WebhookId, Generation)> {
     let mut parts = pk.strip_prefix("DLV#")?.splitn(3, '#');
     let pid = ProjectId::parse(parts.next()?)?;
     let wh = WebhookId::parse(parts.next()?)?;
-    Some((pid, wh, parts.next()?.to_string()))
+    Some((pid, wh, Generation::from(parts.next()?)))
 }
 
 pub fn due_sk(at_ms: u64, msg: &DeliveryId) -> String {
@@ -157,8 +158,8 @@ mod tests {
     #[test]
     fn delivery_partitions_round_trip() {
         let wh = WebhookId::new(Millis(5));
-        let pk = deliveries(ProjectId(12), &wh, "GEN12345");
-        assert_eq!(parse_deliveries(&pk), Some((ProjectId(12), wh, "GEN12345".to_string())));
+        let pk = deliveries(ProjectId(12), &wh, &"GEN12345".into());
+        assert_eq!(parse_deliveries(&pk), Some((ProjectId(12), wh, "GEN12345".into())));
         assert_eq!(parse_deliveries("EVT#12"), None);
     }
 

@@ -4,7 +4,7 @@ use super::{from_item, key, keys, n, s, sdk_error, to_item, Cond, Item, ListErro
 use crate::clock::Millis;
 use crate::error::StoreError;
 use crate::ids::{ProjectId, WebhookId};
-use crate::model::Webhook;
+use crate::model::{Generation, Webhook};
 
 /// A change of a webhook's failure state (§12), written only when the state changes so
 /// that a healthy webhook's deliveries pay nothing for it.
@@ -103,12 +103,13 @@ impl Store {
         &self,
         pid: ProjectId,
         id: &WebhookId,
-        generation: &str,
+        generation: &Generation,
         change: WebhookFailureChange,
     ) -> Result<bool, StoreError> {
         let w = Write::update(webhook_key(pid, id));
-        let cond =
-            |expr: &str| Cond::new(&format!("#g = :g AND {expr}")).name("#g", "generation").value(":g", s(generation));
+        let cond = |expr: &str| {
+            Cond::new(&format!("#g = :g AND {expr}")).name("#g", "generation").value(":g", s(generation.as_str()))
+        };
         let w = match change {
             WebhookFailureChange::StartFailing { since } => w.set("failing_since", n(since.0)).when(
                 cond("(attribute_not_exists(#f) OR #f = :null)").name("#f", "failing_since").value(":null", null()),

@@ -248,7 +248,7 @@ mod tests {
         let webhooks: Vec<Webhook> = (0..n)
             .map(|i| Webhook {
                 id: WebhookId::new(Millis(i as u64)),
-                generation: format!("G{i}"),
+                generation: format!("G{i}").into(),
                 project_id: ProjectId(7),
                 ..crate::model::webhook_fixture()
             })
