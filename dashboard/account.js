@@ -35,7 +35,6 @@ export function SignIn({ notice, initialToken = '', onSignedIn }) {
       onSignedIn(session);
     } catch (err) {
       if (err.status === 401) err.message = `The API did not accept this key or token: ${err.message}`;
-      if (err.status === 403) err.message = `This key is not valid for project ${session.projectId}: ${err.message}`;
       setError(err);
       setBusy(false);
     }

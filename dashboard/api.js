@@ -135,10 +135,7 @@ export async function request(session, method, path, body) {
 /** Describes an error for a person, with the HTTP status where it helps. */
 export function describe(err) {
   if (!(err instanceof ApiError)) return String((err && err.message) || err);
-  if (err.status === 429) {
-    const wait = err.retryAfter ? ` Try again in ${err.retryAfter} s.` : '';
-    return `Too many requests: ${err.message}.${wait}`;
-  }
+  // The API's message already says what went wrong and, on a 429, when to retry.
   return err.message;
 }
 

@@ -63,7 +63,7 @@ function App() {
       clearSession();
       forgetCatalogue();
       setSession(null);
-      setNotice(`You were signed out: the API refused the credentials (${err.message}). Sign in again.`);
+      setNotice(`You were signed out (${err.message}). Sign in again.`);
     });
     onApiEvent('forbiddenWrite', (err, s) => {
       // Only the read-only refusal marks the session; a portal token is also refused key

@@ -51,7 +51,8 @@ export function Loading({ what }) {
 /** The API's message, plus every field error that no input on the form shows. */
 export function ErrorBox({ error, unmatched = null }) {
   if (!error) return null;
-  const list = unmatched ?? (error.errors || []);
+  // A single field error is the envelope's message already (`field: problem`): not twice.
+  const list = (unmatched ?? (error.errors || [])).filter((e) => `${e.field}: ${e.message}` !== error.message);
   return html`<div class="notice error" role="alert">
     <p>${describe(error)}</p>
     ${list.length > 0 &&

@@ -487,7 +487,6 @@ function Recover({ webhookId }) {
       const n = Number(r && r.recovered) || 0;
       setResult(`Recovered ${n} ${n === 1 ? 'delivery' : 'deliveries'}: each gets one new attempt now.`);
     } catch (err) {
-      if (err.status === 409) err.message = `${err.message} (enable the webhook before recovering)`;
       setError(err);
     } finally {
       setBusy(false);

@@ -4,6 +4,7 @@
 //! (as svix's `create_id_type!`), so a webhook id can never be passed as an event id.
 
 use std::fmt;
+use std::sync::{Mutex, PoisonError};
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -19,18 +20,65 @@ const INDEX_DIGITS: usize = 4;
 /// Largest fan-out a delivery id can address (32^4).
 pub const MAX_FAN_OUT: usize = 1 << (5 * INDEX_DIGITS);
 
-fn encode(ms: u64, random: [u8; 10]) -> String {
+/// The 128-bit value of an id body: the millisecond above 80 random bits.
+fn value(ms: u64, random: [u8; 10]) -> u128 {
     let mut value: u128 = u128::from(ms & 0xFFFF_FFFF_FFFF) << 80;
     for (i, b) in random.iter().enumerate() {
         value |= u128::from(*b) << (72 - 8 * i);
     }
+    value
+}
+
+fn encode_value(value: u128) -> String {
     (0..BODY).rev().map(|i| CROCKFORD[((value >> (5 * i)) & 31) as usize] as char).collect()
 }
 
-fn random_body(now: Millis) -> String {
+fn encode(ms: u64, random: [u8; 10]) -> String {
+    encode_value(value(ms, random))
+}
+
+fn random_bytes() -> [u8; 10] {
     let mut random = [0u8; 10];
     rand::rng().fill_bytes(&mut random);
-    encode(now.0, random)
+    random
+}
+
+fn random_body(now: Millis) -> String {
+    encode(now.0, random_bytes())
+}
+
+/// Makes id values that increase within a millisecond (a monotonic ULID).
+#[derive(Debug, Default)]
+struct Monotonic {
+    last: u128,
+}
+
+impl Monotonic {
+    /// `n` id values at `now`, each larger than the one before: the first is `fresh` (a
+    /// random value of `now`'s millisecond) unless a value of that millisecond was made
+    /// already, and then, as every following one, is the last plus one. So values made at
+    /// non-decreasing times increase, and a value's time is always `now` (a clock that
+    /// steps back starts a new random run at the earlier time rather than lie about it).
+    /// Values from concurrent processes stay unique by their random start.
+    fn next(&mut self, fresh: u128, n: usize) -> Vec<u128> {
+        // 80 random bits never run out within a millisecond; were they to, the carry into
+        // the time part would still keep the order.
+        let first = if fresh >> 80 == self.last >> 80 { self.last + 1 } else { fresh };
+        let out: Vec<u128> = (first..).take(n).collect();
+        if let Some(last) = out.last() {
+            self.last = *last;
+        }
+        out
+    }
+}
+
+/// The event ids of this process.
+static EVENT_IDS: Mutex<Monotonic> = Mutex::new(Monotonic { last: 0 });
+
+fn monotonic_values(now: Millis, n: usize) -> Vec<u128> {
+    let fresh = value(now.0, random_bytes());
+    // A poisoned lock still holds a valid value: `next` cannot panic halfway.
+    EVENT_IDS.lock().unwrap_or_else(PoisonError::into_inner).next(fresh, n)
 }
 
 /// A body derived from `seed`: the same inputs always give the same id.
@@ -142,8 +190,15 @@ impl WebhookId {
 }
 
 impl EventId {
+    /// A new id at `now`, larger than every id this process made before it.
     pub fn new(now: Millis) -> EventId {
-        EventId(format!("{}{}", Self::PREFIX, random_body(now)))
+        Self::sequence(now, 1).remove(0)
+    }
+
+    /// `n` new ids at `now` in increasing order (a batch's, in acceptance order), larger
+    /// than every id this process made before them.
+    pub fn sequence(now: Millis, n: usize) -> Vec<EventId> {
+        monotonic_values(now, n).into_iter().map(|v| EventId(format!("{}{}", Self::PREFIX, encode_value(v)))).collect()
     }
 
     /// An id that depends only on `seed` and `at` (operational events, retried intakes).
@@ -277,6 +332,41 @@ mod tests {
         assert_eq!(a.time(), Millis(1_700_000_000_000));
         assert_eq!(EventId::parse(a.as_str()), Some(a.clone()));
         assert_eq!(a.as_str().len(), 4 + 26);
+    }
+
+    #[test]
+    fn ids_increase_within_a_millisecond() {
+        let at = 1_800_000_000_000;
+        let mut m = Monotonic::default();
+        let fresh = |ms: u64, r: u8| value(ms, [r; 10]);
+        // Singles of one millisecond, whatever their random draw.
+        let a = m.next(fresh(at, 0x80), 1)[0];
+        let b = m.next(fresh(at, 0x10), 1)[0];
+        let c = m.next(fresh(at, 0xFF), 1)[0];
+        assert!(a < b && b < c, "{a:x} {b:x} {c:x}");
+        // A batch, contiguous and after the singles.
+        let batch = m.next(fresh(at, 0x00), 100);
+        assert!(c < batch[0] && batch.windows(2).all(|w| w[0] < w[1]));
+        // A later millisecond starts a new random run; an earlier one keeps its time.
+        let later = m.next(fresh(at + 1, 0x00), 1)[0];
+        assert!(batch[99] < later && later >> 80 == u128::from(at + 1));
+        assert_eq!(m.next(fresh(at, 0x00), 1)[0] >> 80, u128::from(at));
+        // The random part's overflow carries into the time and keeps the order.
+        let mut top = Monotonic { last: value(at, [0xFF; 10]) };
+        let over = top.next(fresh(at, 0), 1)[0];
+        assert!(over > value(at, [0xFF; 10]));
+    }
+
+    #[test]
+    fn event_ids_of_one_batch_parse_and_carry_their_time() {
+        let at = Millis(1_800_000_000_000);
+        let batch = EventId::sequence(at, 50);
+        assert!(batch.windows(2).all(|w| w[0] < w[1]));
+        for id in &batch {
+            assert_eq!(EventId::parse(id.as_str()).as_ref(), Some(id));
+            assert_eq!(id.time(), at);
+            assert_eq!(DeliveryId::for_event(id, 1).event_id(), *id);
+        }
     }
 
     #[test]

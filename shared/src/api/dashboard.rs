@@ -21,12 +21,48 @@ pub fn security_headers(settings: &Settings) -> Vec<(&'static str, String)> {
          font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {}",
         settings.portal_frame_ancestors
     );
-    vec![
+    let mut headers = vec![
         ("content-security-policy", csp),
         ("x-content-type-options", "nosniff".into()),
         ("referrer-policy", "no-referrer".into()),
         ("cache-control", "no-cache".into()),
-    ]
+    ];
+    if let Some(xfo) = frame_options(&settings.portal_frame_ancestors) {
+        headers.push(("x-frame-options", xfo.into()));
+    }
+    headers
+}
+
+/// `X-Frame-Options` for browsers that predate `frame-ancestors`, when it can say the
+/// same thing: `'self'` alone is `SAMEORIGIN`, `'none'` alone is `DENY`. XFO cannot name
+/// other origins, so for any other list it is left out and the CSP alone governs (a
+/// browser that knows `frame-ancestors` ignores XFO anyway; an old one must not block an
+/// embedder the list allows).
+fn frame_options(ancestors: &str) -> Option<&'static str> {
+    let mut sources: Vec<&str> = ancestors.split_ascii_whitespace().collect();
+    sources.sort_unstable();
+    sources.dedup();
+    match sources.as_slice() {
+        ["'self'"] => Some("SAMEORIGIN"),
+        ["'none'"] => Some("DENY"),
+        _ => None,
+    }
+}
+
+/// The path of a redirect to `path` on this origin. A path starting `//` or `/\` would be
+/// read by a browser as another host (`//evil.example/dashboard`), so backslashes become
+/// slashes and runs of slashes collapse to one.
+fn local_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 1);
+    for c in path.chars().map(|c| if c == '\\' { '/' } else { c }) {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    if !out.starts_with('/') {
+        out.insert(0, '/');
+    }
+    out
 }
 
 fn content_type(name: &str) -> &'static str {
@@ -62,7 +98,7 @@ pub fn index(cx: &Cx<'_>) -> Asset {
             content_type: "text/plain",
             body: b"",
             headers: security_headers(&cx.app.settings),
-            redirect: Some(format!("{path}/")),
+            redirect: Some(format!("{}/", local_path(path))),
         };
     }
     asset(&cx.app.settings, "index.html").unwrap_or_else(|| Asset {
@@ -90,4 +126,28 @@ pub fn files() -> Vec<(String, usize)> {
             (name.into_owned(), size)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_stay_on_this_origin() {
+        assert_eq!(local_path("/dashboard"), "/dashboard");
+        assert_eq!(local_path("/prod/dashboard"), "/prod/dashboard");
+        assert_eq!(local_path("//evil.example/dashboard"), "/evil.example/dashboard");
+        assert_eq!(local_path("/\\evil.example/dashboard"), "/evil.example/dashboard");
+        assert_eq!(local_path("\\\\evil.example//x\\dashboard"), "/evil.example/x/dashboard");
+        assert_eq!(local_path(""), "/");
+    }
+
+    #[test]
+    fn frame_options_follow_frame_ancestors() {
+        assert_eq!(frame_options("'self'"), Some("SAMEORIGIN"));
+        assert_eq!(frame_options(" 'self'  'self' "), Some("SAMEORIGIN"));
+        assert_eq!(frame_options("'none'"), Some("DENY"));
+        assert_eq!(frame_options("'self' https://app.example.com"), None);
+        assert_eq!(frame_options("https://app.example.com"), None);
+    }
 }

@@ -8,7 +8,8 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 
 use futures::FutureExt;
-use lambda_http::{Body, Request, Response};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
 use crate::api::input::{BodyInput, QueryInput};
@@ -104,21 +105,55 @@ impl Cx<'_> {
         self.req.headers().get(name).map(|v| v.as_bytes())
     }
 
-    /// `HOOKLINE_PUBLIC_URL`, else the scheme and host this request came in on.
-    pub fn public_base(&self) -> String {
+    /// The scheme and host portal URLs start with (docs/api.md §13): `HOOKLINE_PUBLIC_URL`
+    /// when set; behind API Gateway, the domain of its request context, never a header the
+    /// client could have written; otherwise (the local stack, which passes the connection's
+    /// headers on) `X-Forwarded-Proto` and `X-Forwarded-Host` or `Host`. A scheme other
+    /// than http(s) or a malformed host is refused, so the URL always names a web origin.
+    pub fn public_base(&self) -> Result<String, ApiError> {
         if let Some(base) = &self.app.settings.public_url {
-            return base.clone();
+            return Ok(base.clone());
         }
-        let host = self.header("x-forwarded-host").or_else(|| self.header("host")).unwrap_or("localhost");
-        let scheme = self
-            .header("x-forwarded-proto")
-            .map(|p| p.split(',').next().unwrap_or("https").trim())
-            .unwrap_or_else(|| {
-                // API Gateway always sets X-Forwarded-Proto; a request without it is local.
-                "http"
-            });
-        format!("{scheme}://{host}")
+        if let Some(context) = self.req.request_context_ref() {
+            let domain = match context {
+                RequestContext::ApiGatewayV2(c) => c.domain_name.as_deref(),
+                RequestContext::ApiGatewayV1(c) => c.domain_name.as_deref(),
+                // Only API Gateway's events are enabled; any other context has no domain.
+                _ => None,
+            };
+            let domain = domain
+                .ok_or_else(|| ApiError::Internal("API Gateway sent no domain name; set HOOKLINE_PUBLIC_URL".into()))?;
+            return web_origin("https", domain)
+                .ok_or_else(|| ApiError::Internal(format!("API Gateway's domain name `{domain}` is not a host")));
+        }
+        // The first value of a header a chain of proxies may have appended to.
+        let first = |name: &str| self.header(name).and_then(|v| v.split(',').next()).map(str::trim);
+        let scheme = match first("x-forwarded-proto") {
+            None => "http",
+            Some(p) if p.eq_ignore_ascii_case("https") => "https",
+            Some(p) if p.eq_ignore_ascii_case("http") => "http",
+            Some(_) => return Err(ApiError::invalid("X-Forwarded-Proto", "must be http or https")),
+        };
+        let (name, host) = match first("x-forwarded-host") {
+            Some(h) => ("X-Forwarded-Host", h),
+            // Only a request made in-process has no Host at all.
+            None => ("Host", first("host").unwrap_or("localhost")),
+        };
+        web_origin(scheme, host)
+            .ok_or_else(|| ApiError::invalid(name, "must be a host name or address, with an optional port"))
     }
+}
+
+/// `scheme://host[:port]` when `host` is exactly a host and an optional port (no user,
+/// path, query or fragment), normalised as a browser would (lowercase, default port
+/// dropped).
+fn web_origin(scheme: &str, host: &str) -> Option<String> {
+    if host.is_empty() || host.contains(['/', '\\', '@', '?', '#']) {
+        return None;
+    }
+    let url = url::Url::parse(&format!("{scheme}://{host}")).ok()?;
+    let origin = url.origin();
+    (origin.is_tuple() && url.path() == "/").then(|| origin.ascii_serialization())
 }
 
 /// One request matched to one route, ready to run (see `function_routes!`).

@@ -630,7 +630,7 @@ impl Check for PatchEventType {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Recover {
-    /// RFC 3339; not older than the retention.
+    /// RFC 3339; not older than the retention, and not in the future without `until`.
     #[serde(default)]
     #[schema(value_type = String, required = true, format = DateTime)]
     pub since: Field<String>,

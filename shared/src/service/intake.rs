@@ -204,11 +204,19 @@ enum Keyed {
 /// A batch entry accepted so far: its position, its input and its key, if any.
 type Pending = (usize, EventInput, Option<Held>);
 
-/// Reserves `key` for a request whose body hashes to `request_hash`.
-async fn reserve(app: &App, pid: ProjectId, key: &str, request_hash: String, now: Millis) -> Result<Keyed, ApiError> {
+/// Reserves `key` for a request whose body hashes to `request_hash`, with `event_id` as
+/// its event's id unless the key holds one already.
+async fn reserve(
+    app: &App,
+    pid: ProjectId,
+    key: &str,
+    request_hash: String,
+    event_id: EventId,
+    now: Millis,
+) -> Result<Keyed, ApiError> {
     let key_hash = sha256_hex(key);
     let fresh = IdempotencyRecord {
-        event_id: EventId::new(now),
+        event_id,
         received_at: now,
         request_hash: request_hash.clone(),
         lease_until: now.plus(INTAKE_LEASE),
@@ -268,7 +276,7 @@ pub async fn ingest(
     let now = Millis::now();
     let keyed = match idempotency_key {
         None => None,
-        Some(key) => match reserve(app, pid, key, request_hash(&input), now).await? {
+        Some(key) => match reserve(app, pid, key, request_hash(&input), EventId::new(now), now).await? {
             Keyed::Replay(e) => return Ok(IntakeOutcome { accepted: Accepted::of(&e, true), calls: Calls::default() }),
             Keyed::Go(held) => Some(held),
         },
@@ -403,8 +411,22 @@ pub async fn ingest_batch(
             }
         }
     }
+    // The new events' ids, drawn at once in entry order: a batch's events sort (and list)
+    // in the order they were sent, keyed or not.
+    let pending: Vec<usize> = (0..slots.len()).filter(|i| matches!(slots[*i], Slot::Pending)).collect();
+    let mut fresh_ids: Vec<Option<EventId>> = vec![None; slots.len()];
+    for (i, id) in pending.iter().zip(EventId::sequence(now, pending.len())) {
+        fresh_ids[*i] = Some(id);
+    }
+    let mut fresh_id = |i: usize| fresh_ids[i].take().unwrap_or_else(|| EventId::new(now));
     // Keys are distinct now: reserve them all at once.
-    let reservations = join_all(keyed.iter().map(|(_, _, key, hash)| reserve(app, pid, key, hash.clone(), now))).await;
+    let reservations = join_all(
+        keyed
+            .iter()
+            .map(|(i, _, key, hash)| reserve(app, pid, key, hash.clone(), fresh_id(*i), now))
+            .collect::<Vec<_>>(),
+    )
+    .await;
     let mut accepted: Vec<Pending> = unkeyed.into_iter().map(|(i, input)| (i, input, None)).collect();
     let mut failure = None;
     for ((i, input, _, _), reserved) in keyed.into_iter().zip(reservations) {
@@ -432,7 +454,10 @@ pub async fn ingest_batch(
     let mut plain_events = Vec::new();
     let mut order = Vec::new();
     for (i, input, keyed) in &accepted {
-        let (id, at) = keyed.as_ref().map_or_else(|| (EventId::new(now), now), |h| (h.event_id.clone(), h.received_at));
+        let (id, at) = match keyed {
+            Some(h) => (h.event_id.clone(), h.received_at),
+            None => (fresh_id(*i), now),
+        };
         let fan = targets(&webhooks, &input.event_type);
         let event = new_event(project, id, at, input.clone(), fan);
         order.push((*i, event.id.clone(), keyed.is_some()));

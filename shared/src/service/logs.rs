@@ -151,10 +151,14 @@ pub async fn recover(
     if since < now.minus(app.settings.retention()) {
         return Err(ApiError::invalid("since", "is older than the retention period"));
     }
-    let until = until.unwrap_or(now.plus(Duration::from_secs(1)));
-    if until <= since {
-        return Err(ApiError::invalid("until", "must be after since"));
-    }
+    // The error names the field the caller sent: `until` when given, else `since`
+    // (the window then ends now).
+    let until = match until {
+        Some(u) if u <= since => return Err(ApiError::invalid("until", "must be after since")),
+        Some(u) => u,
+        None if since >= now => return Err(ApiError::invalid("since", "must not be in the future")),
+        None => now.plus(Duration::from_secs(1)),
+    };
     let filter = DeliveryFilter { status: Some(Status::Error), created: Some((since, until)) };
     let mut failed = Vec::new();
     let mut cursor: Option<String> = None;

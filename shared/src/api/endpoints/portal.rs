@@ -34,8 +34,10 @@ impl Endpoint for Create {
         if cx.caller == Caller::Admin {
             return Err(ApiError::Forbidden("portal sessions are made with the project's API key".into()));
         }
+        // The base is checked first: a refused header leaves no session behind.
+        let base = cx.public_base()?;
         let (token, session) = portal::create(cx.app, cx.project()?, ttl, read_only).await?;
-        let url = portal::url(&cx.public_base(), &token);
+        let url = portal::url(&base, &token);
         Ok(PortalSessionView { token, url, expires_at: session.valid_until.rfc3339(), read_only }.into())
     }
 }
