@@ -1,4 +1,4 @@
-// 000's real-time activity view: the project's events, newest first, refreshed
+// The real-time activity view: the project's events, newest first, refreshed
 // every 3 seconds while the tab is visible.
 import { useEffect, useRef, useState } from './vendor/hooks.module.js';
 import { request, projectPath, qs, describe } from './api.js';

@@ -154,7 +154,7 @@ export function qs(params) {
 
 let catalogue = null;
 
-/** The deployment's event-type catalogue (§11); an API without it counts as an empty one. */
+/** The deployment's event-type catalogue (docs/api.md §11); an API without it counts as an empty one. */
 export async function eventTypes(session) {
   if (catalogue) return catalogue;
   try {

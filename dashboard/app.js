@@ -76,7 +76,7 @@ function App() {
 
   useEffect(() => {
     setProject(null);
-    // The admin token is only good for project 0's webhook, test and log routes (§12).
+    // The admin token is only good for project 0's webhook, test and log routes (docs/api.md §12).
     if (!session || session.projectId === null || session.kind === 'admin') return;
     request(session, 'GET', projectPath(session))
       .then(setProject)

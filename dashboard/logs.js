@@ -1,4 +1,4 @@
-// A webhook's delivery log (004's Logs tab): status filter, each delivery's
+// A webhook's delivery log (the Logs tab): status filter, each delivery's
 // attempts and a Retry button.
 import { useEffect, useId, useState } from './vendor/hooks.module.js';
 import { request, projectPath, qs } from './api.js';

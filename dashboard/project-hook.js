@@ -1,4 +1,4 @@
-// 003's single project web hook: endpoint, flags, write-only Authorization
+// The single project web hook (`wh_default`): endpoint, flags, write-only Authorization
 // value, custom parameters, and the session test.
 import { useEffect, useState } from './vendor/hooks.module.js';
 import { request, projectPath, ApiError } from './api.js';

@@ -68,7 +68,7 @@ mod tests {
         assert_eq!(function_for("/nope"), None);
     }
 
-    /// Every route of the contract is served by exactly one function, and no path is
+    /// Every route of docs/api.md is served by exactly one function, and no path is
     /// split between two (API Gateway routes a path, not a method, to a function).
     #[test]
     fn every_route_is_served_once() {

@@ -45,7 +45,8 @@ impl Millis {
         rfc3339(self.0)
     }
 
-    /// Float epoch seconds, as 003's `event_timestamp` (`1512624088.977`).
+    /// Float epoch seconds, as the flat payload's and the Web Hook Event's `event_timestamp`
+    /// (`1512624088.977`).
     pub fn epoch_seconds_f64(self) -> f64 {
         epoch_seconds(self.0)
     }
@@ -74,7 +75,8 @@ pub fn rfc3339(ms: u64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}Z", ms % 1000)
 }
 
-/// Float epoch seconds, as 003's `event_timestamp` (`1512624088.977`).
+/// Float epoch seconds, as the flat payload's and the Web Hook Event's `event_timestamp`
+/// (`1512624088.977`).
 pub fn epoch_seconds(ms: u64) -> f64 {
     ms as f64 / 1000.0
 }

@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use crate::credentials;
 
-/// The default retry schedule of spec §6: the delay before attempts 2..=8.
+/// The default retry schedule of docs/api.md §6: the delay before attempts 2..=8.
 pub const DEFAULT_RETRY_SCHEDULE: &str = "5s,5m,30m,2h,5h,10h,10h";
 
 /// Longest allowed delivery timeout; the template gives the delivery function 60 s.
@@ -78,13 +78,14 @@ pub struct Settings {
     pub rate_limit_per_minute: u32,
     pub rate_limit_burst: u32,
     pub retention_days: u32,
-    /// Auto-disable (§12): how long a webhook must have been failing, and how many of
+    /// Auto-disable (docs/api.md §12): how long a webhook must have been failing, and how many of
     /// its last attempts must all have failed, before it is disabled.
     pub disable_after: Duration,
     pub disable_after_failures: u32,
-    /// Base of the portal URLs (§13); `None`: the scheme and host the request came in on.
+    /// Base of the portal URLs (docs/api.md §13); `None`: the scheme and host the request came
+    /// in on.
     pub public_url: Option<String>,
-    /// CSP `frame-ancestors` sources of the dashboard (§13).
+    /// CSP `frame-ancestors` sources of the dashboard (docs/api.md §13).
     pub portal_frame_ancestors: String,
     /// How long a claim outlives the HTTP timeout (the storage calls around the POST).
     /// Not an environment setting: tests shorten it to watch a crashed claim expire.

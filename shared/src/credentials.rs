@@ -52,7 +52,8 @@ const VERIFICATION_KEY_BYTES: usize = 24;
 /// (the URL length rule of `rules::check_url` relies on it).
 pub const VERIFICATION_KEY_LEN: usize = (VERIFICATION_KEY_BYTES * 4).div_ceil(3);
 
-/// The verification key of 002: URL-safe so that it can sit in a query string.
+/// A webhook's verification key (`X-Webhook-Verification-Key`, `{VerificationKey}`): URL-safe
+/// so that it can sit in a query string.
 pub fn generate_verification_key() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<VERIFICATION_KEY_BYTES>())
 }

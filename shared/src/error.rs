@@ -1,4 +1,4 @@
-//! Failures by concern. Each becomes the spec's JSON error envelope through `ApiError`.
+//! Failures by concern. Each becomes the JSON error envelope of docs/api.md §1 through `ApiError`.
 
 use serde::Serialize;
 use thiserror::Error;
@@ -73,7 +73,7 @@ pub enum ApiError {
     /// A dependency failed or hung; nothing was changed and the client may retry.
     #[error("service temporarily unavailable, please retry")]
     Unavailable(String),
-    /// A bug: never expected (§1 keeps 500 for these).
+    /// A bug: never expected (docs/api.md §1 keeps 500 for these).
     #[error("internal error")]
     Internal(String),
 }

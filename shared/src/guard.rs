@@ -1,4 +1,4 @@
-//! The destination guard of §6: deliveries only reach public addresses unless the
+//! The destination guard of docs/api.md §6: deliveries only reach public addresses unless the
 //! deployment allows more. Names are resolved by `GuardedResolver`, which hands the
 //! HTTP client only checked addresses, so the connection goes to what was checked.
 

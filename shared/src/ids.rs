@@ -81,10 +81,10 @@ fn monotonic_values(now: Millis, n: usize) -> Vec<u128> {
     EVENT_IDS.lock().unwrap_or_else(PoisonError::into_inner).next(fresh, n)
 }
 
-/// A body derived from `seed`: the same inputs always give the same id.
-fn derived_body(at: Millis, seed: &[&str]) -> String {
+/// A body derived from `parts`: the same inputs always give the same id.
+fn derived_body(at: Millis, parts: &[&str]) -> String {
     let mut h = Sha256::new();
-    for part in seed {
+    for part in parts {
         h.update(part.as_bytes());
         h.update([0]);
     }
@@ -152,7 +152,7 @@ macro_rules! id_type {
 }
 
 id_type!(
-    /// `wh_…`, or `wh_default` for 003's single project web hook.
+    /// `wh_…`, or `wh_default` for the single project web hook.
     WebhookId,
     "wh_"
 );
@@ -175,7 +175,7 @@ impl WebhookId {
         WebhookId(format!("{}{}", Self::PREFIX, random_body(now)))
     }
 
-    /// 003's project web hook.
+    /// The single project web hook, `wh_default`.
     pub fn default_web_hook() -> WebhookId {
         WebhookId(Self::DEFAULT.to_string())
     }
@@ -201,9 +201,9 @@ impl EventId {
         monotonic_values(now, n).into_iter().map(|v| EventId(format!("{}{}", Self::PREFIX, encode_value(v)))).collect()
     }
 
-    /// An id that depends only on `seed` and `at` (operational events, retried intakes).
-    pub fn derived(at: Millis, seed: &[&str]) -> EventId {
-        EventId(format!("{}{}", Self::PREFIX, derived_body(at, seed)))
+    /// An id that depends only on `parts` and `at` (operational events, retried intakes).
+    pub fn derived(at: Millis, parts: &[&str]) -> EventId {
+        EventId(format!("{}{}", Self::PREFIX, derived_body(at, parts)))
     }
 
     pub fn parse(s: &str) -> Option<EventId> {
@@ -265,13 +265,13 @@ impl DeliveryId {
     }
 }
 
-/// A project id: a positive integer (0 is the deployment's operations project, §12).
+/// A project id: a positive integer (0 is the deployment's operations project, docs/api.md §12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ProjectId(pub u64);
 
 impl ProjectId {
-    /// The operations project, where Hookline records its own events (§12).
+    /// The operations project, where Hookline records its own events (docs/api.md §12).
     pub const OPERATIONS: ProjectId = ProjectId(0);
 
     /// A `{project_id}` path segment: digits only (0 included, for the operations project).
@@ -305,8 +305,8 @@ impl utoipa::PartialSchema for ProjectId {
 
 impl utoipa::ToSchema for ProjectId {}
 
-/// A short random token that tells one incarnation of a webhook from another with the
-/// same id (003's `wh_default` can be deleted and created again): deliveries belong to
+/// A short random token that tells one incarnation of a webhook from another with the same id
+/// (the project web hook `wh_default` can be deleted and created again): deliveries belong to
 /// the incarnation they were made for.
 pub fn new_generation() -> String {
     let mut random = [0u8; 5];

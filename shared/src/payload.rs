@@ -1,4 +1,4 @@
-//! Builds the body of a delivery once (spec §6): the envelope or flat tree, as JSON or XML.
+//! Builds the body of a delivery once (docs/api.md §6): the envelope or flat tree, as JSON or XML.
 //!
 //! The event's `data` comes in as the exact JSON text the client sent ([`RawValue`]) and is
 //! walked one level at a time as raw text, never through `f64`: numbers of any size or

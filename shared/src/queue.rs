@@ -59,7 +59,7 @@ pub struct WakeMessage {
     pub project_id: ProjectId,
     /// When the writer sent it (its age bounds the wait for the state it announces).
     pub queued_at: Millis,
-    /// Sent by a manual re-send (§8 retry, §12 recover).
+    /// Sent by a manual re-send (docs/api.md §8 retry, §12 recover).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub manual: bool,
     /// A postponed delivery whose turn under its webhook's rate limit is already taken.

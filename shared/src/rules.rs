@@ -1,4 +1,4 @@
-//! The input rules of the contract (§4 webhooks, §5/§10 intake, §11 catalogue) as pure
+//! The input rules of docs/api.md (§4 webhooks, §5/§10 intake, §11 catalogue) as pure
 //! functions: no I/O, no request parsing. Request types call them and collect the errors.
 //!
 //! A check answers `Err(message)` for one field, or a list of [`FieldError`]s where several
@@ -15,7 +15,7 @@ use crate::error::FieldError;
 use crate::guard;
 use crate::matching;
 
-/// Replaced by the webhook's URL-encoded verification key when a delivery is sent (002).
+/// Replaced by the webhook's URL-encoded verification key when a delivery is sent (docs/api.md §6).
 pub const VERIFICATION_KEY_PLACEHOLDER: &str = "{VerificationKey}";
 pub const MAX_URL_LEN: usize = 2048;
 pub const MAX_NAME_CHARS: usize = 100;
@@ -115,7 +115,7 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Webhook URL (§4) and 003's endpoint
+// Webhook URL (docs/api.md §4) and the project web hook's endpoint
 
 /// Refuses what the WHATWG parser would silently strip, encode or reinterpret, so that the
 /// URL stored is the URL sent: whitespace (CR, LF and tabs are removed by the parser, spaces
@@ -134,7 +134,7 @@ fn check_url_text(raw: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a webhook URL (§4); `Err` carries the message for the `url` field.
+/// Checks a webhook URL (docs/api.md §4); `Err` carries the message for the `url` field.
 ///
 /// The URL must be absolute and written `https://host…` (`http://` only when
 /// `settings.allow_http`), with no whitespace, control or invisible characters and no
@@ -229,10 +229,10 @@ fn split_host_port(authority: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// Turns 003's protocol-less `endpoint` into a webhook URL: `https://` is added, a given
-/// `https://` (any case) is kept, `http://` only where the deployment allows plain http, and
-/// any other scheme is refused. Nothing is trimmed: the endpoint must be exactly a URL.
-/// The result obeys [`check_url`].
+/// Turns the project web hook's protocol-less `endpoint` into a webhook URL: `https://` is
+/// added, a given `https://` (any case) is kept, `http://` only where the deployment allows
+/// plain http, and any other scheme is refused. Nothing is trimmed: the endpoint must be
+/// exactly a URL. The result obeys [`check_url`].
 pub fn endpoint_to_url(endpoint: &str, settings: &Settings) -> Result<String, String> {
     // Checked here first so that positions in the message count from the endpoint as sent.
     check_url_text(endpoint)?;
@@ -260,14 +260,15 @@ fn has_scheme(text: &str) -> bool {
     })
 }
 
-/// 003's view of a webhook URL: without its `https://` (any case). An `http://` URL (local
-/// runs) keeps its scheme, so that it reads back as the endpoint that was given.
+/// The project web hook's view of a webhook URL (its `endpoint`): without its `https://` (any
+/// case). An `http://` URL (local runs) keeps its scheme, so that it reads back as the endpoint
+/// that was given.
 pub fn url_to_endpoint(url: &str) -> &str {
     strip_prefix_ignore_case(url, "https://").unwrap_or(url)
 }
 
 // ---------------------------------------------------------------------------------------------
-// Webhook fields (§4)
+// Webhook fields (docs/api.md §4)
 
 /// A webhook's `name`: 1 to 100 characters (not bytes), not blank, and nothing invisible or
 /// controlling: no Cc, no Cf (U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF, …), no
@@ -343,12 +344,12 @@ fn header_value_problem(value: &str) -> Option<String> {
     None
 }
 
-/// A webhook's custom `headers` (§4): at most 20; names are RFC 9110 tokens of at most 256
-/// bytes; values printable ASCII (and tabs) of at most 4096 bytes; no header Hookline sets
-/// (`Host`, `Content-Length`, `Content-Type`, `Content-Encoding`, signatures: `webhook-*`,
-/// `x-webhook-*`), no `Authorization` (the `authorization` field sets it), no hop-by-hop header.
-/// Header names are case-insensitive, so two names that differ only in case would merge into
-/// one when sent: the second (in the map's order) is reported, naming the first.
+/// A webhook's custom `headers` (docs/api.md §4): at most 20; names are RFC 9110 tokens of at
+/// most 256 bytes; values printable ASCII (and tabs) of at most 4096 bytes; no header Hookline
+/// sets (`Host`, `Content-Length`, `Content-Type`, `Content-Encoding`, signatures: `webhook-*`,
+/// `x-webhook-*`), no `Authorization` (the `authorization` field sets it), no hop-by-hop
+/// header. Header names are case-insensitive, so two names that differ only in case would merge
+/// into one when sent: the second (in the map's order) is reported, naming the first.
 ///
 /// Fields: `headers` for the count and an empty name, `headers.<Name>` for one header.
 pub fn check_headers(headers: &BTreeMap<String, String>) -> Vec<FieldError> {
@@ -377,8 +378,9 @@ pub fn check_headers(headers: &BTreeMap<String, String>) -> Vec<FieldError> {
     errors
 }
 
-/// The write-only `authorization` value (the `Authorization` header sent, §4; 003's
-/// `http_authorization_value`): 1 to 4096 printable ASCII characters, as any header value.
+/// The write-only `authorization` value (the `Authorization` header sent, docs/api.md §4; the
+/// web_hook API's `http_authorization_value`): 1 to 4096 printable ASCII characters, as any
+/// header value.
 pub fn check_authorization_value(value: &str) -> Result<(), String> {
     if value.is_empty() {
         return Err("must not be empty (use null to remove it)".into());
@@ -386,10 +388,10 @@ pub fn check_authorization_value(value: &str) -> Result<(), String> {
     header_value_problem(value).map_or(Ok(()), Err)
 }
 
-/// A webhook's `custom_parameters` (§4), added as top-level payload keys: at most 50; keys
-/// follow the rules of names (1 to 100 characters, nothing invisible or controlling) and may
-/// not be one of the payload's own keys ([`RESERVED_PAYLOAD_KEYS`]); values are at most 1000
-/// characters without control characters.
+/// A webhook's `custom_parameters` (docs/api.md §4), added as top-level payload keys: at most
+/// 50; keys follow the rules of names (1 to 100 characters, nothing invisible or controlling)
+/// and may not be one of the payload's own keys ([`RESERVED_PAYLOAD_KEYS`]); values are at most
+/// 1000 characters without control characters.
 ///
 /// Fields: `custom_parameters` for the count and an empty key, `custom_parameters.<key>` otherwise.
 pub fn check_custom_parameters(params: &BTreeMap<String, String>) -> Vec<FieldError> {
@@ -425,8 +427,8 @@ pub fn check_custom_parameters(params: &BTreeMap<String, String>) -> Vec<FieldEr
     errors
 }
 
-/// A signing secret supplied on create (§4, 001): any 16 to 256 characters without control
-/// characters. A `whsec_…` secret whose rest is not base64 is accepted too (§4 says any
+/// A signing secret supplied on create (docs/api.md §4): any 16 to 256 characters without control
+/// characters. A `whsec_…` secret whose rest is not base64 is accepted too (docs/api.md §4 says any
 /// string); it then signs with its UTF-8 bytes, like any secret without that form.
 pub fn check_secret(secret: &str) -> Result<(), String> {
     let len = secret.chars().count();
@@ -443,10 +445,11 @@ pub fn check_secret(secret: &str) -> Result<(), String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Events (§5, §10, §11)
+// Events (docs/api.md §5, §10, §11)
 
-/// An event type (§5) or a catalogue name (§11): 1 to 128 characters of `[A-Za-z0-9_.-]`.
-/// The rule itself is [`matching::is_valid_event_type`]; this explains a refusal.
+/// An event type (docs/api.md §5) or a catalogue name (§11): 1 to 128 characters of
+/// `[A-Za-z0-9_.-]`. The rule itself is [`matching::is_valid_event_type`]; this explains a
+/// refusal.
 pub fn check_event_type(event_type: &str) -> Result<(), String> {
     if matching::is_valid_event_type(event_type) {
         return Ok(());
@@ -460,8 +463,8 @@ pub fn check_event_type(event_type: &str) -> Result<(), String> {
     Err(format!("must be at most 128 characters (got {})", event_type.len()))
 }
 
-/// A webhook's `event_types` (§4): at most 100 entries, each an event type, `*`, or a prefix
-/// wildcard `prefix.*` ([`matching::is_valid_pattern`]). Field: `event_types`.
+/// A webhook's `event_types` (docs/api.md §4): at most 100 entries, each an event type, `*`, or
+/// a prefix wildcard `prefix.*` ([`matching::is_valid_pattern`]). Field: `event_types`.
 pub fn check_event_type_patterns(patterns: &[String]) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if patterns.len() > MAX_EVENT_TYPES {
@@ -476,8 +479,8 @@ pub fn check_event_type_patterns(patterns: &[String]) -> Vec<FieldError> {
     errors
 }
 
-/// A catalogue entry's `description` (§11): at most 1000 characters; line breaks and tabs
-/// are allowed, other control characters are not.
+/// A catalogue entry's `description` (docs/api.md §11): at most 1000 characters; line breaks
+/// and tabs are allowed, other control characters are not.
 pub fn check_description(text: &str) -> Result<(), String> {
     let len = text.chars().count();
     if len > MAX_DESCRIPTION_CHARS {
@@ -489,12 +492,12 @@ pub fn check_description(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// An `Idempotency-Key` header (§5) or batch `idempotency_key` (§10): 1 to 255 printable ASCII
-/// characters (0x20–0x7E), spaces allowed inside but not at either end.
+/// An `Idempotency-Key` header (docs/api.md §5) or batch `idempotency_key` (§10): 1 to 255
+/// printable ASCII characters (0x20–0x7E), spaces allowed inside but not at either end.
 ///
 /// Why no edge spaces: HTTP strips them from header values, so `" k"` could be sent in a
 /// batch entry but would arrive as `"k"` in a header; refusing them keeps one key space for
-/// both, as §10 promises.
+/// both, as docs/api.md §10 promises.
 pub fn check_idempotency_key(key: &str) -> Result<(), String> {
     if key.is_empty() {
         return Err("must not be empty".into());
@@ -519,7 +522,7 @@ pub fn idempotency_key_from_header(value: &[u8]) -> Result<&str, String> {
     Ok(key)
 }
 
-/// An event's `session_id` (§5): 1 to 256 characters without control characters.
+/// An event's `session_id` (docs/api.md §5): 1 to 256 characters without control characters.
 pub fn check_session_id(session_id: &str) -> Result<(), String> {
     check_plain(session_id, MAX_SESSION_ID_CHARS)
 }
@@ -964,7 +967,8 @@ mod tests {
             check_secret("0123456789abcdef\n"),
             Err("must not contain control characters (U+000A at character 17)".into())
         );
-        // §4: any string of 16–256 characters, also one that only looks like the generated form.
+        // docs/api.md §4: any string of 16–256 characters, also one that only looks like the
+        // generated form.
         for odd in [
             "whsec_this is not base64!!".to_string(),
             format!("whsec_{}", STANDARD.encode([7u8; 23])),

@@ -1,4 +1,5 @@
-//! Delivery signatures: Standard Webhooks (`webhook-signature`) and 004's hex HMAC.
+//! Delivery signatures: Standard Webhooks (`webhook-signature`) and the hex HMAC of
+//! `X-Webhook-Signature`.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -39,7 +40,7 @@ pub fn signature_header(secrets: &[&str], msg_id: &str, timestamp: u64, body: &[
     secrets.iter().map(|s| standard_signature(&signing_key(s), msg_id, timestamp, body)).collect::<Vec<_>>().join(" ")
 }
 
-/// 004's `X-Webhook-Signature`: lowercase hex HMAC-SHA256 of the body keyed by the
+/// `X-Webhook-Signature`: lowercase hex HMAC-SHA256 of the body keyed by the
 /// secret string's UTF-8 bytes, as `crypto.createHmac("sha256", secret)` computes.
 pub fn hex_signature(secret: &str, body: &[u8]) -> String {
     let mut m = mac(secret.as_bytes());

@@ -1,6 +1,6 @@
-"""Browser suite for the dashboard (API.md §13), driven by Playwright in Debian's Chromium.
+"""Browser suite for the dashboard (docs/api.md §13), driven by Playwright in Debian's Chromium.
 
-Every flow is driven by the accessible names of §13 (get_by_role / get_by_label).
+Every flow is driven by the accessible names of docs/api.md §13 (get_by_role / get_by_label).
 Environment:
   HOOKLINE_URL            the API's base URL (required; tests/browser/run.sh sets it)
   HOOKLINE_ADMIN_TOKEN    the admin token of that stack (required)

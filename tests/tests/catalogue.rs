@@ -1,4 +1,5 @@
-//! §11's event-type catalogue and the input rules of §4/§5 as tightened after the probe.
+//! docs/api.md §11's event-type catalogue and the input rules of §4/§5 as tightened after the
+//! probe.
 
 use std::time::Duration;
 
@@ -53,7 +54,7 @@ async fn the_catalogue_belongs_to_the_admin_and_every_project_reads_it() {
     assert_eq!(all.result()["items"], json!([]), "deleted from the list too");
 }
 
-/// §1: lists are newest first, the catalogue too, with cursors across pages.
+/// docs/api.md §1: lists are newest first, the catalogue too, with cursors across pages.
 #[tokio::test]
 async fn the_catalogue_lists_newest_first() {
     let s = Stack::start().await;
@@ -184,7 +185,8 @@ async fn tests_use_the_types_example_or_check_their_data() {
     assert!(bad.body["errors"][0]["field"].as_str().unwrap().starts_with("data"));
 }
 
-/// The probe's inputs that used to be accepted (§4 as tightened): all 400, nothing stored.
+/// The probe's inputs that used to be accepted (docs/api.md §4 as tightened): all 400, nothing
+/// stored.
 #[tokio::test]
 async fn the_probes_urls_names_and_headers_are_refused() {
     let s = Stack::start().await;

@@ -1,4 +1,4 @@
-//! The config API through the real handler against DynamoDB Local (§1–§4).
+//! The config API through the real handler against DynamoDB Local (docs/api.md §1–§4).
 
 use hookline_tests::{Stack, ADMIN_TOKEN};
 use lambda_http::Body;
@@ -222,7 +222,7 @@ async fn webhook_validation_errors_name_each_field() {
 }
 
 #[tokio::test]
-async fn the_project_web_hook_behaves_as_003_says() {
+async fn the_project_web_hook_is_wh_default_with_its_own_routes_and_fields() {
     let mut settings = hookline_tests::local_settings();
     settings.allow_http = false;
     let s = Stack::with_settings(settings).await;

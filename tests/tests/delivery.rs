@@ -1,5 +1,5 @@
 //! Intake, fan-out and signed delivery with retries, and both signature schemes
-//! through secret rotations (§5–§6), through the real handlers, the emulators and a
+//! through secret rotations (docs/api.md §5–§6), through the real handlers, the emulators and a
 //! receiver on loopback.
 
 use std::time::Duration;
@@ -65,7 +65,10 @@ async fn an_event_reaches_the_receiver_signed_with_every_header() {
     assert!(verify_standard(secret, got), "webhook-signature must verify: {:?}", got.headers);
     assert_eq!(got.header("x-webhook-signature"), hex_hmac(secret, &got.body));
     assert_eq!(got.header("content-type"), "application/json");
-    assert!(got.header("user-agent").starts_with("Hookline/"), "§6's User-Agent wins over a configured one");
+    assert!(
+        got.header("user-agent").starts_with("Hookline/"),
+        "docs/api.md §6's User-Agent wins over a configured one"
+    );
     assert_eq!(got.header("x-webhook-event"), "submission.completed");
     assert_eq!(got.header("x-webhook-attempt"), "1");
     assert_eq!(got.header("x-webhook-verification-key"), wh["verification_key"]);
@@ -389,11 +392,11 @@ async fn rotation_signs_with_both_secrets_for_a_day() {
     assert_eq!(got.header("x-webhook-verification-key"), rotated.result()["verification_key"]);
 }
 
-/// 004-style receivers keep verifying through a rotation: `X-Webhook-Signature` uses the
-/// new secret and `X-Webhook-Signature-Previous` the old one; a second rotation keeps
-/// the first old secret until its own 24 hours end.
+/// Receivers that check the hex `X-Webhook-Signature` keep verifying through a rotation:
+/// `X-Webhook-Signature` uses the new secret and `X-Webhook-Signature-Previous` the old one; a
+/// second rotation keeps the first old secret until its own 24 hours end.
 #[tokio::test]
-async fn rotation_keeps_004_receivers_working_and_each_old_secret_lives_its_own_day() {
+async fn rotation_keeps_hex_signature_receivers_working_and_each_old_secret_lives_its_own_day() {
     let s = Stack::start().await;
     let rx = Receiver::start(vec![Plan::status(200)]).await;
     let (pid, key) = s.project("Acme").await;

@@ -19,7 +19,7 @@ async fn event_detail(s: &Stack, key: &str, pid: u64, event_id: &str) -> Value {
     a.result().clone()
 }
 
-/// 003's `wh_default` deleted and put again: the deliveries made for the old one are
+/// The project web hook `wh_default` deleted and put again: the deliveries made for the old one are
 /// dropped, never sent to the new URL.
 #[tokio::test]
 async fn a_web_hook_created_again_does_not_inherit_old_retries() {

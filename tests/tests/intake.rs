@@ -98,7 +98,7 @@ async fn concurrent_repeats_of_one_key_run_the_intake_once() {
     assert_eq!(listed.result()["items"].as_array().unwrap().len(), 1);
 }
 
-/// §10: 1–100 events, each answered in order; invalid entries alone are refused; every
+/// docs/api.md §10: 1–100 events, each answered in order; invalid entries alone are refused; every
 /// accepted one is stored and delivered; keys replay.
 #[tokio::test]
 async fn batch_intake_answers_each_event_in_order() {
@@ -145,7 +145,7 @@ async fn batch_intake_answers_each_event_in_order() {
     assert_eq!(listed.result()["items"].as_array().unwrap().len(), 3);
 }
 
-/// §10: an `idempotency_key` means what the header means, also between entries of one
+/// docs/api.md §10: an `idempotency_key` means what the header means, also between entries of one
 /// batch: a repeat of the same event is a replay of the first, a repeat for another event
 /// refuses that entry alone; entries are only ever 202 or 400.
 #[tokio::test]

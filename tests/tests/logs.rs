@@ -1,5 +1,5 @@
 //! Test trigger, activity view, delivery logs, manual retry, rate limits,
-//! retention and list cursors bound to their own list (§1, §2, §7, §8).
+//! retention and list cursors bound to their own list (docs/api.md §1, §2, §7, §8).
 
 use std::time::Duration;
 
@@ -46,7 +46,7 @@ async fn webhook_test_delivers_whatever_the_flag_and_fills_the_event_when_done()
 }
 
 #[tokio::test]
-async fn trigger_session_test_sends_003s_flat_payload_and_can_be_polled() {
+async fn trigger_session_test_sends_the_flat_payload_and_can_be_polled() {
     let s = Stack::start().await;
     let rx = Receiver::start(vec![Plan::status(200)]).await;
     let (pid, key) = s.project("Acme").await;

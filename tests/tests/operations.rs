@@ -1,4 +1,4 @@
-//! §12: failing endpoints, auto-disable, operational events in project 0, recover and
+//! docs/api.md §12: failing endpoints, auto-disable, operational events in project 0, recover and
 //! throttling.
 
 use std::time::{Duration, Instant};

@@ -1,4 +1,4 @@
-//! §13's portal sessions and dashboard serving, and §14's document.
+//! docs/api.md §13's portal sessions and dashboard serving, and §14's document.
 
 use hookline::clock::Millis;
 use hookline::credentials::sha256_hex;

@@ -1,9 +1,9 @@
-//! A real `hookline-local` process killed with SIGKILL while deliveries are in flight,
-//! then started again against the same emulators, table and queue, as a crashed delivery
-//! function is replaced by a new instance: no delivery is lost, none is sent again once
-//! its attempt was recorded, and the log shows each attempt once. The contract is
-//! at-least-once, so the one repeat allowed is a delivery whose POST the kill cut off
-//! (sent, not recorded): it is sent once more, and logged once.
+//! A real `hookline-local` process killed with SIGKILL while deliveries are in flight, then
+//! started again against the same emulators, table and queue, as a crashed delivery function is
+//! replaced by a new instance: no delivery is lost, none is sent again once its attempt was
+//! recorded, and the log shows each attempt once. Delivery is at-least-once (docs/api.md §6),
+//! so the one repeat allowed is a delivery whose POST the kill cut off (sent, not recorded): it
+//! is sent once more, and logged once.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;

@@ -1,5 +1,5 @@
-//! The config API: projects, keys, webhooks, 003's `/web_hook`, logs and re-sends, the
-//! event-type catalogue, portal sessions, the OpenAPI document and the dashboard.
+//! The config API: projects, keys, webhooks, the project web hook (`/web_hook`), logs and
+//! re-sends, the event-type catalogue, portal sessions, the OpenAPI document and the dashboard.
 //! The routes are declared in `hookline::api::endpoints`; this function serves these.
 
 use hookline::api::endpoints::{activity, catalogue, meta, portal, projects, web_hook, webhooks};

@@ -1,4 +1,4 @@
-//! Event intake: `POST /api/v1/events`, its batch form, and 000's custom-event hook.
+//! Event intake: `POST /api/v1/events`, its batch form, and the custom-event hook.
 
 use hookline::api::endpoints::events;
 

@@ -1,4 +1,4 @@
-//! Test deliveries: `POST …/webhooks/{id}/test` and 003's `trigger_session_test`.
+//! Test deliveries: `POST …/webhooks/{id}/test` and the project web hook's `trigger_session_test`.
 
 use hookline::api::endpoints::tests;
 

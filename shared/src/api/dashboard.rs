@@ -1,4 +1,4 @@
-//! The dashboard's files (§13), compiled into the binary (no bucket, no CDN), served
+//! The dashboard's files (docs/api.md §13), compiled into the binary (no bucket, no CDN), served
 //! with a strict Content-Security-Policy.
 
 use rust_embed::Embed;

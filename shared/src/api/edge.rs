@@ -1,6 +1,6 @@
 //! The one HTTP edge every API function uses: it matches the route, authenticates the
 //! caller (admin token, project API key or portal token), spends the project's rate
-//! limit, reads the typed inputs, calls the endpoint, and answers in the envelope of §1
+//! limit, reads the typed inputs, calls the endpoint, and answers in the envelope of docs/api.md §1
 //! with the rate-limit headers, whatever happened.
 
 use std::future::Future;
@@ -32,7 +32,7 @@ pub enum Caller {
     Admin,
     /// A project API key.
     Key(Project),
-    /// A portal session token (§13).
+    /// A portal session token (docs/api.md §13).
     Portal {
         project_id: ProjectId,
         read_only: bool,
@@ -330,7 +330,8 @@ async fn authorize(
     if access == Access::Public {
         return Ok((Caller::Anonymous, None));
     }
-    // The path's project id is checked before the credentials, as 003 documents.
+    // The path's project id is checked before the credentials, as docs/api.md §4 documents for
+    // the web_hook routes.
     let path_project = match params.iter().find(|(n, _)| *n == "project_id") {
         Some((_, v)) => Some(ProjectId::parse(v).ok_or_else(|| ApiError::invalid("project_id", "must be an integer"))?),
         None => None,
@@ -400,7 +401,7 @@ struct ErrorEnvelope<'a> {
     errors: &'a [FieldError],
 }
 
-/// The §1 error envelope, with `Retry-After` and the limit headers on a 429.
+/// The docs/api.md §1 error envelope, with `Retry-After` and the limit headers on a 429.
 pub fn error_response(e: &ApiError) -> Response<Body> {
     if let ApiError::Internal(detail) = e {
         tracing::error!(error = %detail, "internal error");

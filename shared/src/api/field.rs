@@ -1,5 +1,5 @@
 //! `Field<T>`: one request field as sent. A value of the wrong type does not stop the
-//! parse, so every bad field of a request is reported at once (§1's `errors`), and
+//! parse, so every bad field of a request is reported at once (docs/api.md §1's `errors`), and
 //! `null` is told apart from absent (`"authorization": null` clears it).
 
 use std::collections::BTreeMap;

@@ -14,7 +14,7 @@ use crate::api::openapi::Doc;
 use crate::config::Settings;
 use crate::error::{ApiError, FieldError};
 
-/// Request bodies over this size get 413 (§1).
+/// Request bodies over this size get 413 (docs/api.md §1).
 pub const MAX_BODY: usize = 256 * 1024;
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 200;
@@ -40,9 +40,9 @@ pub trait QueryInput: Sized + Send {
     fn document() -> Vec<Parameter>;
 }
 
-/// The route reads no body: one sent is ignored, as a GET's would be, unless it is over
-/// the size limit (§1 refuses those everywhere). 003's test trigger is one: its clients
-/// may send the route's parameters in the body too.
+/// The route reads no body: one sent is ignored, as a GET's would be, unless it is over the
+/// size limit (docs/api.md §1 refuses those everywhere). The project web hook's
+/// `trigger_session_test` is one: its clients may send the route's parameters in the body too.
 pub struct NoBody;
 
 /// An action that takes no parameters: nothing, or `{}`. Anything else is refused, so a
@@ -55,7 +55,7 @@ pub struct Json<T: Check>(pub T::Checked);
 /// Like `Json`, but an empty body (every field is optional) is `T::default()`.
 pub struct MaybeJson<T: Check>(pub T::Checked);
 
-/// Any JSON object, kept exactly as sent (000's custom-event hook).
+/// Any JSON object, kept exactly as sent (the custom-event hook, `/api/hook/custom-event`).
 pub struct AnyObject(pub Box<RawValue>);
 
 pub struct NoQuery;
@@ -226,7 +226,7 @@ impl BodyInput for AnyObject {
     fn document(_: &mut Doc) -> Option<RequestBody> {
         let schema = utoipa::openapi::schema::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::Object)
-            .description(Some("Any JSON object: `user_id`, `action`, `context`, … (000)"));
+            .description(Some("Any JSON object: `user_id`, `action`, `context`, …"));
         Some(
             RequestBodyBuilder::new()
                 .content("application/json", Content::new(Some(schema)))
@@ -259,7 +259,7 @@ impl<T: Check + IntoParams> QueryInput for Query<T> {
     }
 }
 
-/// `?limit=` (default 50, 1..=200) and `?cursor=` of every list (§1).
+/// `?limit=` (default 50, 1..=200) and `?cursor=` of every list (docs/api.md §1).
 #[derive(Debug, Clone, Default, serde::Deserialize, IntoParams)]
 pub struct Paging {
     /// Items per page, 1–200 (default 50).
@@ -364,7 +364,10 @@ mod tests {
         let json = [("content-type", "application/json")];
         let big = " ".repeat(MAX_BODY + 1);
         assert_eq!(NoBody::parse(&req(&json, &big), &s).err().unwrap().status(), 413);
-        assert!(NoBody::parse(&req(&json, r#"{"project_id": 1}"#), &s).is_ok(), "003 may send parameters");
+        assert!(
+            NoBody::parse(&req(&json, r#"{"project_id": 1}"#), &s).is_ok(),
+            "trigger_session_test clients may send parameters"
+        );
         assert!(Empty::parse(&req(&[], ""), &s).is_ok());
         assert!(Empty::parse(&req(&json, " {} "), &s).is_ok());
         assert_eq!(Empty::parse(&req(&json, &big), &s).err().unwrap().status(), 413);

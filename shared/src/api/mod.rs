@@ -23,7 +23,7 @@ pub const fn info<E: Endpoint>() -> RouteInfo {
     RouteInfo { route: E::ROUTE, document: openapi::document::<E> }
 }
 
-/// Every route of the contract, in the document's order. The functions serve these
+/// Every route of docs/api.md, in its order. The functions serve these
 /// between them (a test checks that each is served once, and that `template.yaml`
 /// routes each path to the function that serves it).
 pub static ALL: &[RouteInfo] = &[

@@ -1,4 +1,4 @@
-//! The OpenAPI 3.1 document (§14), generated from the route declarations and the
+//! The OpenAPI 3.1 document (docs/api.md §14), generated from the route declarations and the
 //! request and response types: `GET /api/v1/openapi.json` serves it, and the repository
 //! keeps the same text as `openapi.json` (a test fails when it is stale).
 
@@ -45,7 +45,7 @@ impl Doc {
         Ref::from_schema_name(name).into()
     }
 
-    /// §1's success envelope around `result`.
+    /// docs/api.md §1's success envelope around `result`.
     pub fn success_envelope(&mut self, result: RefOr<Schema>) -> RefOr<Schema> {
         ObjectBuilder::new()
             .property("status", ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["success"])))
@@ -62,7 +62,9 @@ impl Doc {
         if !self.schemas.contains_key(name) {
             let field = self.schema::<FieldError>();
             let schema = ObjectBuilder::new()
-                .description(Some("§1's error envelope: the message is for a person; `errors` lists field problems"))
+                .description(Some(
+                    "docs/api.md §1's error envelope: the message is for a person; `errors` lists field problems",
+                ))
                 .property("status", ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["error"])))
                 .property("message", ObjectBuilder::new().schema_type(Type::String))
                 .property("errors", ArrayBuilder::new().items(field))
@@ -161,7 +163,8 @@ pub fn document<E: Endpoint>(doc: &mut Doc) {
     if route.conflicts {
         errors.push(409);
     }
-    // §1: bodies over 256 KiB get 413 on every route; only routes that read one check its type.
+    // docs/api.md §1: bodies over 256 KiB get 413 on every route; only routes that read one
+    // check its type.
     errors.push(413);
     if E::Body::READS_BODY {
         errors.push(415);
@@ -230,7 +233,7 @@ pub fn build(routes: &[RouteInfo]) -> OpenApi {
             InfoBuilder::new()
                 .title("Hookline")
                 .version(env!("CARGO_PKG_VERSION"))
-                .description(Some("Webhooks as a service in your own AWS account. Every JSON answer uses the envelope of §1: `{status, message, result}` on success, `{status, message, errors}` on failure."))
+                .description(Some("Webhooks as a service in your own AWS account. Every JSON answer uses the envelope of docs/api.md §1: `{status, message, result}` on success, `{status, message, errors}` on failure."))
                 .build(),
         )
         .paths(doc.paths)

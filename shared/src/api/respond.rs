@@ -1,4 +1,4 @@
-//! How an endpoint's answer becomes a response: most answer in the §1 envelope; the
+//! How an endpoint's answer becomes a response: most answer in the docs/api.md §1 envelope; the
 //! OpenAPI document and the dashboard's files are sent as they are.
 
 use lambda_http::{Body, Response};
@@ -45,7 +45,7 @@ impl<T: Serialize + ToSchema + Send> Respond for T {
     }
 }
 
-/// The OpenAPI document itself (§14): JSON, not wrapped in the envelope.
+/// The OpenAPI document itself (docs/api.md §14): JSON, not wrapped in the envelope.
 pub struct OpenApiDocument(pub String);
 
 impl Respond for OpenApiDocument {
@@ -70,7 +70,7 @@ impl Respond for OpenApiDocument {
     }
 }
 
-/// A file of the dashboard, with the security headers of §13.
+/// A file of the dashboard, with the security headers of docs/api.md §13.
 pub struct Asset {
     pub content_type: &'static str,
     pub body: &'static [u8],

@@ -40,7 +40,7 @@ impl Method {
     }
 }
 
-/// Who may call a route (§2, §11, §12, §13).
+/// Who may call a route (docs/api.md §2, §11, §12, §13).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// No credentials (the OpenAPI document).
@@ -53,7 +53,7 @@ pub enum Access {
     /// key only.
     KeyProject,
     /// The `{project_id}` of the path: its API key or one of its portal tokens, and the
-    /// admin token on project 0 (§12). `portal: false` refuses portal tokens (403).
+    /// admin token on project 0 (docs/api.md §12). `portal: false` refuses portal tokens (403).
     Project { portal: bool },
 }
 

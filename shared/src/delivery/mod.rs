@@ -20,7 +20,7 @@ pub use claim::ClaimKey;
 pub use decide::{decide, Action, Context, Ignored, Seen, Wake, WakeKind, HEAL_AFTER, STATE_WAIT};
 pub use outcome::{is_success, Outcome, SendError};
 
-/// Delivery status (004's Success / Error / Pending).
+/// Delivery status (the delivery log's Success / Error / Pending).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -227,7 +227,7 @@ impl Delivery {
         d
     }
 
-    /// Whether this state is the end of the schedule after a failed attempt (§12's
+    /// Whether this state is the end of the schedule after a failed attempt (docs/api.md §12's
     /// `hookline.delivery.exhausted`), as opposed to a drop or a success.
     pub fn is_exhausted(&self) -> bool {
         self.status == Status::Error && self.dropped.is_none() && self.attempts > 0
@@ -263,8 +263,8 @@ impl Delivery {
         d
     }
 
-    /// A manual re-send (§8 retry, §12 recover): one more attempt now, same `webhook-id`.
-    /// A pending delivery keeps the rest of its schedule.
+    /// A manual re-send (docs/api.md §8 retry, §12 recover): one more attempt now, same
+    /// `webhook-id`. A pending delivery keeps the rest of its schedule.
     pub fn retried(&self, now: Millis) -> Delivery {
         let mut d = self.clone();
         d.max_attempts =

@@ -24,7 +24,7 @@ pub struct Event {
     pub received_at: Millis,
     /// The deliveries, in order: delivery `i` goes to `fan_out[i]` (its id encodes `i`).
     pub fan_out: Vec<Target>,
-    /// A test event (§7): delivered whatever the webhook's flag and subscriptions.
+    /// A test event (docs/api.md §7): delivered whatever the webhook's flag and subscriptions.
     pub test: bool,
 }
 

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Millis;
 use crate::ids::ProjectId;
 
-/// A portal session (§13): a short-lived Bearer credential for one project, stored
+/// A portal session (docs/api.md §13): a short-lived Bearer credential for one project, stored
 /// only as the SHA-256 of its token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PortalSession {

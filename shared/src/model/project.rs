@@ -14,7 +14,7 @@ pub struct Project {
 }
 
 impl Project {
-    /// Project 0 is not stored: it is the deployment's operations project (§12).
+    /// Project 0 is not stored: it is the deployment's operations project (docs/api.md §12).
     pub fn operations() -> Project {
         Project {
             project_id: ProjectId::OPERATIONS,

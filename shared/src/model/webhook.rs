@@ -64,7 +64,7 @@ pub enum PayloadFormat {
     Flat,
 }
 
-/// Why a webhook is disabled (§12).
+/// Why a webhook is disabled (docs/api.md §12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DisabledReason {
@@ -100,9 +100,9 @@ pub struct Webhook {
     pub rate_limit: Option<u32>,
     pub event_types: Vec<String>,
     pub headers: BTreeMap<String, String>,
-    /// Write-only `Authorization` header value (003).
+    /// Write-only `Authorization` header value (the web_hook API's `http_authorization_value`).
     pub authorization: Option<String>,
-    /// 003's `enable_http_authorization`: the value is sent only while this is on.
+    /// The web_hook API's `enable_http_authorization`: the value is sent only while this is on.
     pub authorization_enabled: bool,
     pub custom_parameters: BTreeMap<String, String>,
     pub content_type: ContentType,
@@ -125,8 +125,8 @@ impl Webhook {
         out
     }
 
-    /// The newest previous secret still inside its overlap: 004-style receivers that
-    /// still hold it verify `X-Webhook-Signature-Previous` with it.
+    /// The newest previous secret still inside its overlap: receivers that check the
+    /// hex `X-Webhook-Signature` and still hold it verify `X-Webhook-Signature-Previous` with it.
     pub fn previous_secret(&self, now: Millis) -> Option<&str> {
         self.previous_secrets.iter().find(|p| now < p.until).map(|p| p.secret.as_str())
     }
@@ -145,7 +145,7 @@ impl Webhook {
         self.authorization.as_deref().filter(|_| self.authorization_enabled)
     }
 
-    /// Sets `enabled` as a person asks (§12): enabling clears the failure state,
+    /// Sets `enabled` as a person asks (docs/api.md §12): enabling clears the failure state,
     /// disabling records the reason `manual`.
     pub fn set_enabled(&mut self, enabled: bool) {
         if enabled {
@@ -158,7 +158,7 @@ impl Webhook {
     }
 }
 
-/// What one message's attempts mean for a webhook's failure state (§12). Only a change
+/// What one message's attempts mean for a webhook's failure state (docs/api.md §12). Only a change
 /// costs a write, so a healthy webhook's deliveries pay nothing for this bookkeeping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureStep {

@@ -1,4 +1,4 @@
-//! Event intake (§5, §10): fan the event out, queue the wake-ups of its deliveries,
+//! Event intake (docs/api.md §5, §10): fan the event out, queue the wake-ups of its deliveries,
 //! write the event, and only then answer 202.
 //!
 //! The order is what makes an error answer leave nothing behind: the wake-ups go first
@@ -143,9 +143,9 @@ async fn commit(app: &App, event: &Event, wakes: &[Outgoing]) -> Result<Calls, R
     }
 }
 
-/// Queues wake-ups, or gives up after the queue budget in all: many slow sends in a row
-/// must still answer 503 well before the gateway's 30 s (§1). Giving up half-way is safe:
-/// the event is not written yet, and a wake-up without its event does nothing.
+/// Queues wake-ups, or gives up after the queue budget in all: many slow sends in a row must
+/// still answer 503 well before the gateway's 30 s (docs/api.md §1). Giving up half-way is
+/// safe: the event is not written yet, and a wake-up without its event does nothing.
 async fn queue_within_budget(app: &App, wakes: &[Outgoing]) -> Result<usize, RecordError> {
     if wakes.is_empty() {
         return Ok(0);
@@ -250,7 +250,7 @@ async fn reserve(
     Ok(Keyed::Go(Held { event_id: existing.event_id, received_at: existing.received_at, key_hash, fresh: false }))
 }
 
-/// Records one event for `project` and queues its deliveries (§5).
+/// Records one event for `project` and queues its deliveries (docs/api.md §5).
 pub async fn ingest(
     app: &App,
     project: &Project,
@@ -322,7 +322,7 @@ async fn release(app: &App, pid: ProjectId, keyed: Option<&Held>) {
 }
 
 /// What makes two requests with one idempotency key "the same request": the event they
-/// describe, whichever route (§5 header or §10 entry) carried it.
+/// describe, whichever route (docs/api.md §5 header or §10 entry) carried it.
 fn request_hash(input: &EventInput) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
@@ -333,7 +333,7 @@ fn request_hash(input: &EventInput) -> String {
     hex::encode(h.finalize())
 }
 
-/// One entry of a batch (§10), as parsed: accepted input, or the entry's own error.
+/// One entry of a batch (docs/api.md §10), as parsed: accepted input, or the entry's own error.
 pub enum BatchEntry {
     Valid { input: EventInput, idempotency_key: Option<String> },
     Invalid(ApiError),
@@ -356,7 +356,7 @@ enum Slot {
 
 /// `POST /api/v1/events/batch`: every valid entry is stored and queued before the
 /// answer, with batched calls; the request as a whole either succeeds or answers 503
-/// with nothing left behind. Entries are only ever 202 or 400 (§10): a key repeated in
+/// with nothing left behind. Entries are only ever 202 or 400 (docs/api.md §10): a key repeated in
 /// the batch for the same event is a replay of the first, and a key that cannot be used
 /// (another event, or a request still running) refuses the entry alone.
 pub async fn ingest_batch(

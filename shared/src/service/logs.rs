@@ -1,4 +1,4 @@
-//! The activity view and delivery logs (§8), re-sending by hand, and recover (§12).
+//! The activity view and delivery logs (docs/api.md §8), re-sending by hand, and recover (§12).
 
 use std::time::Duration;
 
@@ -79,7 +79,7 @@ pub async fn list_deliveries(
     app.store.list_deliveries(&wh, filter, limit, cursor, Millis::now()).await.map_err(list_error)
 }
 
-/// Re-sends a delivery now: one more attempt on the same `webhook-id` (§8).
+/// Re-sends a delivery now: one more attempt on the same `webhook-id` (docs/api.md §8).
 pub async fn retry_delivery(app: &App, pid: ProjectId, id: &DeliveryId) -> Result<Delivery, ApiError> {
     let (d, written) = get_delivery(app, pid, id).await?;
     if !written {
@@ -134,8 +134,8 @@ async fn resend(app: &App, deliveries: &[Delivery], now: Millis) -> Result<Vec<D
     Ok(done)
 }
 
-/// §12's recover: every `error` delivery of the webhook created in `[since, until)` gets
-/// one new attempt, as a manual retry does. 409 while the webhook is disabled.
+/// docs/api.md §12's recover: every `error` delivery of the webhook created in `[since, until)`
+/// gets one new attempt, as a manual retry does. 409 while the webhook is disabled.
 pub async fn recover(
     app: &App,
     pid: ProjectId,

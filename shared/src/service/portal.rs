@@ -1,4 +1,4 @@
-//! Portal sessions (§13): short-lived Bearer tokens for one project's dashboard.
+//! Portal sessions (docs/api.md §13): short-lived Bearer tokens for one project's dashboard.
 
 use std::time::Duration;
 

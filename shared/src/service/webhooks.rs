@@ -1,4 +1,4 @@
-//! Webhooks of a project, and 003's single project web hook (`wh_default`).
+//! Webhooks of a project, and its single project web hook (`wh_default`).
 
 use std::collections::BTreeMap;
 
@@ -13,7 +13,7 @@ use crate::store::{ListError, Page};
 /// Webhooks a project may have: the event keeps its whole fan-out in one item.
 pub const MAX_WEBHOOKS_PER_PROJECT: usize = 2000;
 
-/// A checked set of changes to a webhook, from a create, a PATCH or 003's PUT.
+/// A checked set of changes to a webhook, from a create, a PATCH or a PUT of the web_hook.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct WebhookChanges {
     pub name: Option<String>,
@@ -63,7 +63,7 @@ impl WebhookChanges {
             payload_format: payload_format.unwrap_or(wh.payload_format),
             secret: secret.unwrap_or(wh.secret),
             rate_limit: rate_limit.unwrap_or(wh.rate_limit),
-            // `set_enabled` below changes these three together (§12).
+            // `set_enabled` below changes these three together (docs/api.md §12).
             enabled: wh.enabled,
             disabled_reason: wh.disabled_reason,
             failing_since: wh.failing_since,
@@ -178,7 +178,7 @@ pub async fn get_web_hook(app: &App, pid: ProjectId) -> Result<Webhook, ApiError
     app.store.get_webhook(pid, &WebhookId::default_web_hook()).await?.ok_or_else(|| ApiError::not_found("web hook"))
 }
 
-/// 003's PUT: creates the project web hook or updates it.
+/// `PUT …/web_hook`: creates the project web hook or updates it.
 pub async fn put_web_hook(app: &App, pid: ProjectId, changes: WebhookChanges) -> Result<Webhook, ApiError> {
     match app.store.get_webhook(pid, &WebhookId::default_web_hook()).await? {
         Some(old) => {
@@ -194,7 +194,7 @@ pub async fn put_web_hook(app: &App, pid: ProjectId, changes: WebhookChanges) ->
             let mut wh = new_webhook(WebhookId::default_web_hook(), pid, now);
             wh.name = "Project web hook".into();
             wh.payload_format = PayloadFormat::Flat;
-            // 003: HTTP authorization is off until enabled.
+            // HTTP authorization is off until `enable_http_authorization` turns it on.
             wh.authorization_enabled = false;
             let wh = changes.apply(wh);
             if !app.store.create_webhook(&wh).await? {

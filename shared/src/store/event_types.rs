@@ -1,4 +1,4 @@
-//! The deployment's event-type catalogue (§11): one small partition.
+//! The deployment's event-type catalogue (docs/api.md §11): one small partition.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 

@@ -133,7 +133,7 @@ pub fn event_types() -> String {
     "ETYPE".into()
 }
 
-/// The catalogue again, newest first for its list (§1): a copy of each type under
+/// The catalogue again, newest first for its list (docs/api.md §1): a copy of each type under
 /// [`event_type_by_time`].
 pub fn event_types_by_time() -> String {
     "ETYPE_NEW".into()

@@ -54,7 +54,7 @@ pub struct Store {
     table: String,
     /// The last state seen of each rate-limit bucket, to try the likely write first.
     rate_hints: ratelimit::Hints,
-    /// Signs list cursors, so that a forged one is refused (§1).
+    /// Signs list cursors, so that a forged one is refused (docs/api.md §1).
     cursor_key: std::sync::Arc<[u8; 32]>,
 }
 
@@ -460,10 +460,10 @@ impl Store {
         Err(StoreError::Unavailable("writes throttled".into()))
     }
 
-    /// A page of partition `pk`, newest first (§1), skipping expired items and those `filter`
-    /// leaves out. The cursor names the partition, so it only works on this list; a page
-    /// may come back short with a cursor when a filter leaves most items out (the read
-    /// per request is bounded).
+    /// A page of partition `pk`, newest first (docs/api.md §1), skipping expired items and
+    /// those `filter` leaves out. The cursor names the partition, so it only works on this
+    /// list; a page may come back short with a cursor when a filter leaves most items out (the
+    /// read per request is bounded).
     pub(crate) async fn page(&self, q: PageQuery<'_>) -> Result<Page<Item>, ListError> {
         let list = q.identity();
         let cursor_at = |sk: &str| encode_cursor(&self.cursor_key, &list, sk);

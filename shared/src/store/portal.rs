@@ -1,4 +1,4 @@
-//! Portal sessions (§13), stored by the SHA-256 of their token, expiring by TTL.
+//! Portal sessions (docs/api.md §13), stored by the SHA-256 of their token, expiring by TTL.
 
 use super::{from_item, key, keys, s, to_item, ttl, Cond, Store, Write};
 use crate::clock::Millis;

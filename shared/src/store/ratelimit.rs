@@ -1,7 +1,7 @@
 //! Rate limits kept as GCRA state (a token bucket as one number, the "theoretical
 //! arrival time"), updated atomically by conditional writes, so every function and
-//! every concurrent instance shares one budget: per project for API requests (§2), and
-//! per webhook for deliveries (§12's `rate_limit`).
+//! every concurrent instance shares one budget: per project for API requests (docs/api.md §2), and
+//! per webhook for deliveries (docs/api.md §12's `rate_limit`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

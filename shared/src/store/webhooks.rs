@@ -6,7 +6,7 @@ use crate::error::StoreError;
 use crate::ids::{ProjectId, WebhookId};
 use crate::model::{Generation, Webhook};
 
-/// A change of a webhook's failure state (§12), written only when the state changes so
+/// A change of a webhook's failure state (docs/api.md §12), written only when the state changes so
 /// that a healthy webhook's deliveries pay nothing for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WebhookFailureChange {

@@ -1,4 +1,4 @@
-//! §8: the activity view, delivery logs and re-sending by hand.
+//! docs/api.md §8: the activity view, delivery logs and re-sending by hand.
 
 use crate::api::edge::Cx;
 use crate::api::input::{Empty, NoBody, NoQuery, Query};
@@ -20,7 +20,7 @@ impl Endpoint for Events {
         200,
         "listEvents",
         "logs",
-        "Recent events, newest first, with payload (000's activity view)",
+        "Recent events, newest first, with payload (the real-time activity view)",
     );
     type Body = NoBody;
     type Query = Query<EventsQuery>;
@@ -64,7 +64,7 @@ impl Endpoint for Deliveries {
         200,
         "listDeliveries",
         "logs",
-        "004's logs: a webhook's deliveries, newest first",
+        "The delivery log: a webhook's deliveries, newest first",
     );
     type Body = NoBody;
     type Query = Query<DeliveriesQuery>;

@@ -1,4 +1,4 @@
-//! §11: the deployment's event-type catalogue.
+//! docs/api.md §11: the deployment's event-type catalogue.
 
 use crate::api::edge::Cx;
 use crate::api::input::{Json, NoBody, NoQuery, Query};

@@ -1,4 +1,4 @@
-//! §5 and §10: event intake.
+//! docs/api.md §5 and §10: event intake.
 
 use crate::api::edge::Cx;
 use crate::api::input::{AnyObject, Json, NoQuery};
@@ -60,7 +60,7 @@ impl Endpoint for Custom {
         202,
         "postCustomEvent",
         "events",
-        "000's hook: any JSON object is the event's data; its type is `custom.<action>`",
+        "The custom-event hook: any JSON object is the event's data; its type is `custom.<action>`",
     ));
     type Body = AnyObject;
     type Query = NoQuery;
@@ -73,7 +73,7 @@ impl Endpoint for Custom {
     }
 }
 
-/// 000's custom event: the whole object is the data; the type comes from `action`, the
+/// A custom event: the whole object is the data; the type comes from `action`, the
 /// session from `context.session_id`.
 fn custom_event(data: Box<serde_json::value::RawValue>) -> EventInput {
     #[derive(serde::Deserialize)]
@@ -115,7 +115,7 @@ impl Endpoint for Batch {
     type Output = BatchView;
 
     async fn handle(cx: &Cx<'_>, Json(entries): Self::Body, _: NoQuery) -> Result<Reply<BatchView>, ApiError> {
-        // A key for the whole batch would have no answer to replay that §10 defines.
+        // A key for the whole batch would have no answer to replay that docs/api.md §10 defines.
         if cx.header_bytes("idempotency-key").is_some() {
             return Err(ApiError::invalid(
                 "Idempotency-Key",

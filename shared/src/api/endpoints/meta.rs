@@ -1,4 +1,4 @@
-//! §14's document and §13's dashboard: public, outside the envelope.
+//! docs/api.md §14's document and §13's dashboard: public, outside the envelope.
 
 use crate::api::dashboard;
 use crate::api::edge::Cx;
@@ -40,7 +40,7 @@ impl Endpoint for Dashboard {
         200,
         "getDashboard",
         "portal",
-        "The dashboard (§13); sign in with `#token=` or a project API key",
+        "The dashboard (docs/api.md §13); sign in with `#token=` or a project API key",
     );
     type Body = NoBody;
     type Query = NoQuery;

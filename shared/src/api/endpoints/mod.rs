@@ -1,4 +1,4 @@
-//! Every route of the contract, one type each. A route's method, path, access, inputs
+//! Every route of docs/api.md, one type each. A route's method, path, access, inputs
 //! and answer are declared here once; the functions list which of these they serve.
 
 pub mod activity;

@@ -1,4 +1,4 @@
-//! §13: portal sessions for the embeddable dashboard.
+//! docs/api.md §13: portal sessions for the embeddable dashboard.
 
 use crate::api::edge::{Caller, Cx};
 use crate::api::input::{MaybeJson, NoQuery};

@@ -1,4 +1,4 @@
-//! §3: projects and their API keys.
+//! docs/api.md §3: projects and their API keys.
 
 use crate::api::edge::{Caller, Cx};
 use crate::api::input::{Empty, Json, NoBody, NoQuery};

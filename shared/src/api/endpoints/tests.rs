@@ -1,4 +1,4 @@
-//! §7: test deliveries.
+//! docs/api.md §7: test deliveries.
 
 use crate::api::edge::Cx;
 use crate::api::input::{MaybeJson, NoBody, NoQuery};
@@ -46,7 +46,7 @@ impl Endpoint for Session {
         202,
         "triggerSessionTest",
         "tests",
-        "003's test: a `session.test` event to the project web hook",
+        "The project web hook's test: a `session.test` event to it",
     );
     type Body = NoBody;
     type Query = NoQuery;

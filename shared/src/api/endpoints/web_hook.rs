@@ -1,4 +1,4 @@
-//! 003's single project web hook (`wh_default`).
+//! The single project web hook (`wh_default`), `/api/v1/projects/{id}/web_hook`.
 
 use crate::api::edge::Cx;
 use crate::api::input::{Json, NoBody, NoQuery};
@@ -20,7 +20,7 @@ impl Endpoint for Get {
         200,
         "getWebHook",
         "web hook",
-        "The project web hook (003); 404 when none",
+        "The project web hook; 404 when none",
     );
     type Body = NoBody;
     type Query = NoQuery;
@@ -42,7 +42,7 @@ impl Endpoint for Put {
         200,
         "putWebHook",
         "web hook",
-        "Create or update the project web hook (003)",
+        "Create or update the project web hook",
     ));
     type Body = Json<PutWebHook>;
     type Query = NoQuery;
@@ -64,7 +64,7 @@ impl Endpoint for Delete {
         200,
         "deleteWebHook",
         "web hook",
-        "Remove the project web hook (003)",
+        "Remove the project web hook",
     );
     type Body = NoBody;
     type Query = NoQuery;
@@ -86,7 +86,7 @@ impl Endpoint for Event {
         200,
         "getWebHookEvent",
         "web hook",
-        "003's Web Hook Event, to poll until `response_code` is filled",
+        "The Web Hook Event, to poll until `response_code` is filled",
     );
     type Body = NoBody;
     type Query = NoQuery;

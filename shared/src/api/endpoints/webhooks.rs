@@ -1,4 +1,4 @@
-//! §4 and §12: a project's webhooks.
+//! docs/api.md §4 and §12: a project's webhooks.
 
 use crate::api::edge::Cx;
 use crate::api::input::{Empty, Json, NoBody, NoQuery, Paging, Query};
