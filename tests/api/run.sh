@@ -7,6 +7,8 @@
 #   2. the admin token, on the operations project 0 and the admin-only routes;
 #   3. the key rotation alone (it ends the key the first pass uses).
 # HOOKLINE_SCHEMATHESIS_EXAMPLES sets the examples per operation (default 25).
+# One worker: with two, hypothesis's threads hit a CPython 3.11 bug in ast.parse ("AST
+# constructor recursion depth mismatch") now and then, failing the run with no API fault.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
@@ -47,7 +49,7 @@ run() { # description, token, project id, extra args...
   HOOKLINE_TOKEN="$token" HOOKLINE_PROJECT_ID="$pid" HOOKLINE_WEBHOOK_ID="$WH" HOOKLINE_EVENT_ID="$EVT" \
     HOOKLINE_DELIVERY_ID="$DLV" HOOKLINE_EVENT_TYPE="order.paid" \
     "$ST" --config-file tests/api/schemathesis.toml run "$HL/api/v1/openapi.json" \
-    --max-examples "$EXAMPLES" --phases examples,coverage,fuzzing --workers 2 --seed 20261124 \
+    --max-examples "$EXAMPLES" --phases examples,coverage,fuzzing --workers 1 --seed 20261124 \
     --no-color --output-truncate true --report junit --report-dir "$WORK/reports" "$@"
 }
 run "every operation with a project API key" "$KEY" "$PID" --exclude-operation-id rotateApiKey

@@ -106,7 +106,8 @@ impl Endpoint for Patch {
 pub struct Delete;
 
 impl Endpoint for Delete {
-    const ROUTE: Route = route(
+    // 409 when the type changed between the read and the delete: the caller retries.
+    const ROUTE: Route = conflicting(route(
         Method::Delete,
         "/api/v1/event-types/{name}",
         Access::Admin,
@@ -114,7 +115,7 @@ impl Endpoint for Delete {
         "deleteEventType",
         "catalogue",
         "Remove an event type (admin token)",
-    );
+    ));
     type Body = NoBody;
     type Query = NoQuery;
     type Output = Deleted;
