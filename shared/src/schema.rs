@@ -15,13 +15,27 @@
 //!   expects the check. Unknown formats are ignored, as the draft says.
 //! - `pattern` uses the linear-time `regex` engine: schemas run on every intake, so no pattern
 //!   may backtrack for seconds. Lookaround and backreferences are therefore refused at compile.
+//!   Linear is in the string's length times the pattern's compiled size, so a pattern (and a
+//!   `patternProperties` key) may compile to at most [`PATTERN_SIZE_LIMIT`] bytes: `a{20000}`
+//!   or `((a{50}){50}){50}` is refused at create, with its place.
+//! - A subschema may reach at most [`MAX_EXPANSION`] subschemas through the keywords that apply
+//!   to the same value (`$ref`, `allOf`, `anyOf`, ...), counting a reference each time it is
+//!   followed: an `allOf` of two references, each to another such `allOf`, doubles per level,
+//!   and the crate collects every error of every branch.
+//! - Every number of the schema must be one a double holds exactly (integers within 64 bits,
+//!   or decimals that read back the same from their double): the crate compares in double
+//!   precision (its exact mode needs serde_json's `arbitrary_precision`, which this workspace
+//!   cannot enable), so `maximum: 99999999999999999999999999999999` would mean 1e32. The
+//!   schema's text itself is kept and returned exactly.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
+use indexmap::IndexMap;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{Draft, PatternOptions, ValidationError, Validator};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use thiserror::Error;
 
@@ -32,6 +46,20 @@ pub const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
 
 /// At most this many violations are listed for one document; a last entry counts the rest.
 pub const MAX_VIOLATIONS: usize = 100;
+
+/// The largest compiled size, in bytes, of one pattern (the `regex` crate's `size_limit`).
+/// Checking a string costs up to its length times this size: at 16 KiB, `a{505}` fits (not
+/// `a{506}`, nor `\w{169}`: Unicode classes are large) and a 256 KiB string, a whole request
+/// body, is checked well within half a second even in a debug build (at 64 KiB, 2 s there).
+pub const PATTERN_SIZE_LIMIT: usize = 16 * 1024;
+
+/// The lazy DFA's cache per pattern (the `regex` crate's `dfa_size_limit`, default 2 MiB):
+/// past it the engine falls back to the slower but still linear PikeVM.
+const PATTERN_DFA_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The most subschemas one subschema may reach through in-place applicators, counting a
+/// reference each time it is followed (see the module comment).
+pub const MAX_EXPANSION: u64 = 1000;
 
 /// Why a schema cannot be used. Becomes a [`FieldError`] on field `schema`.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -48,6 +76,22 @@ pub enum SchemaError {
     Invalid { at: String, message: String },
     #[error("cannot be used: `{at}` {message}")]
     Unusable { at: String, message: String },
+    #[error(
+        "cannot be used: the pattern {pattern} at `{at}` is too large: it must compile to at most {} KiB (counted \
+         repetitions multiply: `a{{1000}}` is 1000 copies of `a`)",
+        PATTERN_SIZE_LIMIT / 1024
+    )]
+    PatternTooLarge { at: String, pattern: String },
+    #[error(
+        "cannot be used: `{at}` reaches more than {MAX_EXPANSION} subschemas through `$ref`, `allOf`, `anyOf`, \
+         `oneOf`, `not` and `if` (a reference counts each time it is followed)"
+    )]
+    TooExpansive { at: String },
+    #[error(
+        "cannot be used: the number {number} at `{at}` is not one a double holds exactly, and the check compares \
+         in double precision; use an integer within 64 bits or a decimal of at most 17 significant digits"
+    )]
+    InexactNumber { at: String, number: String },
 }
 
 impl From<SchemaError> for FieldError {
@@ -87,7 +131,20 @@ impl EventSchema {
             };
             SchemaError::Invalid { at, message }
         })?;
+        check_expansion(schema)?;
         Ok(EventSchema { validator: build(schema)? })
+    }
+
+    /// [`EventSchema::compile`] for a schema's exact JSON text, also refusing numbers the
+    /// check would round (see the module comment).
+    pub fn compile_text(text: &RawValue) -> Result<EventSchema, SchemaError> {
+        let value: Value = serde_json::from_str(text.get())
+            .map_err(|e| SchemaError::Invalid { at: "#".into(), message: e.to_string() })?;
+        if !value.is_object() {
+            return Err(SchemaError::NotAnObject);
+        }
+        check_numbers(text, &mut String::new(), Walk::Schema)?;
+        EventSchema::compile(&value)
     }
 
     /// Checks an event's `data`: one entry per violation, `field` = `data` + the JSON pointer
@@ -132,24 +189,279 @@ impl jsonschema::Retrieve for RefuseRetrieval {
 }
 
 fn build(schema: &Value) -> Result<Validator, SchemaError> {
+    build_with(schema, Some(PATTERN_SIZE_LIMIT)).map_err(|e| {
+        let at = fragment(e.instance_path().as_str());
+        match e.kind() {
+            ValidationErrorKind::Format { format } if format == "regex" => {
+                let pattern = e.instance().to_string();
+                // Only the size limit tells a too-large pattern from an unsupported one.
+                let unlimited = build_with(&serde_json::json!({"pattern": e.instance().as_ref()}), None);
+                if unlimited.is_ok() {
+                    return SchemaError::PatternTooLarge { at, pattern };
+                }
+                SchemaError::Unusable {
+                    at,
+                    message: format!(
+                        "{pattern} is not a supported regular expression (patterns run on a linear-time engine: no \
+                         lookaround or backreferences)"
+                    ),
+                }
+            }
+            ValidationErrorKind::Referencing(_) => {
+                SchemaError::Unusable { at, message: format!("has a reference that points nowhere: {e}") }
+            }
+            _ => SchemaError::Unusable { at, message: e.to_string() },
+        }
+    })
+}
+
+fn build_with(schema: &Value, pattern_size: Option<usize>) -> Result<Validator, ValidationError<'static>> {
+    let patterns = match pattern_size {
+        Some(limit) => PatternOptions::regex().size_limit(limit).dfa_size_limit(PATTERN_DFA_LIMIT),
+        None => PatternOptions::regex(),
+    };
     jsonschema::options()
         .with_draft(Draft::Draft202012)
         .with_retriever(RefuseRetrieval)
         .should_validate_formats(true)
-        .with_pattern_options(PatternOptions::regex())
+        .with_pattern_options(patterns)
         .build(schema)
-        .map_err(|e| SchemaError::Unusable {
-            at: fragment(e.instance_path().as_str()),
-            message: match e.kind() {
-                ValidationErrorKind::Format { format } if format == "regex" => format!(
-                    "{} is not a supported regular expression (patterns run on a linear-time engine: no lookaround \
-                     or backreferences)",
-                    e.instance()
-                ),
-                ValidationErrorKind::Referencing(_) => format!("has a reference that points nowhere: {e}"),
-                _ => e.to_string(),
-            },
-        })
+}
+
+/// Keywords whose subschemas apply to the same value as their parent (the ones that multiply).
+const IN_PLACE_LISTS: &[&str] = &["allOf", "anyOf", "oneOf"];
+const IN_PLACE_ONE: &[&str] = &["not", "if", "then", "else"];
+
+/// Refuses a schema in which some subschema reaches more than [`MAX_EXPANSION`] subschemas
+/// in place, references followed each time. Each subschema's count is computed once (a
+/// reference target's count is reused), so a doubling schema costs its size, not 2^depth.
+fn check_expansion(root: &Value) -> Result<(), SchemaError> {
+    let mut anchors = HashMap::new();
+    collect_anchors(root, &mut String::new(), &mut anchors, false);
+    let mut counts: HashMap<String, Option<u64>> = HashMap::new();
+    let mut places = Vec::new();
+    collect_subschemas(root, &mut String::new(), &mut places, false);
+    for at in places {
+        let n = expansion(root, &at, &anchors, &mut counts);
+        if n > MAX_EXPANSION {
+            return Err(SchemaError::TooExpansive { at: fragment(&at) });
+        }
+    }
+    Ok(())
+}
+
+/// The in-place count of the subschema at pointer `at`; `None` in `counts` while it is being
+/// computed (a reference cycle: the crate stops it, so it counts once).
+fn expansion(
+    root: &Value,
+    at: &str,
+    anchors: &HashMap<String, String>,
+    counts: &mut HashMap<String, Option<u64>>,
+) -> u64 {
+    match counts.get(at) {
+        Some(Some(n)) => return *n,
+        Some(None) => return 1,
+        None => {}
+    }
+    let Some(Value::Object(map)) = root.pointer(at) else { return 1 };
+    counts.insert(at.to_string(), None);
+    let mut n: u64 = 1;
+    for (key, child) in map {
+        let child_at = |suffix: &str| format!("{at}/{}{suffix}", escape_pointer(key));
+        if IN_PLACE_LISTS.contains(&key.as_str()) {
+            for i in 0..child.as_array().map_or(0, Vec::len) {
+                n = n.saturating_add(expansion(root, &child_at(&format!("/{i}")), anchors, counts));
+            }
+        } else if IN_PLACE_ONE.contains(&key.as_str()) {
+            n = n.saturating_add(expansion(root, &child_at(""), anchors, counts));
+        } else if key == "dependentSchemas" {
+            for name in child.as_object().into_iter().flat_map(|m| m.keys()) {
+                n = n.saturating_add(expansion(
+                    root,
+                    &child_at(&format!("/{}", escape_pointer(name))),
+                    anchors,
+                    counts,
+                ));
+            }
+        } else if key == "$ref" || key == "$dynamicRef" {
+            if let Some(target) = child.as_str().and_then(|r| resolve_local(r, anchors)) {
+                n = n.saturating_add(expansion(root, &target, anchors, counts));
+            }
+        }
+        if n > MAX_EXPANSION {
+            break;
+        }
+    }
+    counts.insert(at.to_string(), Some(n));
+    n
+}
+
+/// A local reference as a JSON pointer into the root: `#/$defs/a` or `#name` (an anchor).
+fn resolve_local(reference: &str, anchors: &HashMap<String, String>) -> Option<String> {
+    let fragment = reference.strip_prefix('#')?;
+    if fragment.is_empty() || fragment.starts_with('/') {
+        // Pointers in references are URI fragments: percent-decoded first.
+        let mut out = Vec::with_capacity(fragment.len());
+        let bytes = fragment.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match (bytes[i], bytes.get(i + 1..i + 3)) {
+                (b'%', Some(hex))
+                    if std::str::from_utf8(hex).ok().and_then(|h| u8::from_str_radix(h, 16).ok()).is_some() =>
+                {
+                    out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+                    i += 3;
+                }
+                (b, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        return String::from_utf8(out).ok();
+    }
+    anchors.get(fragment).cloned()
+}
+
+/// Every place in the schema that holds a subschema object, as a pointer.
+fn collect_subschemas(value: &Value, at: &mut String, out: &mut Vec<String>, names: bool) {
+    walk_schema_objects(value, at, names, &mut |_, at| out.push(at.to_string()));
+}
+
+/// `$anchor` and `$dynamicAnchor` names and where they are.
+fn collect_anchors(value: &Value, at: &mut String, out: &mut HashMap<String, String>, names: bool) {
+    walk_schema_objects(value, at, names, &mut |map, at| {
+        for key in ["$anchor", "$dynamicAnchor"] {
+            if let Some(name) = map.get(key).and_then(Value::as_str) {
+                out.entry(name.to_string()).or_insert_with(|| at.to_string());
+            }
+        }
+    });
+}
+
+/// Calls `f` on every object in schema position (not inside data keywords, not the name maps
+/// themselves), as [`check_references`] walks.
+fn walk_schema_objects(
+    value: &Value,
+    at: &mut String,
+    names: bool,
+    f: &mut dyn FnMut(&serde_json::Map<String, Value>, &str),
+) {
+    match value {
+        Value::Object(map) => {
+            if !names {
+                f(map, at);
+            }
+            for (key, child) in map {
+                if !names && DATA_KEYWORDS.contains(&key.as_str()) {
+                    continue;
+                }
+                let len = at.len();
+                at.push('/');
+                at.push_str(&escape_pointer(key));
+                walk_schema_objects(child, at, !names && SCHEMA_MAPS.contains(&key.as_str()), f);
+                at.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = at.len();
+                at.push('/');
+                at.push_str(&i.to_string());
+                walk_schema_objects(item, at, false, f);
+                at.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Where [`check_numbers`] is: in a schema, in a map of names to schemas, or in data that the
+/// check compares (`const`, `enum`).
+#[derive(Clone, Copy, PartialEq)]
+enum Walk {
+    Schema,
+    Names,
+    Data,
+}
+
+/// Refuses a number in the schema's text that reads as another value once parsed (see the
+/// module comment). Annotations (`default`, `examples`) are never compared and may hold any.
+/// Each level re-reads its own text: quadratic in the depth, which is fine once per create.
+fn check_numbers(raw: &RawValue, at: &mut String, walk: Walk) -> Result<(), SchemaError> {
+    let text = raw.get().trim_start();
+    let invalid = |e: serde_json::Error| SchemaError::Invalid { at: fragment(at), message: e.to_string() };
+    match text.as_bytes().first() {
+        Some(b'{') => {
+            let map: IndexMap<String, &RawValue> = serde_json::from_str(text).map_err(invalid)?;
+            for (key, child) in map {
+                let next = match walk {
+                    Walk::Schema if ["default", "examples"].contains(&key.as_str()) => continue,
+                    Walk::Schema if ["const", "enum"].contains(&key.as_str()) => Walk::Data,
+                    Walk::Schema if SCHEMA_MAPS.contains(&key.as_str()) => Walk::Names,
+                    Walk::Names => Walk::Schema,
+                    other => other,
+                };
+                let len = at.len();
+                at.push('/');
+                at.push_str(&escape_pointer(&key));
+                check_numbers(child, at, next)?;
+                at.truncate(len);
+            }
+            Ok(())
+        }
+        Some(b'[') => {
+            let items: Vec<&RawValue> = serde_json::from_str(text).map_err(invalid)?;
+            for (i, item) in items.into_iter().enumerate() {
+                let len = at.len();
+                at.push('/');
+                at.push_str(&i.to_string());
+                check_numbers(item, at, walk)?;
+                at.truncate(len);
+            }
+            Ok(())
+        }
+        Some(b'-' | b'0'..=b'9') if !is_exact(text.trim_end()) => {
+            Err(SchemaError::InexactNumber { at: fragment(at), number: text.trim_end().to_string() })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether the JSON number `text` is exactly the value the crate compares: an integer serde_json
+/// keeps as such, or a double whose shortest form reads as the same decimal. From 2^53 on, the
+/// double's exact value must be that decimal: there neighbours are more than 1 apart, so a
+/// 64-bit integer of the data could fall between the decimal and its double.
+fn is_exact(text: &str) -> bool {
+    let Ok(n) = serde_json::from_str::<serde_json::Number>(text) else { return false };
+    if n.is_u64() || n.is_i64() {
+        return true;
+    }
+    let Some(f) = n.as_f64().filter(|f| f.is_finite()) else { return false };
+    let exactly = if f.abs() < 9_007_199_254_740_992.0 { format!("{f:e}") } else { format!("{f:.0}") };
+    decimal(text) == decimal(&exactly)
+}
+
+/// A decimal number's value as (negative, significant digits, exponent of the last digit);
+/// zero is (false, "", 0).
+fn decimal(text: &str) -> (bool, String, i64) {
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match rest.find(['e', 'E']) {
+        Some(i) => (&rest[..i], rest[i + 1..].parse::<i64>().unwrap_or(0)),
+        None => (rest, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all: String = format!("{int}{frac}");
+    let trimmed_start = all.trim_start_matches('0');
+    let digits = trimmed_start.trim_end_matches('0');
+    if digits.is_empty() {
+        return (false, String::new(), 0);
+    }
+    let trailing = (trimmed_start.len() - digits.len()) as i64;
+    (negative, digits.to_string(), exponent - frac.len() as i64 + trailing)
 }
 
 /// Keywords whose values are instance data, not schemas: a `$ref` key in them is just data.
@@ -334,12 +646,16 @@ fn describe(e: &ValidationError<'_>) -> String {
 // ---------------------------------------------------------------------------------------------
 // Process-wide cache
 
-/// Compiled schemas by (event type, catalogue version). Emptied when it would exceed
-/// `limit`: a catalogue has far fewer types, so that only happens after many edits, and a
-/// cold recompile costs about a millisecond.
+/// The cache key: a type's name, version and revision. The revision is random and new on
+/// every write, so a type deleted and created again (its version restarts at 1) gets a new key.
+type Key = (String, u64, String);
+
+/// Compiled schemas by [`Key`]. Emptied when it would exceed `limit`: a catalogue has far
+/// fewer types, so that only happens after many edits, and a cold recompile costs about a
+/// millisecond.
 struct SchemaCache {
     limit: usize,
-    map: Mutex<HashMap<(String, u64), Arc<EventSchema>>>,
+    map: Mutex<HashMap<Key, Arc<EventSchema>>>,
 }
 
 impl SchemaCache {
@@ -348,17 +664,23 @@ impl SchemaCache {
     }
 
     /// Entries are immutable once inserted, so a panic elsewhere cannot leave one half-made.
-    fn lock(&self) -> MutexGuard<'_, HashMap<(String, u64), Arc<EventSchema>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Key, Arc<EventSchema>>> {
         self.map.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn get_or_compile(&self, name: &str, version: u64, schema: &Value) -> Result<Arc<EventSchema>, SchemaError> {
-        let key = (name.to_string(), version);
+    fn get_or_compile(
+        &self,
+        name: &str,
+        version: u64,
+        revision: &str,
+        schema: &RawValue,
+    ) -> Result<Arc<EventSchema>, SchemaError> {
+        let key = (name.to_string(), version, revision.to_string());
         if let Some(found) = self.lock().get(&key) {
             return Ok(found.clone());
         }
         // Compiled without the lock held, so one slow compile does not stall other types.
-        let compiled = Arc::new(EventSchema::compile(schema)?);
+        let compiled = Arc::new(EventSchema::compile_text(schema)?);
         let mut map = self.lock();
         if map.len() >= self.limit && !map.contains_key(&key) {
             map.clear();
@@ -368,14 +690,21 @@ impl SchemaCache {
     }
 }
 
-/// The compiled schema of event type `name` at catalogue `version`, compiled on first use
-/// and then shared for the life of the process (one compile per type per cold start).
+/// A new catalogue revision: 128 random bits, hex.
+pub fn new_revision() -> String {
+    let mut bytes = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    hex::encode(bytes)
+}
+
+/// The compiled schema of event type `name` at `version` and `revision`, compiled on first
+/// use and then shared for the life of the process (one compile per type per cold start).
 ///
-/// The key is (name, version): the catalogue must give a changed schema a new version,
-/// because a cached (name, version) is never compiled again. Errors are not cached.
-pub fn cached(name: &str, version: u64, schema: &Value) -> Result<Arc<EventSchema>, SchemaError> {
+/// A cached key is never compiled again: the catalogue gives every write a new revision.
+/// Errors are not cached.
+pub fn cached(name: &str, version: u64, revision: &str, schema: &RawValue) -> Result<Arc<EventSchema>, SchemaError> {
     static CACHE: OnceLock<SchemaCache> = OnceLock::new();
-    CACHE.get_or_init(|| SchemaCache::new(1000)).get_or_compile(name, version, schema)
+    CACHE.get_or_init(|| SchemaCache::new(1000)).get_or_compile(name, version, revision, schema)
 }
 
 #[cfg(test)]
@@ -677,30 +1006,167 @@ mod tests {
         );
     }
 
+    fn raw(v: Value) -> Box<RawValue> {
+        serde_json::value::to_raw_value(&v).unwrap()
+    }
+
     #[test]
-    fn cache_compiles_once_per_name_and_version() {
-        let a = cached("rules-test.cache", 1, &json!({"type": "object"})).unwrap();
-        // Same key: the stored schema, even if the caller passes another (versions must change).
-        let b = cached("rules-test.cache", 1, &json!({"type": "string"})).unwrap();
+    fn cache_compiles_once_per_name_version_and_revision() {
+        let a = cached("rules-test.cache", 1, "r1", &raw(json!({"type": "object"}))).unwrap();
+        // Same key: the stored schema, even if the caller passes another (revisions must change).
+        let b = cached("rules-test.cache", 1, "r1", &raw(json!({"type": "string"}))).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
-        let c = cached("rules-test.cache", 2, &json!({"type": "string"})).unwrap();
+        // A type deleted and created again: version 1 again, another revision.
+        let c = cached("rules-test.cache", 1, "r2", &raw(json!({"type": "string"}))).unwrap();
         assert!(!Arc::ptr_eq(&a, &c));
         assert_eq!(c.validate(&json!({})), vec![FieldError::new("data", "must be a string")]);
-        assert!(cached("rules-test.cache", 3, &json!({"$ref": "https://e.com/"})).is_err());
+        assert!(cached("rules-test.cache", 3, "r3", &raw(json!({"$ref": "https://e.com/"}))).is_err());
+        assert_ne!(new_revision(), new_revision());
     }
 
     #[test]
     fn cache_is_bounded() {
         let cache = SchemaCache::new(3);
-        let schema = json!({"type": "object"});
-        let first = cache.get_or_compile("t", 0, &schema).unwrap();
+        let schema = raw(json!({"type": "object"}));
+        let first = cache.get_or_compile("t", 0, "", &schema).unwrap();
         for v in 1..3 {
-            cache.get_or_compile("t", v, &schema).unwrap();
+            cache.get_or_compile("t", v, "", &schema).unwrap();
         }
-        assert!(Arc::ptr_eq(&first, &cache.get_or_compile("t", 0, &schema).unwrap()));
-        cache.get_or_compile("t", 3, &schema).unwrap();
+        assert!(Arc::ptr_eq(&first, &cache.get_or_compile("t", 0, "", &schema).unwrap()));
+        cache.get_or_compile("t", 3, "", &schema).unwrap();
         assert_eq!(cache.lock().len(), 1);
-        assert!(!Arc::ptr_eq(&first, &cache.get_or_compile("t", 0, &schema).unwrap()));
+        assert!(!Arc::ptr_eq(&first, &cache.get_or_compile("t", 0, "", &schema).unwrap()));
+    }
+
+    #[test]
+    fn patterns_up_to_the_size_limit_compile_and_larger_ones_are_refused_with_their_place() {
+        assert!(EventSchema::compile(&json!({"pattern": "a{505}"})).is_ok());
+        assert_eq!(
+            EventSchema::compile(&json!({"properties": {"x": {"pattern": "a{506}"}}})).unwrap_err(),
+            SchemaError::PatternTooLarge { at: "#/properties/x/pattern".into(), pattern: "\"a{506}\"".into() }
+        );
+        assert!(EventSchema::compile(&json!({"pattern": "((a{5}){5}){13}"})).is_ok());
+        assert!(EventSchema::compile(&json!({"pattern": "\\w{168}"})).is_ok());
+        assert!(matches!(
+            EventSchema::compile(&json!({"pattern": "((a{5}){5}){14}"})),
+            Err(SchemaError::PatternTooLarge { .. })
+        ));
+        for worst in ["a{20000}", "((a{50}){50}){50}"] {
+            let err = EventSchema::compile(&json!({"patternProperties": {worst: {}}})).unwrap_err();
+            assert!(
+                matches!(&err, SchemaError::PatternTooLarge { at, .. } if at.starts_with("#/patternProperties")),
+                "{err}"
+            );
+        }
+        // Still refused for what it is, not its size.
+        assert!(matches!(EventSchema::compile(&json!({"pattern": "(?=a)"})), Err(SchemaError::Unusable { .. })));
+    }
+
+    #[test]
+    fn the_largest_patterns_check_a_whole_body_of_text_fast() {
+        for pattern in ["a{505}", "((a{5}){5}){13}", "^(a|aa){1,40}$", "\\w{168}"] {
+            let s = compile(json!({"type": "string", "pattern": pattern}));
+            for text in ["a".repeat(256 * 1024), format!("{}b", "a".repeat(256 * 1024))] {
+                let started = std::time::Instant::now();
+                s.validate(&json!(text));
+                let took = started.elapsed();
+                assert!(took < std::time::Duration::from_millis(500), "{pattern}: {took:?}");
+            }
+        }
+    }
+
+    /// `d0` = allOf of two references to `d1`, ..., `d{depth}` a string: 2^(depth+2) - 3 in place.
+    fn doubling(depth: usize) -> Value {
+        let mut defs = serde_json::Map::new();
+        for i in 0..depth {
+            let next = json!({"$ref": format!("#/$defs/d{}", i + 1)});
+            defs.insert(format!("d{i}"), json!({"allOf": [next.clone(), next]}));
+        }
+        defs.insert(format!("d{depth}"), json!({"type": "string"}));
+        json!({"$defs": defs, "items": {"$ref": "#/$defs/d0"}})
+    }
+
+    #[test]
+    fn schemas_reaching_more_than_1000_subschemas_in_place_are_refused() {
+        let all_of = |n: usize| json!({"properties": {"x": {"allOf": vec![json!({}); n]}}});
+        assert!(EventSchema::compile(&all_of(999)).is_ok(), "1 + 999");
+        assert_eq!(
+            EventSchema::compile(&all_of(1000)).unwrap_err(),
+            SchemaError::TooExpansive { at: "#/properties/x".into() }
+        );
+        // 2^9 - 3 = 509 and the reference to it: fine; one level more is 1021.
+        assert!(EventSchema::compile(&doubling(7)).is_ok());
+        assert!(matches!(EventSchema::compile(&doubling(8)), Err(SchemaError::TooExpansive { .. })));
+        let started = std::time::Instant::now();
+        assert!(matches!(EventSchema::compile(&doubling(20)), Err(SchemaError::TooExpansive { .. })));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "counted once per subschema");
+        // Anchors and cycles: a recursive schema is fine.
+        let tree = json!({"$defs": {"node": {"$anchor": "node", "type": "object",
+            "properties": {"children": {"type": "array", "items": {"$ref": "#node"}}}, "allOf": [{"$ref": "#/$defs/node/properties"}]}},
+            "$ref": "#/$defs/node"});
+        assert!(EventSchema::compile(&tree).is_ok());
+    }
+
+    #[test]
+    fn the_worst_valid_schema_checks_invalid_data_fast() {
+        let s = compile(doubling(7));
+        let started = std::time::Instant::now();
+        let errors = s.validate(&json!(vec![1; 160]));
+        assert_eq!(errors.len(), MAX_VIOLATIONS + 1);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "{:?}", started.elapsed());
+    }
+
+    fn compile_text(text: &str) -> Result<EventSchema, SchemaError> {
+        EventSchema::compile_text(&RawValue::from_string(text.into()).unwrap())
+    }
+
+    #[test]
+    fn schema_numbers_must_be_exact_in_double_precision() {
+        for ok in [
+            "9007199254740993",     // a 64-bit integer: kept as one
+            "18446744073709551615", // u64::MAX
+            "-9223372036854775808",
+            "9007199254740992.0",                      // 2^53
+            "18446744073709551616",                    // 2^64, a double exactly
+            "340282366920938463463374607431768211456", // 2^128
+            "0.1",
+            "1e-7",
+            "1e20",
+            "0.30000000000000004",
+            "-0.0",
+        ] {
+            let text = format!(r#"{{"properties": {{"n": {{"maximum": {ok}, "enum": [{ok}]}}}}}}"#);
+            assert!(compile_text(&text).is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            ("99999999999999999999999999999999", "reads as 1e32"),
+            ("1e32", "1e32 is not a double: 100000000000000005366162204393472"),
+            ("18446744073709551617", "2^64 + 1"),
+            ("9007199254740993.0", "2^53 + 1 written as a decimal"),
+            ("0.1000000000000000000001", "more digits than a double"),
+            ("0.30000000000000001", "reads as 0.3"),
+            ("1.7976931348623157e308", "past 2^53 a decimal must be the double's exact value"),
+        ] {
+            let text = format!(r#"{{"properties": {{"n": {{"maximum": {bad}}}}}}}"#);
+            assert_eq!(
+                compile_text(&text).unwrap_err(),
+                SchemaError::InexactNumber { at: "#/properties/n/maximum".into(), number: bad.into() },
+                "{why}"
+            );
+        }
+        // In `enum`/`const` data too, with the place; annotations may hold anything.
+        let err = compile_text(r#"{"enum": [1, {"a": [123456789012345678901234567890]}]}"#).unwrap_err();
+        assert_eq!(
+            err,
+            SchemaError::InexactNumber { at: "#/enum/1/a/0".into(), number: "123456789012345678901234567890".into() }
+        );
+        assert!(compile_text(
+            r#"{"default": 123456789012345678901234567890, "examples": [1e-400, 99999999999999999999999]}"#
+        )
+        .is_ok());
+        // A property called `default` is a schema.
+        let err = compile_text(r#"{"properties": {"default": {"minimum": 1e32}}}"#).unwrap_err();
+        assert!(matches!(err, SchemaError::InexactNumber { at, .. } if at == "#/properties/default/minimum"));
     }
 
     #[test]

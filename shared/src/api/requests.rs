@@ -548,23 +548,27 @@ pub struct CreateEventType {
     #[serde(default)]
     #[schema(value_type = String, required = true, max_length = 1000)]
     pub description: Field<String>,
-    /// A JSON Schema (draft 2020-12) for the events' `data`.
+    /// A JSON Schema (draft 2020-12) for the events' `data`, kept and returned exactly as sent.
+    /// Limits: a `pattern` (or `patternProperties` key) compiles to at most 16 KiB (`a{505}` fits,
+    /// `a{506}` does not); a subschema may reach at most 1000 subschemas through
+    /// `$ref`/`allOf`/`anyOf`/`oneOf`/`not`/`if`; every number must be one a double holds
+    /// exactly (the check compares in double precision). Otherwise 400 on `schema`, naming the place.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
-    pub schema: Field<Value>,
-    /// A `data` object that satisfies `schema`.
+    pub schema: Field<Box<RawValue>>,
+    /// A `data` object that satisfies `schema`, kept and returned exactly as sent.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
-    pub example: Field<Value>,
+    pub example: Field<Box<RawValue>>,
 }
 
 fn check_description(e: &mut Errors, d: &str) {
     e.check("description", rules::check_description(d));
 }
 
-fn object_or_null(e: &mut Errors, name: &str, f: &Field<Value>) -> Option<Option<Value>> {
+fn object_or_null(e: &mut Errors, name: &str, f: &Field<Box<RawValue>>) -> Option<Option<Box<RawValue>>> {
     match e.clearable(name, f) {
-        Some(Some(v)) if !v.is_object() => {
+        Some(Some(v)) if !v.get().starts_with('{') => {
             e.add(name, "must be a JSON object");
             None
         }
@@ -573,7 +577,7 @@ fn object_or_null(e: &mut Errors, name: &str, f: &Field<Value>) -> Option<Option
 }
 
 impl Check for CreateEventType {
-    type Checked = (String, String, Option<Value>, Option<Value>);
+    type Checked = (String, String, Option<Box<RawValue>>, Option<Box<RawValue>>);
 
     fn check(self, _: &Settings) -> Result<Self::Checked, Vec<FieldError>> {
         let mut e = Errors::default();
@@ -598,13 +602,13 @@ pub struct PatchEventType {
     #[serde(default)]
     #[schema(value_type = String, max_length = 1000)]
     pub description: Field<String>,
-    /// `null` removes it.
+    /// `null` removes it. The limits of `createEventType` apply.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
-    pub schema: Field<Value>,
+    pub schema: Field<Box<RawValue>>,
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
-    pub example: Field<Value>,
+    pub example: Field<Box<RawValue>>,
     #[serde(default)]
     #[schema(value_type = bool)]
     pub archived: Field<bool>,

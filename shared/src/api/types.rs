@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::delivery::{AttemptRecord, Delivery, Status};
@@ -386,11 +385,12 @@ impl From<&Delivery> for DeliveryDetail {
 pub struct EventTypeView {
     pub name: String,
     pub description: String,
-    /// JSON Schema (draft 2020-12) of the events' `data`.
+    /// JSON Schema (draft 2020-12) of the events' `data`, exactly as sent.
     #[schema(value_type = Option<Object>)]
-    pub schema: Option<Value>,
+    pub schema: Option<Box<RawValue>>,
+    /// Exactly as sent.
     #[schema(value_type = Option<Object>)]
-    pub example: Option<Value>,
+    pub example: Option<Box<RawValue>>,
     pub archived: bool,
     pub created_at: String,
     pub updated_at: String,

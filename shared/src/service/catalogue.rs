@@ -20,19 +20,20 @@ use crate::store::Page;
 pub struct EventTypeChanges {
     pub description: Option<String>,
     /// `Some(None)` removes it.
-    pub schema: Option<Option<Value>>,
-    pub example: Option<Option<Value>>,
+    pub schema: Option<Option<Box<RawValue>>>,
+    pub example: Option<Option<Box<RawValue>>>,
     pub archived: Option<bool>,
 }
 
 /// Compiles `schema` (400 on field `schema` when it is not a usable draft 2020-12
 /// schema, or refers to anything remote) and checks `example` against it.
-fn check(schema_value: Option<&Value>, example: Option<&Value>) -> Result<(), ApiError> {
-    let Some(s) = schema_value else { return Ok(()) };
-    let compiled =
-        EventSchema::compile(s).map_err(|e| ApiError::from_fields(vec![FieldError::new("schema", e.to_string())]))?;
+fn check(schema_text: Option<&RawValue>, example: Option<&RawValue>) -> Result<(), ApiError> {
+    let Some(s) = schema_text else { return Ok(()) };
+    let compiled = EventSchema::compile_text(s)
+        .map_err(|e| ApiError::from_fields(vec![FieldError::new("schema", e.to_string())]))?;
     if let Some(ex) = example {
-        let errors = schema::check_example(&compiled, ex);
+        let ex: Value = serde_json::from_str(ex.get()).map_err(|e| ApiError::invalid("example", e.to_string()))?;
+        let errors = schema::check_example(&compiled, &ex);
         if !errors.is_empty() {
             return Err(ApiError::from_fields(errors));
         }
@@ -57,20 +58,21 @@ pub async fn create(
     app: &App,
     name: String,
     description: String,
-    schema_value: Option<Value>,
-    example: Option<Value>,
+    schema_text: Option<Box<RawValue>>,
+    example: Option<Box<RawValue>>,
 ) -> Result<EventType, ApiError> {
-    check(schema_value.as_ref(), example.as_ref())?;
+    check(schema_text.as_deref(), example.as_deref())?;
     let now = Millis::now();
     let t = EventType {
         name,
         description,
-        schema: schema_value,
+        schema: schema_text,
         example,
         archived: false,
         created_at: now,
         updated_at: now,
         version: 1,
+        revision: schema::new_revision(),
     };
     if !app.store.create_event_type(&t).await? {
         return Err(ApiError::Conflict(format!("event type `{}` exists", t.name)));
@@ -93,8 +95,9 @@ pub async fn patch(app: &App, name: &str, changes: EventTypeChanges) -> Result<E
     if let Some(a) = changes.archived {
         t.archived = a;
     }
-    check(t.schema.as_ref(), t.example.as_ref())?;
+    check(t.schema.as_deref(), t.example.as_deref())?;
     t.version = old.version + 1;
+    t.revision = schema::new_revision();
     t.updated_at = Millis::now().max(Millis(old.updated_at.0 + 1));
     if !app.store.replace_event_type(&t, old.version).await? {
         return Err(ApiError::Conflict("the event type was changed concurrently; retry".into()));
@@ -135,9 +138,9 @@ pub async fn entries<'a>(
 /// `check_data` with the catalogue entry already read.
 pub fn check_against(t: Option<&EventType>, data: &RawValue) -> Result<(), ApiError> {
     let Some(t) = t else { return Ok(()) };
-    let Some(schema_value) = &t.schema else { return Ok(()) };
+    let Some(schema_text) = &t.schema else { return Ok(()) };
     // Compiled when it was stored: failing now is a bug, not the caller's input.
-    let compiled = schema::cached(&t.name, t.version, schema_value)
+    let compiled = schema::cached(&t.name, t.version, &t.revision, schema_text)
         .map_err(|e| ApiError::Internal(format!("stored schema of {}: {e}", t.name)))?;
     let value: Value = serde_json::from_str(data.get()).map_err(|e| ApiError::invalid("data", e.to_string()))?;
     let errors = compiled.validate(&value);
@@ -148,7 +151,7 @@ pub fn check_against(t: Option<&EventType>, data: &RawValue) -> Result<(), ApiEr
     }
 }
 
-/// The type's example, for test deliveries sent without data.
-pub async fn example(app: &App, event_type: &str) -> Result<Option<Value>, ApiError> {
-    Ok(app.store.get_event_type(event_type).await?.and_then(|t| t.example).filter(Value::is_object))
+/// The type's example (its exact text), for test deliveries sent without data.
+pub async fn example(app: &App, event_type: &str) -> Result<Option<Box<RawValue>>, ApiError> {
+    Ok(app.store.get_event_type(event_type).await?.and_then(|t| t.example).filter(|e| e.get().starts_with('{')))
 }

@@ -63,7 +63,7 @@ pub async fn test_webhook(
             d
         }
         None => match catalogue::example(app, &event_type).await? {
-            Some(example) => raw(example),
+            Some(example) => example,
             None => sample_data(&event_type),
         },
     };
