@@ -39,6 +39,17 @@ impl Emulators {
     }
 }
 
+/// What every benchmark starts from: the emulators named by the environment, `bench-servers`
+/// in front of them, the AWS configuration, and a new table named after `prefix`.
+pub async fn start(prefix: &str) -> Result<(Emulators, crate::servers::Servers, SdkConfig, String), BoxError> {
+    let emulators = Emulators::from_env();
+    let servers = crate::servers::Servers::spawn(&emulators.dynamodb, &emulators.sqs)?;
+    let base = sdk_from_env().await;
+    let table = unique(prefix);
+    create_table(&base, &table).await?;
+    Ok((emulators, servers, base, table))
+}
+
 /// The AWS configuration from the environment (region, credentials, emulator endpoints).
 pub async fn sdk_from_env() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await

@@ -283,6 +283,11 @@ pub fn parse_schedule(text: &str) -> Result<Vec<Duration>, String> {
 mod tests {
     use super::*;
 
+    /// Settings read from these variables alone.
+    fn settings_from(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::from_lookup(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string()))
+    }
+
     #[test]
     fn durations_in_every_unit() {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
@@ -304,15 +309,14 @@ mod tests {
 
     #[test]
     fn reads_local_settings() {
-        let env = |name: &str| match name {
-            "HOOKLINE_RETRY_SCHEDULE" => Some("1s,2s,5s".to_string()),
-            "HOOKLINE_DELIVERY_TIMEOUT" => Some("3s".to_string()),
-            "HOOKLINE_ALLOW_HTTP" => Some("true".to_string()),
-            "HOOKLINE_ADMIN_TOKEN" => Some("secret".to_string()),
-            "HOOKLINE_ALLOWED_NETWORKS" => Some("10.1.0.0/16, fd00::/8".to_string()),
-            _ => None,
-        };
-        let s = Settings::from_lookup(env).unwrap();
+        let s = settings_from(&[
+            ("HOOKLINE_RETRY_SCHEDULE", "1s,2s,5s"),
+            ("HOOKLINE_DELIVERY_TIMEOUT", "3s"),
+            ("HOOKLINE_ALLOW_HTTP", "true"),
+            ("HOOKLINE_ADMIN_TOKEN", "secret"),
+            ("HOOKLINE_ALLOWED_NETWORKS", "10.1.0.0/16, fd00::/8"),
+        ])
+        .unwrap();
         assert_eq!(s.retry_schedule, vec![Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(5)]);
         assert_eq!(s.delivery_timeout, Duration::from_secs(3));
         assert!(s.allow_http);
@@ -324,29 +328,27 @@ mod tests {
 
     #[test]
     fn rejects_bad_values() {
-        let bad = |name: &'static str, value: &'static str| move |n: &str| (n == name).then(|| value.to_string());
-        assert!(Settings::from_lookup(bad("HOOKLINE_RETRY_SCHEDULE", "5x")).is_err());
-        assert!(Settings::from_lookup(bad("HOOKLINE_ALLOW_HTTP", "maybe")).is_err());
-        assert!(Settings::from_lookup(bad("HOOKLINE_ADMIN_TOKEN_SHA256", "abc")).is_err());
-        assert!(Settings::from_lookup(bad("HOOKLINE_ALLOWED_NETWORKS", "10.0.0.0/99")).is_err());
-        assert!(Settings::from_lookup(bad("HOOKLINE_RATE_LIMIT_BURST", "0")).is_err());
-        assert!(Settings::from_lookup(bad("HOOKLINE_RATE_LIMIT_PER_MINUTE", "1000000")).is_err());
-        assert!(Settings::from_lookup(bad("HOOKLINE_DELIVERY_TIMEOUT", "45s")).is_err());
-        assert!(Settings::from_lookup(bad("HOOKLINE_DISABLE_AFTER_FAILURES", "0")).is_err());
-        assert!(Settings::from_lookup(bad("HOOKLINE_PUBLIC_URL", "not a url")).is_err());
-        assert!(Settings::from_lookup(bad("HOOKLINE_PORTAL_FRAME_ANCESTORS", "'self'; script-src *")).is_err());
+        assert!(settings_from(&[("HOOKLINE_RETRY_SCHEDULE", "5x")]).is_err());
+        assert!(settings_from(&[("HOOKLINE_ALLOW_HTTP", "maybe")]).is_err());
+        assert!(settings_from(&[("HOOKLINE_ADMIN_TOKEN_SHA256", "abc")]).is_err());
+        assert!(settings_from(&[("HOOKLINE_ALLOWED_NETWORKS", "10.0.0.0/99")]).is_err());
+        assert!(settings_from(&[("HOOKLINE_RATE_LIMIT_BURST", "0")]).is_err());
+        assert!(settings_from(&[("HOOKLINE_RATE_LIMIT_PER_MINUTE", "1000000")]).is_err());
+        assert!(settings_from(&[("HOOKLINE_DELIVERY_TIMEOUT", "45s")]).is_err());
+        assert!(settings_from(&[("HOOKLINE_DISABLE_AFTER_FAILURES", "0")]).is_err());
+        assert!(settings_from(&[("HOOKLINE_PUBLIC_URL", "not a url")]).is_err());
+        assert!(settings_from(&[("HOOKLINE_PORTAL_FRAME_ANCESTORS", "'self'; script-src *")]).is_err());
     }
 
     #[test]
     fn reads_portal_and_disable_settings() {
-        let env = |name: &str| match name {
-            "HOOKLINE_DISABLE_AFTER" => Some("30d".to_string()),
-            "HOOKLINE_DISABLE_AFTER_FAILURES" => Some("3".to_string()),
-            "HOOKLINE_PUBLIC_URL" => Some("https://hooks.example.com/".to_string()),
-            "HOOKLINE_PORTAL_FRAME_ANCESTORS" => Some("'self' https://app.example.com".to_string()),
-            _ => None,
-        };
-        let s = Settings::from_lookup(env).unwrap();
+        let s = settings_from(&[
+            ("HOOKLINE_DISABLE_AFTER", "30d"),
+            ("HOOKLINE_DISABLE_AFTER_FAILURES", "3"),
+            ("HOOKLINE_PUBLIC_URL", "https://hooks.example.com/"),
+            ("HOOKLINE_PORTAL_FRAME_ANCESTORS", "'self' https://app.example.com"),
+        ])
+        .unwrap();
         assert_eq!(s.disable_after, Duration::from_secs(30 * 86_400));
         assert_eq!(s.disable_after_failures, 3);
         assert_eq!(s.public_url.as_deref(), Some("https://hooks.example.com"));

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
+use aws_sdk_sqs::types::QueueAttributeName;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use hookline::config::Settings;
@@ -130,18 +131,7 @@ impl Stack {
 
     /// Sends a request through the router, as API Gateway would.
     pub async fn call(&self, method: &str, path: &str, auth: Option<&str>, body: Option<Value>) -> Answer {
-        let mut b = http::Request::builder().method(method).uri(path);
-        if let Some(token) = auth {
-            b = b.header("authorization", format!("Bearer {token}"));
-        }
-        let body = match body {
-            Some(v) => {
-                b = b.header("content-type", "application/json");
-                Body::Text(v.to_string())
-            }
-            None => Body::Empty,
-        };
-        self.send(b.body(body).unwrap()).await
+        self.send(client_request(method, path, auth, body).map(|b| b.map_or(Body::Empty, Body::Text))).await
     }
 
     pub async fn send(&self, req: lambda_http::Request) -> Answer {
@@ -162,13 +152,11 @@ impl Stack {
 
     /// Sends a request through the router; the answer's body as bytes.
     pub async fn route_raw(&self, req: lambda_http::Request) -> RawAnswer {
-        let resp = router::route(&self.app, req).await;
+        // Boxed: the router's future is deep, and helpers that nest calls would otherwise
+        // overflow the compiler's query depth when it computes their layout.
+        let resp = Box::pin(router::route(&self.app, req)).await;
         let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
+        let headers = header_map(resp.headers());
         let body = match resp.body() {
             Body::Text(t) => t.clone().into_bytes(),
             Body::Binary(b) => b.clone(),
@@ -194,6 +182,76 @@ impl Stack {
 
     pub async fn event(&self, key: &str, event_type: &str, data: Value) -> Answer {
         self.call("POST", "/api/v1/events", Some(key), Some(json!({"event_type": event_type, "data": data}))).await
+    }
+
+    /// Sends a batch of events (`body` is the request's, `{"events": [...]}`).
+    pub async fn batch(&self, key: &str, body: Value) -> Answer {
+        self.call("POST", "/api/v1/events/batch", Some(key), Some(body)).await
+    }
+
+    /// A POST of `body` (JSON text) to `path` with the `Idempotency-Key` header.
+    pub async fn post_idempotent(&self, key: &str, path: &str, idempotency_key: &str, body: String) -> Answer {
+        let req = http::Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", idempotency_key)
+            .body(Body::Text(body))
+            .unwrap();
+        self.send(req).await
+    }
+
+    /// Sends an event and returns the id it was given.
+    pub async fn event_id(&self, key: &str, event_type: &str, data: Value) -> String {
+        self.event(key, event_type, data).await.result()["event_id"].as_str().unwrap().to_string()
+    }
+
+    /// A project "Acme" with one webhook "r" to a new receiver that answers as `plans`
+    /// say; the project's id and API key, the receiver, and the webhook as created.
+    pub async fn project_with_receiver(&self, plans: Vec<Plan>) -> (u64, String, Receiver, Value) {
+        let rx = Receiver::start(plans).await;
+        let (pid, key) = self.project("Acme").await;
+        let wh = self.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+        (pid, key, rx, wh)
+    }
+
+    /// A GET with `key` that must answer 200; its `result`.
+    pub async fn get_ok(&self, key: &str, path: &str) -> Value {
+        let a = self.call("GET", path, Some(key), None).await;
+        assert_eq!(a.status, 200, "GET {path}: {:?}", a.body);
+        a.result().clone()
+    }
+
+    /// The project's events, as listed (newest first): their ids.
+    pub async fn listed_events(&self, key: &str, pid: u64) -> Vec<String> {
+        let list = self.get_ok(key, &format!("/api/v1/projects/{pid}/events")).await;
+        list["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect()
+    }
+
+    /// An event's detail, its deliveries included.
+    pub async fn event_detail(&self, key: &str, pid: u64, event_id: &str) -> Value {
+        self.get_ok(key, &format!("/api/v1/projects/{pid}/events/{event_id}")).await
+    }
+
+    /// An event's deliveries, as its detail lists them.
+    pub async fn event_deliveries(&self, key: &str, pid: u64, event_id: &str) -> Vec<Value> {
+        self.event_detail(key, pid, event_id).await["deliveries"].as_array().unwrap().clone()
+    }
+
+    /// A delivery's detail, its attempts log included.
+    pub async fn delivery_detail(&self, key: &str, pid: u64, id: &str) -> Value {
+        self.get_ok(key, &format!("/api/v1/projects/{pid}/deliveries/{id}")).await
+    }
+
+    /// Asks for a delivery to be sent again by hand.
+    pub async fn resend(&self, key: &str, pid: u64, id: &str) -> Answer {
+        self.call("POST", &format!("/api/v1/projects/{pid}/deliveries/{id}/retry"), Some(key), None).await
+    }
+
+    /// A webhook as the API shows it.
+    pub async fn webhook_detail(&self, key: &str, pid: u64, id: &str) -> Value {
+        self.get_ok(key, &format!("/api/v1/projects/{pid}/webhooks/{id}")).await
     }
 
     /// Runs the queue through the delivery handler until `done` holds (or panics after `limit`).
@@ -269,23 +327,30 @@ impl Stack {
 
     /// Messages in the dead-letter queue.
     pub async fn dead_letters(&self) -> usize {
-        use aws_sdk_sqs::types::QueueAttributeName;
+        self.messages_in(
+            &self.queues.dead_letter_url,
+            &[
+                QueueAttributeName::ApproximateNumberOfMessages,
+                QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            ],
+        )
+        .await
+    }
+
+    /// The sum of the queue's counts named in `counts` (visible, in flight, delayed).
+    pub async fn messages_in(&self, queue_url: &str, counts: &[QueueAttributeName]) -> usize {
         let out = self
             .app
             .queue
             .client()
             .get_queue_attributes()
-            .queue_url(&self.queues.dead_letter_url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .queue_url(queue_url)
+            .set_attribute_names(Some(counts.to_vec()))
             .send()
             .await
             .expect("queue attributes");
         let attrs = out.attributes.unwrap_or_default();
-        [QueueAttributeName::ApproximateNumberOfMessages, QueueAttributeName::ApproximateNumberOfMessagesNotVisible]
-            .iter()
-            .filter_map(|a| attrs.get(a).and_then(|v| v.parse::<usize>().ok()))
-            .sum()
+        counts.iter().filter_map(|a| attrs.get(a).and_then(|v| v.parse::<usize>().ok())).sum()
     }
 
     /// Moves every entry of the sweep's `due` index (and its delivery's due time) `age`
@@ -330,6 +395,25 @@ impl Stack {
         }
         panic!("queue did not drain");
     }
+}
+
+/// A client's request: the bearer token `auth` and, with a body, its JSON (the body is
+/// left to the transport).
+fn client_request(method: &str, uri: &str, auth: Option<&str>, body: Option<Value>) -> http::Request<Option<String>> {
+    let mut b = http::Request::builder().method(method).uri(uri);
+    if let Some(token) = auth {
+        b = b.header("authorization", format!("Bearer {token}"));
+    }
+    if body.is_some() {
+        b = b.header("content-type", "application/json");
+    }
+    b.body(body.map(|v| v.to_string())).unwrap()
+}
+
+/// Header names and values, as the tests look them up (values that are not text read
+/// as empty).
+fn header_map(headers: &http::HeaderMap) -> HashMap<String, String> {
+    headers.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect()
 }
 
 /// One request as the receiver saw it.
@@ -418,11 +502,7 @@ impl Receiver {
                             let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
                             let request = Received {
                                 path: parts.uri.to_string(),
-                                headers: parts
-                                    .headers
-                                    .iter()
-                                    .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-                                    .collect(),
+                                headers: header_map(&parts.headers),
                                 body: body.to_vec(),
                             };
                             let answer = respond(&request);

@@ -4,7 +4,6 @@
 //! replaced by a new instance. (`scripts/local-stack.sh` stops the emulators with its
 //! process; this restarts the process alone.)
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,7 +17,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-use crate::{Answer, Stack, ADMIN_TOKEN};
+use crate::{client_request, header_map, Answer, Stack, ADMIN_TOKEN};
 
 /// How long a started process may take before its API answers.
 const START_LIMIT: Duration = Duration::from_secs(60);
@@ -92,24 +91,11 @@ impl LocalProcess {
         auth: Option<&str>,
         body: Option<Value>,
     ) -> Result<Answer, hyper_util::client::legacy::Error> {
-        let mut b = hyper::Request::builder().method(method).uri(format!("http://127.0.0.1:{}{path}", self.port));
-        if let Some(token) = auth {
-            b = b.header("authorization", format!("Bearer {token}"));
-        }
-        let body = match body {
-            Some(v) => {
-                b = b.header("content-type", "application/json");
-                Bytes::from(v.to_string())
-            }
-            None => Bytes::new(),
-        };
-        let resp = self.client.request(b.body(Full::new(body)).unwrap()).await?;
+        let uri = format!("http://127.0.0.1:{}{path}", self.port);
+        let req = client_request(method, &uri, auth, body).map(|b| Full::new(b.map_or_else(Bytes::new, Bytes::from)));
+        let resp = self.client.request(req).await?;
         let status = resp.status().as_u16();
-        let headers: HashMap<String, String> = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
+        let headers = header_map(resp.headers());
         let body = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
         Ok(Answer { status, headers, body: serde_json::from_slice(&body).unwrap_or(Value::Null) })
     }

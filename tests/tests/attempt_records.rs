@@ -5,21 +5,9 @@ use std::time::Duration;
 
 use hookline_tests::faults::Mode;
 use hookline_tests::{local_settings, Plan, Receiver, Stack};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(40);
-
-async fn deliveries(s: &Stack, key: &str, pid: u64, evt: &str) -> Vec<Value> {
-    let ev = s.call("GET", &format!("/api/v1/projects/{pid}/events/{evt}"), Some(key), None).await;
-    assert_eq!(ev.status, 200, "{:?}", ev.body);
-    ev.result()["deliveries"].as_array().unwrap().clone()
-}
-
-async fn detail(s: &Stack, key: &str, pid: u64, id: &str) -> Value {
-    let d = s.call("GET", &format!("/api/v1/projects/{pid}/deliveries/{id}"), Some(key), None).await;
-    assert_eq!(d.status, 200, "{:?}", d.body);
-    d.result().clone()
-}
 
 /// SQS is down when one delivery of a message needs its retry wake-up: the other
 /// delivery's success is recorded anyway (and never POSTed again), the failed attempt is
@@ -32,7 +20,7 @@ async fn a_success_is_recorded_when_the_queue_fails_for_another_deliverys_retry(
     let (pid, key) = s.project("Acme").await;
     s.webhook(pid, &key, json!({"name": "ok", "url": ok.url("/")})).await;
     s.webhook(pid, &key, json!({"name": "failing", "url": failing.url("/")})).await;
-    let evt = s.event(&key, "a.b", json!({})).await.result()["event_id"].as_str().unwrap().to_string();
+    let evt = s.event_id(&key, "a.b", json!({})).await;
 
     f.always("SendMessageBatch", Mode::Fail);
     let start = std::time::Instant::now();
@@ -43,7 +31,7 @@ async fn a_success_is_recorded_when_the_queue_fails_for_another_deliverys_retry(
     s.pump_for(Duration::from_secs(1)).await;
     f.clear();
 
-    let ds = deliveries(&s, &key, pid, &evt).await;
+    let ds = s.event_deliveries(&key, pid, &evt).await;
     let statuses: Vec<(&str, u64)> =
         ds.iter().map(|d| (d["status"].as_str().unwrap(), d["attempts"].as_u64().unwrap())).collect();
     assert!(statuses.contains(&("success", 1)), "the success is recorded: {ds:?}");
@@ -56,7 +44,7 @@ async fn a_success_is_recorded_when_the_queue_fails_for_another_deliverys_retry(
     s.pump_until(WAIT, || failing.count() == 2).await;
     s.pump_for(Duration::from_secs(2)).await;
     assert_eq!(ok.count(), 1, "the recorded success is never sent again");
-    let ds = deliveries(&s, &key, pid, &evt).await;
+    let ds = s.event_deliveries(&key, pid, &evt).await;
     assert!(ds.iter().all(|d| d["status"] == "success"), "{ds:?}");
 }
 
@@ -66,30 +54,27 @@ async fn a_success_is_recorded_when_the_queue_fails_for_another_deliverys_retry(
 async fn a_hundred_resends_with_large_answers_are_all_recorded() {
     let s = Stack::start().await;
     let big = "x".repeat(4096);
-    let rx = Receiver::start(vec![Plan::status(200).with_body(big.clone())]).await;
-    let (pid, key) = s.project("Acme").await;
-    s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
-    let evt = s.event(&key, "a.b", json!({})).await.result()["event_id"].as_str().unwrap().to_string();
+    let (pid, key, rx, _) = s.project_with_receiver(vec![Plan::status(200).with_body(big.clone())]).await;
+    let evt = s.event_id(&key, "a.b", json!({})).await;
     s.pump_until(WAIT, || rx.count() == 1).await;
-    let id = deliveries(&s, &key, pid, &evt).await[0]["id"].as_str().unwrap().to_string();
+    let id = s.event_deliveries(&key, pid, &evt).await[0]["id"].as_str().unwrap().to_string();
     const RESENDS: usize = 100;
     for n in 0..RESENDS {
-        let mut answer =
-            s.call("POST", &format!("/api/v1/projects/{pid}/deliveries/{id}/retry"), Some(&key), None).await;
+        let mut answer = s.resend(&key, pid, &id).await;
         // The previous attempt's record may land a moment after its POST was seen.
         for _ in 0..20 {
             if answer.status != 409 {
                 break;
             }
             s.pump_for(Duration::from_millis(100)).await;
-            answer = s.call("POST", &format!("/api/v1/projects/{pid}/deliveries/{id}/retry"), Some(&key), None).await;
+            answer = s.resend(&key, pid, &id).await;
         }
         assert_eq!(answer.status, 202, "re-send {n}: {:?}", answer.body);
         s.pump_until(WAIT, || rx.count() == n + 2).await;
     }
     s.pump_for(Duration::from_secs(1)).await;
     assert_eq!(rx.count(), RESENDS + 1, "each attempt POSTed once");
-    let d = detail(&s, &key, pid, &id).await;
+    let d = s.delivery_detail(&key, pid, &id).await;
     assert_eq!(d["status"], "success");
     assert_eq!(d["attempts"], RESENDS as u64 + 1, "every attempt recorded: {:?}", d["attempts"]);
     let log = d["attempts_log"].as_array().unwrap();

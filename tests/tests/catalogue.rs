@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use hookline_tests::{Plan, Receiver, Stack, ADMIN_TOKEN};
+use hookline_tests::{Plan, Stack, ADMIN_TOKEN};
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -107,9 +107,7 @@ async fn bad_schemas_and_examples_are_refused() {
 #[tokio::test]
 async fn data_is_checked_against_its_types_schema_with_one_error_per_violation() {
     let s = Stack::start().await;
-    let rx = Receiver::start(vec![Plan::status(200)]).await;
-    let (pid, key) = s.project("Acme").await;
-    s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    let (pid, key, rx, _) = s.project_with_receiver(vec![Plan::status(200)]).await;
     assert_eq!(
         create_type(&s, json!({"name": "submission.completed", "description": "d", "schema": submission_schema()}))
             .await
@@ -131,8 +129,7 @@ async fn data_is_checked_against_its_types_schema_with_one_error_per_violation()
     let missing = s.event(&key, "submission.completed", json!({"submissionId": "sub_1", "responses": {}})).await;
     assert_eq!(missing.body["errors"][0]["field"], "data/responses/email", "{:?}", missing.body);
     // Nothing was recorded for the refused events; a valid one goes through.
-    let listed = s.call("GET", &format!("/api/v1/projects/{pid}/events"), Some(&key), None).await;
-    assert_eq!(listed.result()["items"], json!([]));
+    assert_eq!(s.listed_events(&key, pid).await, Vec::<String>::new());
     let ok = s
         .event(&key, "submission.completed", json!({"submissionId": "sub_1", "responses": {"email": "a@example.com"}}))
         .await;
@@ -141,16 +138,10 @@ async fn data_is_checked_against_its_types_schema_with_one_error_per_violation()
     assert_eq!(s.event(&key, "anything.else", json!({"x": 1})).await.status, 202);
     // Batch entries are checked one by one.
     let batch = s
-        .call(
-            "POST",
-            "/api/v1/events/batch",
-            Some(&key),
-            Some(json!({"events": [
+        .batch(&key, json!({"events": [
                 {"event_type": "submission.completed", "data": {"submissionId": "sub_2", "responses": {"email": "b@example.com"}}},
                 {"event_type": "submission.completed", "data": {"submissionId": "bad"}}
-            ]})),
-        )
-        .await;
+            ]})).await;
     let items = batch.result()["items"].as_array().unwrap();
     assert_eq!((items[0]["status"].as_u64(), items[1]["status"].as_u64()), (Some(202), Some(400)));
     s.pump_until(WAIT, || rx.count() == 3).await;
@@ -159,9 +150,7 @@ async fn data_is_checked_against_its_types_schema_with_one_error_per_violation()
 #[tokio::test]
 async fn tests_use_the_types_example_or_check_their_data() {
     let s = Stack::start().await;
-    let rx = Receiver::start(vec![Plan::status(200)]).await;
-    let (pid, key) = s.project("Acme").await;
-    let wh = s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    let (pid, key, rx, wh) = s.project_with_receiver(vec![Plan::status(200)]).await;
     let example = json!({"submissionId": "sub_example", "responses": {"email": "x@example.com"}});
     create_type(
         &s,

@@ -81,22 +81,18 @@ async fn malformed_requests_get_the_right_4xx() {
     assert_eq!(s.call("DELETE", "/api/v1/projects", Some(ADMIN_TOKEN), None).await.status, 405);
 
     let path = format!("/api/v1/projects/{pid}/webhooks");
-    let text = http::Request::builder()
-        .method("POST")
-        .uri(&path)
-        .header("authorization", format!("Bearer {key}"))
-        .header("content-type", "text/plain")
-        .body(Body::Text("{}".into()))
-        .unwrap();
-    assert_eq!(s.send(text).await.status, 415);
-    let broken = http::Request::builder()
-        .method("POST")
-        .uri(&path)
-        .header("authorization", format!("Bearer {key}"))
-        .header("content-type", "application/json")
-        .body(Body::Text("{\"name\": ".into()))
-        .unwrap();
-    assert_eq!(s.send(broken).await.status, 400);
+    let post = |content_type: &str, body: &str| {
+        let req = http::Request::builder()
+            .method("POST")
+            .uri(&path)
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", content_type)
+            .body(Body::Text(body.into()))
+            .unwrap();
+        s.send(req)
+    };
+    assert_eq!(post("text/plain", "{}").await.status, 415);
+    assert_eq!(post("application/json", "{\"name\": ").await.status, 400);
     let huge = json!({"name": "x", "url": "https://example.com", "custom_parameters": {"big": "a".repeat(300 * 1024)}});
     assert_eq!(s.call("POST", &path, Some(&key), Some(huge)).await.status, 413);
     // None of these created anything.

@@ -35,10 +35,8 @@ fn hex_hmac(secret: &str, body: &[u8]) -> String {
 }
 
 async fn delivery_of(s: &Stack, key: &str, pid: u64, event_id: &str) -> Value {
-    let ev = s.call("GET", &format!("/api/v1/projects/{pid}/events/{event_id}"), Some(key), None).await;
-    assert_eq!(ev.status, 200, "{:?}", ev.body);
-    let id = ev.result()["deliveries"][0]["id"].as_str().unwrap().to_string();
-    s.call("GET", &format!("/api/v1/projects/{pid}/deliveries/{id}"), Some(key), None).await.result().clone()
+    let id = s.event_deliveries(key, pid, event_id).await[0]["id"].as_str().unwrap().to_string();
+    s.delivery_detail(key, pid, &id).await
 }
 
 #[tokio::test]
@@ -96,9 +94,8 @@ async fn an_event_reaches_the_receiver_signed_with_every_header() {
 #[tokio::test]
 async fn a_failing_receiver_sees_the_scheduled_retries_on_the_same_webhook_id() {
     let s = Stack::start().await;
-    let rx = Receiver::start(vec![Plan::status(500), Plan::status(503), Plan::status(200)]).await;
-    let (pid, key) = s.project("Acme").await;
-    s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    let (pid, key, rx, _) =
+        s.project_with_receiver(vec![Plan::status(500), Plan::status(503), Plan::status(200)]).await;
     let accepted = s.event(&key, "a.b", json!({})).await;
     let event_id = accepted.result()["event_id"].as_str().unwrap().to_string();
 
@@ -131,10 +128,8 @@ async fn exhausted_deliveries_end_as_error() {
     let mut settings = local_settings();
     settings.retry_schedule = vec![Duration::from_secs(1)];
     let s = Stack::with_settings(settings).await;
-    let rx = Receiver::start(vec![Plan::status(500)]).await;
-    let (pid, key) = s.project("Acme").await;
-    s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
-    let event_id = s.event(&key, "a.b", json!({})).await.result()["event_id"].as_str().unwrap().to_string();
+    let (pid, key, rx, _) = s.project_with_receiver(vec![Plan::status(500)]).await;
+    let event_id = s.event_id(&key, "a.b", json!({})).await;
     s.pump_until(WAIT, || rx.count() == 2).await;
     s.drain().await;
     let d = delivery_of(&s, &key, pid, &event_id).await;
@@ -151,11 +146,9 @@ async fn a_slow_receiver_times_out_and_is_recorded() {
     settings.delivery_timeout = Duration::from_millis(300);
     settings.retry_schedule = vec![];
     let s = Stack::with_settings(settings).await;
-    let rx =
-        Receiver::start(vec![Plan { status: 200, delay: Duration::from_secs(2), headers: vec![], body: None }]).await;
-    let (pid, key) = s.project("Acme").await;
-    s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
-    let event_id = s.event(&key, "a.b", json!({})).await.result()["event_id"].as_str().unwrap().to_string();
+    let slow = Plan { status: 200, delay: Duration::from_secs(2), headers: vec![], body: None };
+    let (pid, key, rx, _) = s.project_with_receiver(vec![slow]).await;
+    let event_id = s.event_id(&key, "a.b", json!({})).await;
     s.pump_until(WAIT, || rx.count() == 1).await;
     s.drain().await;
     let d = delivery_of(&s, &key, pid, &event_id).await;
@@ -220,20 +213,8 @@ async fn only_enabled_subscribed_webhooks_get_the_event() {
 #[tokio::test]
 async fn idempotency_key_replays_the_first_answer_and_delivers_once() {
     let s = Stack::start().await;
-    let rx = Receiver::start(vec![Plan::status(200)]).await;
-    let (pid, key) = s.project("Acme").await;
-    s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
-    let post = |body: Value| {
-        let req = http::Request::builder()
-            .method("POST")
-            .uri("/api/v1/events")
-            .header("authorization", format!("Bearer {key}"))
-            .header("content-type", "application/json")
-            .header("idempotency-key", "order-42")
-            .body(lambda_http::Body::Text(body.to_string()))
-            .unwrap();
-        s.send(req)
-    };
+    let (pid, key, rx, _) = s.project_with_receiver(vec![Plan::status(200)]).await;
+    let post = |body: Value| s.post_idempotent(&key, "/api/v1/events", "order-42", body.to_string());
     let body = json!({"event_type": "order.paid", "data": {"order": 42}});
     let first = post(body.clone()).await;
     assert_eq!(first.status, 202);
@@ -248,8 +229,7 @@ async fn idempotency_key_replays_the_first_answer_and_delivers_once() {
     s.pump_until(WAIT, || rx.count() == 1).await;
     s.drain().await;
     assert_eq!(rx.count(), 1);
-    let events = s.call("GET", &format!("/api/v1/projects/{pid}/events"), Some(&key), None).await;
-    assert_eq!(events.result()["items"].as_array().unwrap().len(), 1);
+    assert_eq!(s.listed_events(&key, pid).await.len(), 1);
 }
 
 #[tokio::test]
@@ -287,17 +267,16 @@ async fn deleted_and_disabled_webhooks_get_nothing() {
     let (pid, key) = s.project("Acme").await;
     let gone = s.webhook(pid, &key, json!({"name": "gone", "url": rx.url("/gone")})).await;
     let off = s.webhook(pid, &key, json!({"name": "off", "url": rx.url("/off")})).await;
-    let event_id = s.event(&key, "a.b", json!({})).await.result()["event_id"].as_str().unwrap().to_string();
+    let event_id = s.event_id(&key, "a.b", json!({})).await;
     let base = format!("/api/v1/projects/{pid}/webhooks");
     s.call("DELETE", &format!("{base}/{}", gone["id"].as_str().unwrap()), Some(&key), None).await;
     s.call("PATCH", &format!("{base}/{}", off["id"].as_str().unwrap()), Some(&key), Some(json!({"enabled": false})))
         .await;
     s.drain().await;
     assert_eq!(rx.count(), 0);
-    let ev = s.call("GET", &format!("/api/v1/projects/{pid}/events/{event_id}"), Some(&key), None).await;
-    let mut errors: Vec<String> = ev.result()["deliveries"]
-        .as_array()
-        .unwrap()
+    let mut errors: Vec<String> = s
+        .event_deliveries(&key, pid, &event_id)
+        .await
         .iter()
         .map(|d| d["error"].as_str().unwrap().to_string())
         .collect();
@@ -329,7 +308,7 @@ async fn the_destination_guard_refuses_private_addresses_and_names_resolving_to_
     // A DNS name is accepted at creation, but what it resolves to is checked at send time.
     let port = rx.addr.port();
     s.webhook(pid, &key, json!({"name": "n", "url": format!("http://localhost:{port}/x")})).await;
-    let event_id = s.event(&key, "a.b", json!({})).await.result()["event_id"].as_str().unwrap().to_string();
+    let event_id = s.event_id(&key, "a.b", json!({})).await;
     s.drain().await;
     assert_eq!(rx.count(), 0);
     let d = delivery_of(&s, &key, pid, &event_id).await;
@@ -372,9 +351,7 @@ async fn custom_event_hook_and_intake_validation() {
 #[tokio::test]
 async fn rotation_signs_with_both_secrets_for_a_day() {
     let s = Stack::start().await;
-    let rx = Receiver::start(vec![Plan::status(200)]).await;
-    let (pid, key) = s.project("Acme").await;
-    let wh = s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    let (pid, key, rx, wh) = s.project_with_receiver(vec![Plan::status(200)]).await;
     let rotated = s
         .call(
             "POST",
@@ -398,9 +375,7 @@ async fn rotation_signs_with_both_secrets_for_a_day() {
 #[tokio::test]
 async fn rotation_keeps_hex_signature_receivers_working_and_each_old_secret_lives_its_own_day() {
     let s = Stack::start().await;
-    let rx = Receiver::start(vec![Plan::status(200)]).await;
-    let (pid, key) = s.project("Acme").await;
-    let wh = s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    let (pid, key, rx, wh) = s.project_with_receiver(vec![Plan::status(200)]).await;
     let id = wh["id"].as_str().unwrap();
     let rotate = format!("/api/v1/projects/{pid}/webhooks/{id}/rotate-secret");
     let s1 = s.call("POST", &rotate, Some(&key), None).await.result()["secret"].as_str().unwrap().to_string();

@@ -20,7 +20,7 @@ async fn a_batch_lists_in_the_order_it_was_sent() {
             _ => json!({"event_type": "order.placed", "data": {"n": n}}),
         })
         .collect();
-    let a = s.call("POST", "/api/v1/events/batch", Some(&key), Some(json!({ "events": entries }))).await;
+    let a = s.batch(&key, json!({ "events": entries })).await;
     assert_eq!(a.status, 202, "{:?}", a.body);
     let sent = ids_of(a.result()["items"].as_array().unwrap(), "event_id");
     assert_eq!(sent.len(), 40);
@@ -36,18 +36,16 @@ async fn a_batch_lists_in_the_order_it_was_sent() {
     assert_eq!(listed, sent.iter().rev().cloned().collect::<Vec<_>>());
     // Every id still reads as an event id.
     for id in &sent {
-        assert_eq!(s.call("GET", &format!("/api/v1/projects/{pid}/events/{id}"), Some(&key), None).await.status, 200);
+        s.event_detail(&key, pid, id).await;
     }
     // A later batch comes after, and a replayed entry keeps its first id.
     let again = s
-        .call(
-            "POST",
-            "/api/v1/events/batch",
-            Some(&key),
-            Some(json!({"events": [
+        .batch(
+            &key,
+            json!({"events": [
                 {"event_type": "order.placed", "data": {"n": 100}},
                 {"event_type": "order.placed", "data": {"n": 0}, "idempotency_key": "k-0"}
-            ]})),
+            ]}),
         )
         .await;
     let items = again.result()["items"].as_array().unwrap();

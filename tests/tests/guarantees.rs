@@ -13,12 +13,6 @@ use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(40);
 
-async fn event_detail(s: &Stack, key: &str, pid: u64, event_id: &str) -> Value {
-    let a = s.call("GET", &format!("/api/v1/projects/{pid}/events/{event_id}"), Some(key), None).await;
-    assert_eq!(a.status, 200, "{:?}", a.body);
-    a.result().clone()
-}
-
 /// The project web hook `wh_default` deleted and put again: the deliveries made for the old one are
 /// dropped, never sent to the new URL.
 #[tokio::test]
@@ -34,7 +28,7 @@ async fn a_web_hook_created_again_does_not_inherit_old_retries() {
     assert_eq!(s.call("PUT", &path, Some(&key), Some(put(old_rx.url("/old")))).await.status, 200);
     let mut events = Vec::new();
     for i in 0..3 {
-        events.push(s.event(&key, "a.b", json!({"i": i})).await.result()["event_id"].as_str().unwrap().to_string());
+        events.push(s.event_id(&key, "a.b", json!({"i": i})).await);
     }
     s.pump_until(WAIT, || old_rx.count() == 3).await;
     assert_eq!(s.call("DELETE", &path, Some(&key), None).await.status, 200);
@@ -42,7 +36,7 @@ async fn a_web_hook_created_again_does_not_inherit_old_retries() {
     s.pump_for(Duration::from_secs(6)).await;
     assert_eq!(new_rx.count(), 0, "the new web hook got none of the old one's retries");
     for e in &events {
-        let d = &event_detail(&s, &key, pid, e).await["deliveries"][0];
+        let d = &s.event_detail(&key, pid, e).await["deliveries"][0];
         assert_eq!((d["status"].as_str(), d["error"].as_str()), (Some("error"), Some("webhook deleted")), "{d}");
     }
     // New events do go to the new one.
@@ -55,12 +49,9 @@ async fn a_web_hook_created_again_does_not_inherit_old_retries() {
 #[tokio::test]
 async fn copies_of_a_message_at_once_or_late_post_once() {
     let s = Stack::start().await;
-    let rx =
-        Receiver::start(vec![Plan { status: 200, delay: Duration::from_millis(300), headers: vec![], body: None }])
-            .await;
-    let (pid, key) = s.project("Acme").await;
-    s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
-    let evt = s.event(&key, "a.b", json!({})).await.result()["event_id"].as_str().unwrap().to_string();
+    let slow_ok = Plan { status: 200, delay: Duration::from_millis(300), headers: vec![], body: None };
+    let (pid, key, rx, _) = s.project_with_receiver(vec![slow_ok]).await;
+    let evt = s.event_id(&key, "a.b", json!({})).await;
     let body = s.take_messages(1).await.remove(0);
     // Two instances with the same message in hand, at once.
     let batch = |id: &str| vec![hookline::service::deliver::Incoming { message_id: id.into(), body: body.clone() }];
@@ -76,11 +67,9 @@ async fn copies_of_a_message_at_once_or_late_post_once() {
     assert!(hookline::service::deliver::process_batch(&s.app, &s.sender, &batch("m3")).await.is_empty());
     s.pump_for(Duration::from_secs(2)).await;
     assert_eq!(rx.count(), 1);
-    let d = &event_detail(&s, &key, pid, &evt).await["deliveries"][0];
-    let log = s
-        .call("GET", &format!("/api/v1/projects/{pid}/deliveries/{}", d["id"].as_str().unwrap()), Some(&key), None)
-        .await;
-    assert_eq!(log.result()["attempts_log"].as_array().unwrap().len(), 1);
+    let d = &s.event_detail(&key, pid, &evt).await["deliveries"][0];
+    let log = s.delivery_detail(&key, pid, d["id"].as_str().unwrap()).await;
+    assert_eq!(log["attempts_log"].as_array().unwrap().len(), 1);
 }
 
 /// `n` webhooks on one receiver and one event to them all; returns the event id.
@@ -89,18 +78,18 @@ async fn fan_out(s: &Stack, rx: &Receiver, n: usize) -> (u64, String, String) {
     for i in 0..n {
         s.webhook(pid, &key, json!({"name": format!("r{i}"), "url": rx.url(&format!("/{i}"))})).await;
     }
-    let evt = s.event(&key, "a.b", json!({})).await.result()["event_id"].as_str().unwrap().to_string();
+    let evt = s.event_id(&key, "a.b", json!({})).await;
     (pid, key, evt)
 }
 
 /// Each delivery of the event: its status and the attempt numbers of its log.
 async fn logs(s: &Stack, key: &str, pid: u64, evt: &str) -> Vec<(String, Vec<u64>)> {
     let mut out = Vec::new();
-    for d in event_detail(s, key, pid, evt).await["deliveries"].as_array().unwrap() {
+    for d in s.event_detail(key, pid, evt).await["deliveries"].as_array().unwrap() {
         let id = d["id"].as_str().unwrap();
-        let a = s.call("GET", &format!("/api/v1/projects/{pid}/deliveries/{id}"), Some(key), None).await;
-        let log = a.result()["attempts_log"].as_array().unwrap().iter().map(|x| x["attempt"].as_u64().unwrap());
-        out.push((a.result()["status"].as_str().unwrap().to_string(), log.collect()));
+        let a = s.delivery_detail(key, pid, id).await;
+        let log = a["attempts_log"].as_array().unwrap().iter().map(|x| x["attempt"].as_u64().unwrap());
+        out.push((a["status"].as_str().unwrap().to_string(), log.collect()));
     }
     out
 }
@@ -155,8 +144,8 @@ async fn a_manual_resend_racing_its_retry_group_posts_the_attempt_once() {
     let rx = Receiver::start(vec![Plan::status(500), Plan::status(500), slow_ok]).await;
     let (pid, key, evt) = fan_out(&s, &rx, 2).await;
     s.pump_until(WAIT, || rx.count() == 2).await;
-    let id = event_detail(&s, &key, pid, &evt).await["deliveries"][0]["id"].as_str().unwrap().to_string();
-    let resent = s.call("POST", &format!("/api/v1/projects/{pid}/deliveries/{id}/retry"), Some(&key), None).await;
+    let id = s.event_detail(&key, pid, &evt).await["deliveries"][0]["id"].as_str().unwrap().to_string();
+    let resent = s.resend(&key, pid, &id).await;
     assert!(resent.status < 300, "{:?}", resent.body);
     let bodies = s.take_messages(2).await;
     let batch: Vec<_> = bodies
@@ -185,12 +174,12 @@ async fn deleting_a_webhook_stops_its_retry_within_a_group() {
     let rx = Receiver::start(vec![Plan::status(500), Plan::status(500), Plan::status(200)]).await;
     let (pid, key, evt) = fan_out(&s, &rx, 2).await;
     s.pump_until(WAIT, || rx.count() == 2).await;
-    let gone = event_detail(&s, &key, pid, &evt).await["deliveries"][0]["webhook_id"].as_str().unwrap().to_string();
+    let gone = s.event_detail(&key, pid, &evt).await["deliveries"][0]["webhook_id"].as_str().unwrap().to_string();
     let del = s.call("DELETE", &format!("/api/v1/projects/{pid}/webhooks/{gone}"), Some(&key), None).await;
     assert!(del.status < 300, "{:?}", del.body);
     s.pump_for(Duration::from_secs(4)).await;
     assert_eq!(rx.count(), 3, "only the remaining webhook's retry");
-    let detail = event_detail(&s, &key, pid, &evt).await;
+    let detail = s.event_detail(&key, pid, &evt).await;
     let mut ends: Vec<(String, String)> = detail["deliveries"]
         .as_array()
         .unwrap()
@@ -237,7 +226,7 @@ async fn a_manual_resend_during_its_groups_attempt_is_refused() {
     let rx = Receiver::start(vec![Plan::status(500), Plan::status(500), Plan::status(200)]).await;
     let (pid, key, evt) = fan_out(&s, &rx, 2).await;
     s.pump_until(WAIT, || rx.count() == 2).await;
-    let d = &event_detail(&s, &key, pid, &evt).await["deliveries"][0];
+    let d = &s.event_detail(&key, pid, &evt).await["deliveries"][0];
     let id = d["id"].as_str().unwrap().to_string();
     let wh_id = hookline::ids::WebhookId::parse(d["webhook_id"].as_str().unwrap()).unwrap();
     let wh = s.app.store.get_webhook(hookline::ids::ProjectId(pid), &wh_id).await.unwrap().unwrap();
@@ -247,7 +236,7 @@ async fn a_manual_resend_during_its_groups_attempt_is_refused() {
     // Another instance holds the group's claim: its attempt is under way.
     let now = Millis::now();
     assert!(s.app.store.claim_group(&group, "elsewhere", now.plus(Duration::from_secs(30)), now).await.is_ok());
-    let r = s.call("POST", &format!("/api/v1/projects/{pid}/deliveries/{id}/retry"), Some(&key), None).await;
+    let r = s.resend(&key, pid, &id).await;
     assert_eq!(r.status, 409, "{:?}", r.body);
     let messages = s.take_messages(1).await;
     assert!(!messages[0].contains("\"manual\""), "only the group's own wake-up is queued: {messages:?}");

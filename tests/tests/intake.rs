@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use hookline_tests::{local_settings, Plan, Receiver, Stack};
+use hookline_tests::{local_settings, Plan, Stack};
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(40);
@@ -14,9 +14,7 @@ const WAIT: Duration = Duration::from_secs(40);
 #[tokio::test]
 async fn data_is_delivered_byte_for_byte() {
     let s = Stack::start().await;
-    let rx = Receiver::start(vec![Plan::status(200)]).await;
-    let (pid, key) = s.project("Acme").await;
-    s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    let (_, key, rx, _) = s.project_with_receiver(vec![Plan::status(200)]).await;
     let deep = format!("{}1{}", "{\"a\":".repeat(100), "}".repeat(100));
     let data = format!(
         r#"{{"big": 123456789012345678901234567890123456789012, "tiny": 1e-400, "neg": -0.0, "deep": {deep}}}"#
@@ -60,19 +58,9 @@ async fn idempotency_keys_must_be_printable_ascii() {
 #[tokio::test]
 async fn concurrent_repeats_of_one_key_run_the_intake_once() {
     let s = Stack::start().await;
-    let rx = Receiver::start(vec![Plan::status(200)]).await;
-    let (pid, key) = s.project("Acme").await;
-    s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    let (pid, key, rx, _) = s.project_with_receiver(vec![Plan::status(200)]).await;
     let send = || {
-        let req = http::Request::builder()
-            .method("POST")
-            .uri("/api/v1/events")
-            .header("authorization", format!("Bearer {key}"))
-            .header("content-type", "application/json")
-            .header("idempotency-key", "order-42")
-            .body(lambda_http::Body::Text(r#"{"event_type": "a.b", "data": {"order": 42}}"#.into()))
-            .unwrap();
-        s.send(req)
+        s.post_idempotent(&key, "/api/v1/events", "order-42", r#"{"event_type": "a.b", "data": {"order": 42}}"#.into())
     };
     let answers = futures::future::join_all((0..12).map(|_| send())).await;
     let accepted: Vec<&hookline_tests::Answer> = answers.iter().filter(|a| a.status == 202).collect();
@@ -94,8 +82,7 @@ async fn concurrent_repeats_of_one_key_run_the_intake_once() {
     assert_eq!((again.status, again.header("idempotent-replayed")), (202, Some("true")));
     s.pump_for(Duration::from_secs(2)).await;
     assert_eq!(rx.count(), 1);
-    let listed = s.call("GET", &format!("/api/v1/projects/{pid}/events"), Some(&key), None).await;
-    assert_eq!(listed.result()["items"].as_array().unwrap().len(), 1);
+    assert_eq!(s.listed_events(&key, pid).await.len(), 1);
 }
 
 /// docs/api.md §10: 1–100 events, each answered in order; invalid entries alone are refused; every
@@ -103,16 +90,14 @@ async fn concurrent_repeats_of_one_key_run_the_intake_once() {
 #[tokio::test]
 async fn batch_intake_answers_each_event_in_order() {
     let s = Stack::start().await;
-    let rx = Receiver::start(vec![Plan::status(200)]).await;
-    let (pid, key) = s.project("Acme").await;
-    s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    let (pid, key, rx, _) = s.project_with_receiver(vec![Plan::status(200)]).await;
     let body = json!({"events": [
         {"event_type": "a.one", "data": {"n": 1}},
         {"event_type": "not valid", "data": {}},
         {"event_type": "a.three", "data": {"n": 3}, "idempotency_key": "k-3"},
         {"event_type": "a.four", "data": [1]}
     ]});
-    let a = s.call("POST", "/api/v1/events/batch", Some(&key), Some(body.clone())).await;
+    let a = s.batch(&key, body.clone()).await;
     assert_eq!(a.status, 202, "{:?}", a.body);
     let items = a.result()["items"].as_array().unwrap();
     let statuses: Vec<u64> = items.iter().map(|i| i["status"].as_u64().unwrap()).collect();
@@ -123,7 +108,7 @@ async fn batch_intake_answers_each_event_in_order() {
     assert_eq!(items[2]["replayed"], false);
     s.pump_until(WAIT, || rx.count() == 2).await;
     // Repeating the batch: the keyed entry replays, the plain one is a new event.
-    let again = s.call("POST", "/api/v1/events/batch", Some(&key), Some(body)).await;
+    let again = s.batch(&key, body).await;
     let items2 = again.result()["items"].as_array().unwrap();
     assert_eq!(items2[2]["replayed"], true);
     assert_eq!(items2[2]["event_id"], items[2]["event_id"]);
@@ -138,11 +123,10 @@ async fn batch_intake_answers_each_event_in_order() {
         json!({"events": [{"event_type": "a"}, 5]}),
         json!({"events": (0..101).map(|_| json!({"event_type": "a"})).collect::<Vec<_>>()}),
     ] {
-        let a = s.call("POST", "/api/v1/events/batch", Some(&key), Some(bad)).await;
+        let a = s.batch(&key, bad).await;
         assert_eq!(a.status, 400, "{:?}", a.body);
     }
-    let listed = s.call("GET", &format!("/api/v1/projects/{pid}/events"), Some(&key), None).await;
-    assert_eq!(listed.result()["items"].as_array().unwrap().len(), 3);
+    assert_eq!(s.listed_events(&key, pid).await.len(), 3);
 }
 
 /// docs/api.md §10: an `idempotency_key` means what the header means, also between entries of one
@@ -151,16 +135,14 @@ async fn batch_intake_answers_each_event_in_order() {
 #[tokio::test]
 async fn a_key_repeated_within_a_batch_replays_the_first_entry() {
     let s = Stack::start().await;
-    let rx = Receiver::start(vec![Plan::status(200)]).await;
-    let (pid, key) = s.project("Acme").await;
-    s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    let (pid, key, rx, _) = s.project_with_receiver(vec![Plan::status(200)]).await;
     let body = json!({"events": [
         {"event_type": "a.b", "data": {"n": 1}, "idempotency_key": "dup"},
         {"event_type": "a.b", "data": {"n": 1}, "idempotency_key": "dup"},
         {"event_type": "a.b", "data": {"n": 2}, "idempotency_key": "dup"},
         {"event_type": "a.b", "data": {"n": 3}}
     ]});
-    let a = s.call("POST", "/api/v1/events/batch", Some(&key), Some(body)).await;
+    let a = s.batch(&key, body).await;
     assert_eq!(a.status, 202, "{:?}", a.body);
     let items = a.result()["items"].as_array().unwrap();
     let statuses: Vec<u64> = items.iter().map(|i| i["status"].as_u64().unwrap()).collect();
@@ -170,36 +152,21 @@ async fn a_key_repeated_within_a_batch_replays_the_first_entry() {
     assert_eq!(items[2]["errors"][0]["field"], "idempotency_key");
     // The same key used by a single-event request for another event: refused there (409),
     // and in a later batch the entry alone is refused (400).
-    let req = http::Request::builder()
-        .method("POST")
-        .uri("/api/v1/events")
-        .header("authorization", format!("Bearer {key}"))
-        .header("content-type", "application/json")
-        .header("idempotency-key", "dup")
-        .body(lambda_http::Body::Text(r#"{"event_type": "a.b", "data": {"n": 9}}"#.into()))
-        .unwrap();
-    assert_eq!(s.send(req).await.status, 409);
+    let other = r#"{"event_type": "a.b", "data": {"n": 9}}"#;
+    assert_eq!(s.post_idempotent(&key, "/api/v1/events", "dup", other.into()).await.status, 409);
     let later = json!({"events": [{"event_type": "a.b", "data": {"n": 9}, "idempotency_key": "dup"}]});
-    let b = s.call("POST", "/api/v1/events/batch", Some(&key), Some(later)).await;
+    let b = s.batch(&key, later).await;
     assert_eq!(b.result()["items"][0]["status"], 400, "{:?}", b.body);
     // A key for the whole batch is refused rather than silently ignored.
-    let req = http::Request::builder()
-        .method("POST")
-        .uri("/api/v1/events/batch")
-        .header("authorization", format!("Bearer {key}"))
-        .header("content-type", "application/json")
-        .header("idempotency-key", "whole")
-        .body(lambda_http::Body::Text(r#"{"events": [{"event_type": "a.b"}]}"#.into()))
-        .unwrap();
-    let c = s.send(req).await;
+    let whole = r#"{"events": [{"event_type": "a.b"}]}"#;
+    let c = s.post_idempotent(&key, "/api/v1/events/batch", "whole", whole.into()).await;
     assert_eq!(c.status, 400, "{:?}", c.body);
     assert_eq!(c.body["errors"][0]["field"], "Idempotency-Key");
     // Two events stored and delivered, no more.
     s.pump_until(WAIT, || rx.count() == 2).await;
     s.pump_for(Duration::from_secs(1)).await;
     assert_eq!(rx.count(), 2);
-    let listed = s.call("GET", &format!("/api/v1/projects/{pid}/events"), Some(&key), None).await;
-    assert_eq!(listed.result()["items"].as_array().unwrap().len(), 2);
+    assert_eq!(s.listed_events(&key, pid).await.len(), 2);
 }
 
 /// A batch counts once against the rate limit.
@@ -211,7 +178,7 @@ async fn a_batch_counts_once_against_the_rate_limit() {
     let s = Stack::with_settings(settings).await;
     let (_, key) = s.project("Acme").await;
     let events: Vec<Value> = (0..50).map(|i| json!({"event_type": "a.b", "data": {"i": i}})).collect();
-    let a = s.call("POST", "/api/v1/events/batch", Some(&key), Some(json!({"events": events}))).await;
+    let a = s.batch(&key, json!({"events": events})).await;
     assert_eq!(a.status, 202, "{:?}", a.body);
     assert_eq!(a.header("x-ratelimit-remaining"), Some("1"));
 }

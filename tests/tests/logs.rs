@@ -32,10 +32,9 @@ async fn webhook_test_delivers_whatever_the_flag_and_fills_the_event_when_done()
     assert_eq!(got.header("x-webhook-event"), "submission.approved");
     assert_eq!(got.json()["data"]["sample"], true);
 
-    let polled =
-        s.call("GET", &format!("/api/v1/projects/{pid}/events/{}", ev["id"].as_str().unwrap()), Some(&key), None).await;
-    assert_eq!(polled.result()["response_code"], 201);
-    assert_eq!(polled.result()["response_message"], "answer 201");
+    let polled = s.event_detail(&key, pid, ev["id"].as_str().unwrap()).await;
+    assert_eq!(polled["response_code"], 201);
+    assert_eq!(polled["response_message"], "answer 201");
 
     // No body: default type and sample data.
     let b = s.call("POST", &path, Some(&key), None).await;
@@ -150,9 +149,8 @@ async fn delivery_logs_filter_by_status_and_a_failed_delivery_can_be_resent() {
     settings.retry_schedule = vec![Duration::from_secs(1)];
     let s = Stack::with_settings(settings).await;
     // Fails twice (both scheduled attempts), then succeeds when re-sent by hand.
-    let rx = Receiver::start(vec![Plan::status(500), Plan::status(502), Plan::status(200)]).await;
-    let (pid, key) = s.project("Acme").await;
-    let wh = s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    let (pid, key, rx, wh) =
+        s.project_with_receiver(vec![Plan::status(500), Plan::status(502), Plan::status(200)]).await;
     let wh_id = wh["id"].as_str().unwrap();
     s.event(&key, "a.b", json!({})).await;
     s.pump_until(WAIT, || rx.count() == 2).await;
@@ -186,7 +184,7 @@ async fn delivery_logs_filter_by_status_and_a_failed_delivery_can_be_resent() {
     assert_eq!(s.call("GET", &format!("{logs}?status=nope"), Some(&key), None).await.status, 400);
 
     let id = d["id"].as_str().unwrap();
-    let retry = s.call("POST", &format!("/api/v1/projects/{pid}/deliveries/{id}/retry"), Some(&key), None).await;
+    let retry = s.resend(&key, pid, id).await;
     assert_eq!(retry.status, 202, "{:?}", retry.body);
     assert_eq!(retry.result()["status"], "pending");
     s.pump_until(WAIT, || rx.count() == 3).await;
@@ -195,10 +193,10 @@ async fn delivery_logs_filter_by_status_and_a_failed_delivery_can_be_resent() {
     let got = rx.received();
     assert!(got.iter().all(|r| r.header("webhook-id") == id), "same webhook-id on every attempt");
     assert_eq!(got[2].header("x-webhook-attempt"), "3");
-    let one = s.call("GET", &format!("/api/v1/projects/{pid}/deliveries/{id}"), Some(&key), None).await;
-    assert_eq!(one.result()["status"], "success");
+    let one = s.delivery_detail(&key, pid, id).await;
+    assert_eq!(one["status"], "success");
     let codes: Vec<Value> =
-        one.result()["attempts_log"].as_array().unwrap().iter().map(|a| a["response_code"].clone()).collect();
+        one["attempts_log"].as_array().unwrap().iter().map(|a| a["response_code"].clone()).collect();
     assert_eq!(codes, vec![json!(500), json!(502), json!(200)]);
     let ok = s.call("GET", &format!("{logs}?status=success"), Some(&key), None).await;
     assert_eq!(ok.result()["items"][0]["id"], id);
@@ -238,13 +236,11 @@ async fn a_burst_meets_429_right_after_the_burst_allowance() {
 #[tokio::test]
 async fn expired_events_and_deliveries_are_never_shown() {
     let s = Stack::start().await;
-    let (pid, key) = s.project("Acme").await;
-    let rx = Receiver::start(vec![Plan::status(200)]).await;
-    let wh = s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
-    let event_id = s.event(&key, "a.b", json!({})).await.result()["event_id"].as_str().unwrap().to_string();
-    let ev = s.call("GET", &format!("/api/v1/projects/{pid}/events/{event_id}"), Some(&key), None).await;
-    let delivery_id = ev.result()["deliveries"][0]["id"].as_str().unwrap().to_string();
-    assert!(ev.result()["received_at"].is_string());
+    let (pid, key, rx, wh) = s.project_with_receiver(vec![Plan::status(200)]).await;
+    let event_id = s.event_id(&key, "a.b", json!({})).await;
+    let ev = s.event_detail(&key, pid, &event_id).await;
+    let delivery_id = ev["deliveries"][0]["id"].as_str().unwrap().to_string();
+    assert!(ev["received_at"].is_string());
 
     // Age the event past its TTL, as if DynamoDB had not swept it yet (its delivery is
     // not written before its first attempt).
@@ -268,8 +264,7 @@ async fn expired_events_and_deliveries_are_never_shown() {
         s.call("GET", &format!("/api/v1/projects/{pid}/deliveries/{delivery_id}"), Some(&key), None).await.status,
         404
     );
-    let events = s.call("GET", &format!("/api/v1/projects/{pid}/events"), Some(&key), None).await;
-    assert_eq!(events.result()["items"], json!([]));
+    assert_eq!(s.listed_events(&key, pid).await, Vec::<String>::new());
     let logs = format!("/api/v1/projects/{pid}/webhooks/{}/deliveries", wh["id"].as_str().unwrap());
     assert_eq!(s.call("GET", &logs, Some(&key), None).await.result()["items"], json!([]));
     // And nothing is sent for an expired delivery.

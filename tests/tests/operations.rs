@@ -16,15 +16,10 @@ fn settings(disable_after_failures: u32) -> hookline::config::Settings {
     s
 }
 
-async fn webhook_state(s: &Stack, key: &str, pid: u64, id: &str) -> Value {
-    let a = s.call("GET", &format!("/api/v1/projects/{pid}/webhooks/{id}"), Some(key), None).await;
-    assert_eq!(a.status, 200, "{:?}", a.body);
-    a.result().clone()
-}
-
-/// The operations project's receiver: a webhook on project 0, made with the admin token.
-async fn operations_receiver(s: &Stack) -> (Receiver, Value) {
-    let rx = Receiver::start(vec![Plan::status(200)]).await;
+/// The operations project's receiver, answering as `plans` say: a webhook on project 0,
+/// made with the admin token.
+async fn operations_receiver(s: &Stack, plans: Vec<Plan>) -> (Receiver, Value) {
+    let rx = Receiver::start(plans).await;
     let wh = s
         .call(
             "POST",
@@ -40,19 +35,17 @@ async fn operations_receiver(s: &Stack) -> (Receiver, Value) {
 #[tokio::test]
 async fn a_failing_webhook_is_disabled_and_project_0_hears_of_it() {
     let s = Stack::with_settings(settings(3)).await;
-    let (ops_rx, ops_wh) = operations_receiver(&s).await;
-    let rx = Receiver::start(vec![Plan::status(500)]).await;
-    let (pid, key) = s.project("Acme").await;
-    let wh = s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    let (ops_rx, ops_wh) = operations_receiver(&s, vec![Plan::status(200)]).await;
+    let (pid, key, rx, wh) = s.project_with_receiver(vec![Plan::status(500)]).await;
     let id = wh["id"].as_str().unwrap();
     s.event(&key, "a.b", json!({})).await;
     s.pump_until(WAIT, || rx.count() >= 1).await;
-    let state = webhook_state(&s, &key, pid, id).await;
+    let state = s.webhook_detail(&key, pid, id).await;
     assert!(state["failing_since"].is_string(), "the first failure starts the streak: {state}");
     assert_eq!(state["enabled"], true);
     s.pump_until(WAIT, || rx.count() >= 3).await;
     s.pump_until(WAIT, || ops_rx.count() >= 1).await;
-    let state = webhook_state(&s, &key, pid, id).await;
+    let state = s.webhook_detail(&key, pid, id).await;
     assert_eq!(
         (state["enabled"].as_bool(), state["disabled_reason"].as_str()),
         (Some(false), Some("failing")),
@@ -106,27 +99,26 @@ async fn a_success_resets_the_streak() {
     st.retry_schedule = vec![Duration::from_secs(1)];
     let s = Stack::with_settings(st).await;
     // Fail then succeed; from then on, fail.
-    let rx = Receiver::start(vec![Plan::status(500), Plan::status(200), Plan::status(500)]).await;
-    let (pid, key) = s.project("Acme").await;
-    let wh = s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    let (pid, key, rx, wh) =
+        s.project_with_receiver(vec![Plan::status(500), Plan::status(200), Plan::status(500)]).await;
     let id = wh["id"].as_str().unwrap();
     s.event(&key, "a.b", json!({"n": 1})).await;
     s.pump_until(WAIT, || rx.count() == 2).await;
     s.pump_for(Duration::from_secs(1)).await;
-    let state = webhook_state(&s, &key, pid, id).await;
+    let state = s.webhook_detail(&key, pid, id).await;
     assert_eq!(state["failing_since"], Value::Null, "a success clears the streak: {state}");
     // Two failures since the last success (the second event's two attempts) are not three.
     s.event(&key, "a.b", json!({"n": 2})).await;
     s.pump_until(WAIT, || rx.count() == 4).await;
     s.pump_for(Duration::from_secs(1)).await;
-    let state = webhook_state(&s, &key, pid, id).await;
+    let state = s.webhook_detail(&key, pid, id).await;
     assert_eq!(state["enabled"], true, "{state}");
     assert!(state["failing_since"].is_string());
     // The third one is.
     s.event(&key, "a.b", json!({"n": 3})).await;
     s.pump_until(WAIT, || rx.count() == 5).await;
     s.pump_for(Duration::from_secs(1)).await;
-    let state = webhook_state(&s, &key, pid, id).await;
+    let state = s.webhook_detail(&key, pid, id).await;
     assert_eq!(
         (state["enabled"].as_bool(), state["disabled_reason"].as_str()),
         (Some(false), Some("failing")),
@@ -137,9 +129,7 @@ async fn a_success_resets_the_streak() {
 #[tokio::test]
 async fn test_deliveries_do_not_count() {
     let s = Stack::with_settings(settings(1)).await;
-    let rx = Receiver::start(vec![Plan::status(500)]).await;
-    let (pid, key) = s.project("Acme").await;
-    let wh = s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    let (pid, key, rx, wh) = s.project_with_receiver(vec![Plan::status(500)]).await;
     let id = wh["id"].as_str().unwrap();
     for _ in 0..3 {
         let a = s.call("POST", &format!("/api/v1/projects/{pid}/webhooks/{id}/test"), Some(&key), None).await;
@@ -147,7 +137,7 @@ async fn test_deliveries_do_not_count() {
     }
     s.pump_until(WAIT, || rx.count() >= 3).await;
     s.pump_for(Duration::from_secs(1)).await;
-    let state = webhook_state(&s, &key, pid, id).await;
+    let state = s.webhook_detail(&key, pid, id).await;
     assert_eq!((state["enabled"].as_bool(), state["failing_since"].clone()), (Some(true), Value::Null), "{state}");
 }
 
@@ -156,11 +146,9 @@ async fn an_exhausted_delivery_is_reported_to_project_0_with_its_fields() {
     let mut st = settings(100);
     st.retry_schedule = vec![Duration::from_secs(1)];
     let s = Stack::with_settings(st).await;
-    let (ops_rx, _) = operations_receiver(&s).await;
-    let rx = Receiver::start(vec![Plan::status(503)]).await;
-    let (pid, key) = s.project("Acme").await;
-    let wh = s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
-    let evt = s.event(&key, "order.paid", json!({})).await.result()["event_id"].as_str().unwrap().to_string();
+    let (ops_rx, _) = operations_receiver(&s, vec![Plan::status(200)]).await;
+    let (pid, key, _rx, wh) = s.project_with_receiver(vec![Plan::status(503)]).await;
+    let evt = s.event_id(&key, "order.paid", json!({})).await;
     s.pump_until(WAIT, || ops_rx.count() >= 1).await;
     let got = &ops_rx.received()[0];
     assert_eq!(got.header("x-webhook-event"), "hookline.delivery.exhausted");
@@ -183,21 +171,10 @@ async fn project_0_raises_nothing_about_itself() {
     let mut st = settings(1);
     st.retry_schedule = vec![];
     let s = Stack::with_settings(st).await;
-    let failing = Receiver::start(vec![Plan::status(500)]).await;
-    let wh = s
-        .call(
-            "POST",
-            "/api/v1/projects/0/webhooks",
-            Some(ADMIN_TOKEN),
-            Some(json!({"name": "ops", "url": failing.url("/")})),
-        )
-        .await;
-    assert_eq!(wh.status, 201);
+    let (failing, _) = operations_receiver(&s, vec![Plan::status(500)]).await;
     // A project's exhausted delivery goes to project 0's failing webhook, which itself ends
     // in error and is auto-disabled: neither raises anything more.
-    let rx = Receiver::start(vec![Plan::status(500)]).await;
-    let (pid, key) = s.project("Acme").await;
-    s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    let (_, key, _rx, _) = s.project_with_receiver(vec![Plan::status(500)]).await;
     s.event(&key, "a.b", json!({})).await;
     s.pump_until(WAIT, || failing.count() >= 1).await;
     s.pump_for(Duration::from_secs(3)).await;
@@ -228,9 +205,8 @@ async fn recover_resends_only_error_deliveries_in_the_window_with_the_same_webho
     st.retry_schedule = vec![];
     let s = Stack::with_settings(st).await;
     // Two events fail for good; then the receiver recovers.
-    let rx = Receiver::start(vec![Plan::status(500), Plan::status(500), Plan::status(200)]).await;
-    let (pid, key) = s.project("Acme").await;
-    let wh = s.webhook(pid, &key, json!({"name": "r", "url": rx.url("/")})).await;
+    let (pid, key, rx, wh) =
+        s.project_with_receiver(vec![Plan::status(500), Plan::status(500), Plan::status(200)]).await;
     let id = wh["id"].as_str().unwrap().to_string();
     let before = hookline::clock::Millis::now().minus(Duration::from_secs(1));
     s.event(&key, "a.b", json!({"n": 1})).await;
@@ -273,15 +249,14 @@ async fn throttled_deliveries_wait_their_turn_without_spending_an_attempt() {
     let started = Instant::now();
     let mut events = Vec::new();
     for i in 0..6 {
-        events.push(s.event(&key, "a.b", json!({"i": i})).await.result()["event_id"].as_str().unwrap().to_string());
+        events.push(s.event_id(&key, "a.b", json!({"i": i})).await);
     }
     s.pump_until(WAIT, || rx.count() == 6).await;
     let took = started.elapsed();
     // 2 a second, bursts of 2: six need about two seconds of turns.
     assert!(took >= Duration::from_millis(1500), "six deliveries at 2/s took only {took:?}");
     for e in &events {
-        let a = s.call("GET", &format!("/api/v1/projects/{pid}/events/{e}"), Some(&key), None).await;
-        let d = &a.result()["deliveries"][0];
+        let d = &s.event_deliveries(&key, pid, e).await[0];
         assert_eq!((d["status"].as_str(), d["attempts"].as_u64()), (Some("success"), Some(1)), "{d}");
     }
     let attempts: Vec<&str> = rx

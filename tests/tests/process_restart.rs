@@ -102,18 +102,7 @@ async fn queued(s: &Stack) -> usize {
         QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
         QueueAttributeName::ApproximateNumberOfMessagesDelayed,
     ];
-    let out = s
-        .app
-        .queue
-        .client()
-        .get_queue_attributes()
-        .queue_url(&s.queues.delivery_url)
-        .set_attribute_names(Some(names.to_vec()))
-        .send()
-        .await
-        .expect("queue attributes");
-    let attrs = out.attributes.unwrap_or_default();
-    names.iter().filter_map(|n| attrs.get(n).and_then(|v| v.parse::<usize>().ok())).sum()
+    s.messages_in(&s.queues.delivery_url, &names).await
 }
 
 #[tokio::test]

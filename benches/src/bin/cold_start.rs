@@ -28,8 +28,7 @@ use hookline::store::EventRecord;
 use hookline::App;
 use hookline_benches::results::{self, ColdStart};
 use hookline_benches::rusage::{proc_memory, wait_child};
-use hookline_benches::servers::Servers;
-use hookline_benches::stack::{self, BoxError, Emulators};
+use hookline_benches::stack::{self, BoxError};
 use hookline_benches::{data, stats};
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
@@ -253,11 +252,7 @@ async fn cold_start(bin: &PathBuf, function: &str, event: Value, env: &[(String,
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let emulators = Emulators::from_env();
-    let servers = Servers::spawn(&emulators.dynamodb, &emulators.sqs)?;
-    let base = stack::sdk_from_env().await;
-    let table = stack::unique("bench-cold");
-    stack::create_table(&base, &table).await?;
+    let (emulators, servers, base, table) = stack::start("bench-cold").await?;
     let queue_url = stack::create_queue(&base, &table).await?;
     let app = App::new(stack::settings(&table, &queue_url), &base);
     let (pid, key) = stack::create_project(&app, "cold start").await?;

@@ -37,7 +37,7 @@ use hookline_benches::flow::{self, SQS_BATCH};
 use hookline_benches::results::{self, Concurrency, DeliveryResults, DeliveryRun, Duplicates, Scenario};
 use hookline_benches::rusage::Meter;
 use hookline_benches::servers::{Servers, Tally};
-use hookline_benches::stack::{self, BoxError, Emulators};
+use hookline_benches::stack::{self, BoxError};
 use hookline_benches::{data, stats};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -603,11 +603,7 @@ fn print_concurrency(what: &str, c: &Concurrency) {
 // ---------------------------------------------------------------------------------
 
 async fn run() -> Result<(), BoxError> {
-    let emulators = Emulators::from_env();
-    let servers = Servers::spawn(&emulators.dynamodb, &emulators.sqs)?;
-    let base = stack::sdk_from_env().await;
-    let table = stack::unique("bench-delivery");
-    stack::create_table(&base, &table).await?;
+    let (_, servers, base, table) = stack::start("bench-delivery").await?;
     let raw = data::raw_data(DATA_BYTES);
     let s = Setup { base, servers, table, data: raw.get().to_string() };
 

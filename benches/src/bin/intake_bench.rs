@@ -21,7 +21,7 @@ use hookline_benches::flow::{self, event_body, request};
 use hookline_benches::results::{self, IntakeFanout, IntakeResults};
 use hookline_benches::rusage::process_cpu;
 use hookline_benches::servers::{Servers, Tally};
-use hookline_benches::stack::{self, BoxError, Emulators};
+use hookline_benches::stack::{self, BoxError};
 use hookline_benches::{data, stats};
 
 /// (fan-out, events per request, requests against the emulators, against the stub, counted)
@@ -168,11 +168,7 @@ async fn record_busy_rate_limit(
 }
 
 async fn run() -> Result<(), BoxError> {
-    let emulators = Emulators::from_env();
-    let servers = Servers::spawn(&emulators.dynamodb, &emulators.sqs)?;
-    let base = stack::sdk_from_env().await;
-    let table = stack::unique("bench-intake");
-    stack::create_table(&base, &table).await?;
+    let (_, servers, base, table) = stack::start("bench-intake").await?;
     let raw = data::raw_data(DATA_BYTES);
     let data = raw.get().to_string();
     let mut out = IntakeResults { data_bytes: data.len(), ..IntakeResults::default() };
