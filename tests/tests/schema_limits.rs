@@ -191,3 +191,41 @@ async fn schema_numbers_a_double_cannot_hold_are_refused_with_their_place() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn a_schema_that_applies_a_pattern_hundreds_of_times_stops_at_its_work_limit() {
+    let s = Stack::start().await;
+    let (pid, key) = s.project("Acme").await;
+    // Accepted: every limit checked at create holds; the work grows with the document.
+    let refs: Vec<Value> = (0..499).map(|_| json!({"$ref": "#/$defs/p"})).collect();
+    let schema = json!({"$defs": {"p": {"type": "string", "pattern": "(a|b|c|d|e|f|g|h)*[a-z]{8}x"}},
+                        "properties": {"text": {"allOf": refs}}});
+    let a = create_type(&s, json!({"name": "text.scanned", "description": "d", "schema": schema})).await;
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    let small = timed("a short text", s.event(&key, "text.scanned", json!({"text": "abcdefghx"}))).await;
+    assert_eq!(small.status, 202, "{:?}", small.body);
+    let long = "abcdefgh".repeat(25 * 1024);
+    let a = timed("a 200 KiB text", s.event(&key, "text.scanned", json!({"text": long}))).await;
+    assert_eq!(a.status, 400, "{:?}", a.body);
+    let (field, message) = first_error(&a);
+    assert_eq!(field, "data");
+    assert!(message.contains("work limit"), "{message}");
+    let events = s.call("GET", &format!("/api/v1/projects/{pid}/events"), Some(&key), None).await;
+    assert_eq!(events.result()["items"].as_array().map(Vec::len), Some(1), "only the short one was accepted");
+}
+
+#[tokio::test]
+async fn more_than_64_pattern_properties_are_refused_with_their_place() {
+    let s = Stack::start().await;
+    let patterns =
+        |n: usize| (0..n).map(|i| (format!("^k{i}$"), json!({"type": "string"}))).collect::<serde_json::Map<_, _>>();
+    let at_limit = json!({"properties": {"m": {"patternProperties": patterns(64)}}});
+    let a = create_type(&s, json!({"name": "map.64", "description": "d", "schema": at_limit})).await;
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    let past = json!({"properties": {"m": {"patternProperties": patterns(65)}}});
+    let a = create_type(&s, json!({"name": "map.65", "description": "d", "schema": past})).await;
+    assert_eq!(a.status, 400);
+    let (field, message) = first_error(&a);
+    assert_eq!(field, "schema");
+    assert!(message.contains("`#/properties/m/patternProperties` has 65"), "{message}");
+}

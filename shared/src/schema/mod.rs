@@ -22,6 +22,11 @@
 //!   to the same value (`$ref`, `allOf`, `anyOf`, ...), counting a reference each time it is
 //!   followed: an `allOf` of two references, each to another such `allOf`, doubles per level,
 //!   and the crate collects every error of every branch.
+//! - At most [`MAX_PATTERN_PROPERTIES`] `patternProperties` per subschema: each key of an
+//!   object meets each of them in one step.
+//! - Whatever the schema, one document's check is bounded in work ([`budget`]): a document
+//!   that a bound proves cheap takes the plain check; any other is checked with a counter and
+//!   refused past [`WORK_BUDGET`] (about 40 ms), on field `data`, with a message that says so.
 //! - Every number of the schema must be one a double holds exactly (integers within 64 bits,
 //!   or decimals that read back the same from their double): the crate compares in double
 //!   precision (its exact mode needs serde_json's `arbitrary_precision`, which this workspace
@@ -41,11 +46,20 @@ use thiserror::Error;
 
 use crate::error::FieldError;
 
+mod budget;
+
+pub use budget::{PLAIN_LIMIT, WORK_BUDGET};
+
 /// The only `$schema` accepted (with or without an empty fragment).
 pub const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
 
 /// At most this many violations are listed for one document; a last entry counts the rest.
 pub const MAX_VIOLATIONS: usize = 100;
+
+/// At most this many of the crate's errors are read for one document (an `allOf` of
+/// references repeats each error once per path): enough to count the distinct ones in any
+/// schema the catalogue accepts, and a bound on memory when a schema does worse.
+const MAX_COLLECTED: usize = 100_000;
 
 /// The largest compiled size, in bytes, of one pattern (the `regex` crate's `size_limit`).
 /// Checking a string costs up to its length times this size: at 16 KiB, `a{505}` fits (not
@@ -60,6 +74,11 @@ const PATTERN_DFA_LIMIT: usize = 2 * 1024 * 1024;
 /// The most subschemas one subschema may reach through in-place applicators, counting a
 /// reference each time it is followed (see the module comment).
 pub const MAX_EXPANSION: u64 = 1000;
+
+/// The most `patternProperties` entries one subschema may have: each key of an object is
+/// matched against every one of them in one step the work budget cannot interrupt, so this
+/// bounds that step (64 × the 20,000 keys a request can hold is about 5 ms).
+pub const MAX_PATTERN_PROPERTIES: usize = 64;
 
 /// Why a schema cannot be used. Becomes a [`FieldError`] on field `schema`.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -88,6 +107,11 @@ pub enum SchemaError {
     )]
     TooExpansive { at: String },
     #[error(
+        "cannot be used: `{at}` has {count} `patternProperties`; at most {MAX_PATTERN_PROPERTIES} are allowed (every \
+         key of an object is matched against each)"
+    )]
+    TooManyPatterns { at: String, count: usize },
+    #[error(
         "cannot be used: the number {number} at `{at}` is not one a double holds exactly, and the check compares \
          in double precision; use an integer within 64 bits or a decimal of at most 17 significant digits"
     )]
@@ -103,6 +127,11 @@ impl From<SchemaError> for FieldError {
 /// A compiled event schema. `Send + Sync`; share it as `Arc<EventSchema>` (see [`cached`]).
 pub struct EventSchema {
     validator: Validator,
+    /// The bound that lets a document skip the counted check (see [`budget`]).
+    cost: budget::Cost,
+    /// The schema, for the counted copy, compiled on first need.
+    schema: Value,
+    counted: OnceLock<Result<Validator, String>>,
 }
 
 impl std::fmt::Debug for EventSchema {
@@ -132,7 +161,13 @@ impl EventSchema {
             SchemaError::Invalid { at, message }
         })?;
         check_expansion(schema)?;
-        Ok(EventSchema { validator: build(schema)? })
+        check_pattern_properties(schema)?;
+        Ok(EventSchema {
+            validator: build(schema)?,
+            cost: budget::Cost::of_schema(schema),
+            schema: schema.clone(),
+            counted: OnceLock::new(),
+        })
     }
 
     /// [`EventSchema::compile`] for a schema's exact JSON text, also refusing numbers the
@@ -155,12 +190,26 @@ impl EventSchema {
     }
 
     fn report(&self, prefix: &str, instance: &Value) -> Vec<FieldError> {
-        // The common case, a valid document, takes the crate's fast path.
-        if self.validator.is_valid(instance) {
-            return Vec::new();
-        }
-        let mut out: Vec<FieldError> =
-            self.validator.iter_errors(instance).flat_map(|e| violations(prefix, &e)).collect();
+        let found = if self.cost.plain_for(instance) {
+            Some(self.violations(&self.validator, prefix, instance))
+        } else {
+            match self.counted() {
+                Some(counted) => budget::within_budget(|| self.violations(counted, prefix, instance)),
+                // The counted copy compiles whenever the schema did; if it ever did not, the
+                // check stays correct, only unbounded.
+                None => Some(self.violations(&self.validator, prefix, instance)),
+            }
+        };
+        let Some(mut out) = found else {
+            return vec![FieldError::new(
+                prefix,
+                format!(
+                    "could not be checked against the event type's schema within its work limit ({WORK_BUDGET} \
+                     steps, about 40 ms): the schema applies too many of its parts to this document; send a \
+                     smaller document or simplify the schema"
+                ),
+            )];
+        };
         // The crate's order follows the schema's key order, which a store may not keep.
         out.sort_by(|a, b| pointer_cmp(&a.field, &b.field).then_with(|| a.message.cmp(&b.message)));
         out.dedup();
@@ -170,6 +219,28 @@ impl EventSchema {
             out.push(FieldError::new(prefix, format!("and {rest} more violations not listed")));
         }
         out
+    }
+
+    /// Every violation, unsorted; at most [`MAX_COLLECTED`] of the crate's errors are read.
+    fn violations(&self, validator: &Validator, prefix: &str, instance: &Value) -> Vec<FieldError> {
+        // The common case, a valid document, takes the crate's fast path.
+        if validator.is_valid(instance) {
+            return Vec::new();
+        }
+        validator.iter_errors(instance).take(MAX_COLLECTED).flat_map(|e| violations(prefix, &e)).collect()
+    }
+
+    fn counted(&self) -> Option<&Validator> {
+        self.counted
+            .get_or_init(|| {
+                let copy = budget::counted_copy(&self.schema);
+                build_options(Some(PATTERN_SIZE_LIMIT))
+                    .with_keyword(budget::WORK_KEYWORD, budget::counter)
+                    .build(&copy)
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .ok()
     }
 }
 
@@ -216,6 +287,10 @@ fn build(schema: &Value) -> Result<Validator, SchemaError> {
 }
 
 fn build_with(schema: &Value, pattern_size: Option<usize>) -> Result<Validator, ValidationError<'static>> {
+    build_options(pattern_size).build(schema)
+}
+
+fn build_options(pattern_size: Option<usize>) -> jsonschema::ValidationOptions<'static> {
     let patterns = match pattern_size {
         Some(limit) => PatternOptions::regex().size_limit(limit).dfa_size_limit(PATTERN_DFA_LIMIT),
         None => PatternOptions::regex(),
@@ -225,7 +300,6 @@ fn build_with(schema: &Value, pattern_size: Option<usize>) -> Result<Validator, 
         .with_retriever(RefuseRetrieval)
         .should_validate_formats(true)
         .with_pattern_options(patterns)
-        .build(schema)
 }
 
 /// Keywords whose subschemas apply to the same value as their parent (the ones that multiply).
@@ -248,6 +322,18 @@ fn check_expansion(root: &Value) -> Result<(), SchemaError> {
         }
     }
     Ok(())
+}
+
+/// Refuses a subschema with more than [`MAX_PATTERN_PROPERTIES`] `patternProperties`.
+fn check_pattern_properties(root: &Value) -> Result<(), SchemaError> {
+    let mut found = None;
+    walk_schema_objects(root, &mut String::new(), false, &mut |map, at| {
+        let count = map.get("patternProperties").and_then(Value::as_object).map_or(0, |m| m.len());
+        if count > MAX_PATTERN_PROPERTIES && found.is_none() {
+            found = Some(SchemaError::TooManyPatterns { at: fragment(&format!("{at}/patternProperties")), count });
+        }
+    });
+    found.map_or(Ok(()), Err)
 }
 
 /// The in-place count of the subschema at pointer `at`; `None` in `counts` while it is being
@@ -1118,6 +1204,14 @@ mod tests {
 
     fn compile_text(text: &str) -> Result<EventSchema, SchemaError> {
         EventSchema::compile_text(&RawValue::from_string(text.into()).unwrap())
+    }
+
+    #[test]
+    fn at_most_64_pattern_properties_per_subschema() {
+        let patterns = |n: usize| (0..n).map(|i| (format!("^k{i}$"), json!(true))).collect::<serde_json::Map<_, _>>();
+        assert!(EventSchema::compile(&json!({"patternProperties": patterns(64)})).is_ok());
+        let err = EventSchema::compile(&json!({"items": {"patternProperties": patterns(65)}})).unwrap_err();
+        assert_eq!(err, SchemaError::TooManyPatterns { at: "#/items/patternProperties".into(), count: 65 });
     }
 
     #[test]
