@@ -89,17 +89,18 @@ impl Cost {
         }
     }
 
-    /// Whether checking `document` is provably within [`PLAIN_LIMIT`] without counting.
-    pub(super) fn plain_for(self, document: &Value) -> bool {
+    /// Whether checking a document of `size` ([`document_size`], or its text's length, which
+    /// is at least that) is provably within [`PLAIN_LIMIT`] without counting.
+    pub(super) fn plain_for(self, size: u64) -> bool {
         match self {
-            Cost::Inlined(n) => n.saturating_mul(document_size(document, PLAIN_LIMIT / n.max(1) + 1)) <= PLAIN_LIMIT,
+            Cost::Inlined(n) => n.saturating_mul(size) <= PLAIN_LIMIT,
             Cost::Unbounded => false,
         }
     }
 }
 
-/// Values of the document plus its string bytes / 16, counting stops past `cap`.
-fn document_size(value: &Value, cap: u64) -> u64 {
+/// Values of the document plus its string and key bytes / 16: at most its text's length.
+pub(super) fn document_size(value: &Value) -> u64 {
     let mut n = 0u64;
     let mut stack = vec![value];
     while let Some(v) = stack.pop() {
@@ -114,9 +115,6 @@ fn document_size(value: &Value, cap: u64) -> u64 {
                 }
             }
             _ => {}
-        }
-        if n > cap {
-            break;
         }
     }
     n
@@ -222,8 +220,7 @@ struct Charge {
 
 impl Charge {
     fn of(map: &Map<String, Value>) -> Charge {
-        let compared: u64 =
-            ["enum", "const"].iter().filter_map(|k| map.get(*k)).map(|v| document_size(v, u64::MAX)).sum();
+        let compared: u64 = ["enum", "const"].iter().filter_map(|k| map.get(*k)).map(document_size).sum();
         let patterns = map.get("patternProperties").and_then(Value::as_object).map_or(0, |m| m.len() as u64);
         Charge {
             base: 1 + map.len() as u64 + compared,
@@ -313,10 +310,12 @@ mod tests {
     #[test]
     fn small_documents_against_bounded_schemas_take_the_plain_check() {
         let schema = Cost::Inlined(100);
-        assert!(schema.plain_for(&json!({"a": "b", "list": [1, 2, 3]})));
+        let small = json!({"a": "b", "list": [1, 2, 3]});
+        assert!(schema.plain_for(document_size(&small)));
+        assert!(document_size(&small) <= small.to_string().len() as u64, "the text's length bounds it");
         let big = Value::Array((0..10_000).map(Value::from).collect());
-        assert!(!schema.plain_for(&big), "100 × 10,000 is past the plain limit");
-        assert!(!Cost::Unbounded.plain_for(&json!({})));
+        assert!(!schema.plain_for(document_size(&big)), "100 × 10,000 is past the plain limit");
+        assert!(!Cost::Unbounded.plain_for(2));
     }
 
     /// `a` applies `b` `fan` times in place; `b` applies `a` to each item: `fan`^depth.

@@ -143,7 +143,7 @@ pub fn check_against(t: Option<&EventType>, data: &RawValue) -> Result<(), ApiEr
     let compiled = schema::cached(&t.name, t.version, &t.revision, schema_text)
         .map_err(|e| ApiError::Internal(format!("stored schema of {}: {e}", t.name)))?;
     let value: Value = serde_json::from_str(data.get()).map_err(|e| ApiError::invalid("data", e.to_string()))?;
-    let errors = compiled.validate(&value);
+    let errors = compiled.validate_text(&value, data.get().len());
     if errors.is_empty() {
         Ok(())
     } else {
