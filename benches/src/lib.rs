@@ -9,6 +9,7 @@ pub mod data;
 pub mod flow;
 pub mod results;
 pub mod rusage;
+pub mod schema_data;
 pub mod servers;
 pub mod stack;
 pub mod stats;
