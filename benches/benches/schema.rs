@@ -23,6 +23,7 @@ use hookline::schema::EventSchema;
 use hookline::service::catalogue;
 use hookline_benches::schema_data::{invalid_data, submission_completed_schema, valid_data};
 use serde_json::value::RawValue;
+use serde_json::Value;
 
 fn schema(c: &mut Criterion) {
     let schema = submission_completed_schema();
