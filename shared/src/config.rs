@@ -206,6 +206,11 @@ impl Settings {
         Ok(s)
     }
 
+    /// `portal_frame_ancestors` as a list of sources (docs/api.md §13).
+    pub fn frame_ancestors(&self) -> Vec<String> {
+        self.portal_frame_ancestors.split_whitespace().map(str::to_string).collect()
+    }
+
     /// Total attempts a delivery gets: the first plus one per schedule step.
     pub fn max_attempts(&self) -> u32 {
         self.retry_schedule.len() as u32 + 1

@@ -22,6 +22,12 @@ pub fn generate_api_key() -> String {
     format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
 }
 
+/// A project's external id: `ext_` + 16 random bytes in hex (32 characters), so that it
+/// fits every place AWS takes an `ExternalId` (2-1224 characters of `[\w+=,.@:/-]`).
+pub fn generate_external_id() -> String {
+    format!("ext_{}", hex::encode(random_bytes::<16>()))
+}
+
 /// A portal session token: `pst_{project_id}_` + 32 random bytes in base64url. The
 /// project id in clear lets the dashboard know which project it signed in to; the
 /// random part is the secret.

@@ -78,7 +78,13 @@ async fn expired_or_unknown_tokens_get_401_and_bad_sessions_400() {
     let (pid, key) = s.project("Acme").await;
     let token = hookline::credentials::generate_portal_token(ProjectId(pid));
     let past = Millis::now().minus(std::time::Duration::from_secs(1));
-    let expired = PortalSession { project_id: ProjectId(pid), read_only: false, created_at: past, valid_until: past };
+    let expired = PortalSession {
+        project_id: ProjectId(pid),
+        read_only: false,
+        created_at: past,
+        valid_until: past,
+        theme: Default::default(),
+    };
     assert!(s.app.store.create_portal_session(&sha256_hex(&token), &expired).await.unwrap());
     assert_eq!(s.call("GET", &format!("/api/v1/projects/{pid}"), Some(&token), None).await.status, 401);
     let unknown = hookline::credentials::generate_portal_token(ProjectId(pid));

@@ -12,6 +12,9 @@ use tokio::sync::watch;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The local stack's default framing: its own origin and every loopback origin.
+const LOCAL_FRAME_ANCESTORS: &str = "'self' http://127.0.0.1:* http://localhost:*";
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     tracing_subscriber::fmt()
@@ -29,6 +32,10 @@ async fn main() -> Result<(), BoxError> {
     // Local runs deliver to http:// and loopback receivers.
     settings.allow_http = true;
     settings.allow_private_destinations = true;
+    // A host page on another loopback port may frame the portal (the README's example).
+    if std::env::var("HOOKLINE_PORTAL_FRAME_ANCESTORS").is_err() {
+        settings.portal_frame_ancestors = LOCAL_FRAME_ANCESTORS.into();
+    }
 
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let defs = template::load(&template::default_path())?;

@@ -59,6 +59,16 @@ impl Cx<'_> {
         self.project().map(|p| p.project_id)
     }
 
+    /// The credential as presented (for routes that look it up again).
+    pub fn presented_token(&self) -> Option<&str> {
+        presented_credential(self.req)
+    }
+
+    /// The `{project_id}` of an admin route (project routes use [`Cx::project`]).
+    pub fn path_project_id(&self) -> Result<ProjectId, ApiError> {
+        ProjectId::parse(self.param("project_id")).ok_or_else(|| ApiError::invalid("project_id", "must be an integer"))
+    }
+
     fn param(&self, name: &str) -> &str {
         self.params.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| v.as_str())
     }
@@ -274,7 +284,7 @@ fn presented_credential(req: &Request) -> Option<&str> {
 enum Credential {
     Admin,
     Key(Project),
-    Portal { project_id: ProjectId, read_only: bool },
+    Portal { project: Project, read_only: bool },
 }
 
 async fn identify(app: &App, token: &str) -> Result<Credential, ApiError> {
@@ -301,7 +311,13 @@ async fn identify(app: &App, token: &str) -> Result<Credential, ApiError> {
             .portal_session(&sha256_hex(token), Millis::now())
             .await?
             .ok_or_else(|| ApiError::Unauthorized("invalid or expired portal session".into()))?;
-        return Ok(Credential::Portal { project_id: session.project_id, read_only: session.read_only });
+        // A deleted project's sessions stop with it.
+        let project = app
+            .store
+            .get_project(session.project_id)
+            .await?
+            .ok_or_else(|| ApiError::Unauthorized("invalid or expired portal session".into()))?;
+        return Ok(Credential::Portal { project, read_only: session.read_only });
     }
     match &app.settings.admin_token_sha256 {
         Some(hash) if admin_token_matches(token, hash) => Ok(Credential::Admin),
@@ -347,10 +363,10 @@ async fn authorize(
             spend_rate(app, p.project_id, rate).await?;
             Ok((Caller::Key(p), None))
         }
-        (Access::AnyCaller, Credential::Portal { project_id, read_only }) => {
+        (Access::AnyCaller, Credential::Portal { project, read_only }) => {
             check_read_only(read_only, method)?;
-            spend_rate(app, project_id, rate).await?;
-            Ok((Caller::Portal { project_id, read_only }, None))
+            spend_rate(app, project.project_id, rate).await?;
+            Ok((Caller::Portal { project_id: project.project_id, read_only }, None))
         }
         (Access::KeyProject, Credential::Key(p)) => {
             spend_rate(app, p.project_id, rate).await?;
@@ -361,25 +377,26 @@ async fn authorize(
             let pid = path_project.ok_or_else(|| ApiError::Internal("route has no {project_id}".into()))?;
             match credential {
                 Credential::Admin if pid.is_operations() => Ok((Caller::Admin, Some(Project::operations()))),
+                // The operator acts on every project as its key may, and is never rate limited.
                 Credential::Admin => {
-                    Err(forbidden("the admin token acts on project 0 only; use the project's API key"))
+                    let project = app.store.get_project(pid).await?.ok_or_else(|| ApiError::not_found("project"))?;
+                    Ok((Caller::Admin, Some(project)))
                 }
                 Credential::Key(p) if p.project_id == pid => {
                     spend_rate(app, pid, rate).await?;
                     Ok((Caller::Key(p.clone()), Some(p)))
                 }
                 Credential::Key(_) => Err(forbidden("this API key is not valid for this project")),
-                Credential::Portal { project_id, .. } if project_id != pid => {
+                Credential::Portal { project, .. } if project.project_id != pid => {
                     Err(forbidden("this portal session is for another project"))
                 }
                 Credential::Portal { .. } if !portal => {
                     Err(forbidden("a portal session cannot do this; use the project's API key"))
                 }
-                Credential::Portal { project_id, read_only } => {
+                Credential::Portal { project, read_only } => {
                     check_read_only(read_only, method)?;
                     spend_rate(app, pid, rate).await?;
-                    let project = app.store.get_project(pid).await?.ok_or_else(|| ApiError::not_found("project"))?;
-                    Ok((Caller::Portal { project_id, read_only }, Some(project)))
+                    Ok((Caller::Portal { project_id: pid, read_only }, Some(project)))
                 }
             }
         }

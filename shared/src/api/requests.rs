@@ -9,13 +9,13 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::field::{Errors, Field};
+use crate::api::field::{Errors, Expect, Field};
 use crate::api::input::{Check, Paging};
 use crate::clock::Millis;
 use crate::config::Settings;
 use crate::delivery::Status;
 use crate::error::FieldError;
-use crate::model::{ContentType, PayloadFormat};
+use crate::model::{ContentType, PayloadFormat, Theme, ThemeMode};
 use crate::rules;
 use crate::service::catalogue::EventTypeChanges;
 use crate::service::intake::EventInput;
@@ -685,10 +685,68 @@ pub struct CreatePortalSession {
     #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub read_only: Field<bool>,
+    /// The dashboard's look for this session.
+    #[serde(default)]
+    #[schema(value_type = Option<ThemeInput>)]
+    pub theme: Field<ThemeInput>,
+}
+
+/// `theme` of a portal session: every field optional, nothing else allowed.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThemeInput {
+    /// 1-60 characters, no control characters.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 60)]
+    pub brand_name: Field<String>,
+    /// `#rrggbb`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = "^#[0-9a-fA-F]{6}$")]
+    pub accent_color: Field<String>,
+    /// `light`, `dark` or `auto` (default).
+    #[serde(default)]
+    #[schema(value_type = Option<ThemeMode>)]
+    pub mode: Field<String>,
+}
+
+impl Expect for ThemeInput {
+    const EXPECTED: &'static str = "must be an object with only brand_name, accent_color and mode (each optional)";
+}
+
+impl ThemeInput {
+    fn check(&self, e: &mut Errors) -> Theme {
+        let ThemeInput { brand_name, accent_color, mode } = self;
+        let brand_name = e.optional("theme/brand_name", brand_name).cloned();
+        if let Some(b) = &brand_name {
+            let chars = b.chars().count();
+            if !(1..=60).contains(&chars) || b.trim().is_empty() {
+                e.add("theme/brand_name", "must be 1 to 60 characters");
+            } else if b.chars().any(char::is_control) {
+                e.add("theme/brand_name", "must not contain control characters");
+            }
+        }
+        let accent_color = e.optional("theme/accent_color", accent_color).cloned();
+        if let Some(c) = &accent_color {
+            let hex = c.strip_prefix('#').filter(|h| h.len() == 6 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+            if hex.is_none() {
+                e.add("theme/accent_color", "must be a colour as #rrggbb, e.g. #0a66c2");
+            }
+        }
+        let mode = match e.optional("theme/mode", mode).map(String::as_str) {
+            None | Some("auto") => ThemeMode::Auto,
+            Some("light") => ThemeMode::Light,
+            Some("dark") => ThemeMode::Dark,
+            Some(_) => {
+                e.add("theme/mode", "must be light, dark or auto");
+                ThemeMode::Auto
+            }
+        };
+        Theme { brand_name, accent_color: accent_color.map(|c| c.to_ascii_lowercase()), mode }
+    }
 }
 
 impl Check for CreatePortalSession {
-    type Checked = (Duration, bool);
+    type Checked = (Duration, bool, Theme);
 
     fn check(self, _: &Settings) -> Result<Self::Checked, Vec<FieldError>> {
         let mut e = Errors::default();
@@ -703,8 +761,14 @@ impl Check for CreatePortalSession {
             Field::Null => None,
             f => e.optional("read_only", f).copied(),
         };
+        let theme = match &self.theme {
+            Field::Null => None,
+            f => e.optional("theme", f),
+        }
+        .map(|t| t.check(&mut e))
+        .unwrap_or_default();
         let ttl = ttl.map_or(crate::service::portal::DEFAULT_TTL, Duration::from_secs);
-        done(e, (ttl, read_only.unwrap_or(false)))
+        done(e, (ttl, read_only.unwrap_or(false), theme))
     }
 }
 
@@ -904,8 +968,33 @@ mod tests {
     fn portal_session_bounds() {
         let s = Settings::default();
         assert_eq!(fields::<CreatePortalSession>(r#"{"ttl_seconds": 59}"#, &s), vec!["ttl_seconds"]);
-        let (ttl, ro) =
+        let (ttl, ro, theme) =
             typed::<CreatePortalSession>(r#"{"ttl_seconds": 600, "read_only": true}"#).unwrap().check(&s).unwrap();
-        assert_eq!((ttl, ro), (Duration::from_secs(600), true));
+        assert_eq!((ttl, ro, theme), (Duration::from_secs(600), true, Theme::default()));
+        let (_, _, theme) = typed::<CreatePortalSession>(
+            r##"{"theme": {"brand_name": "Acme Forms", "accent_color": "#0A66C2", "mode": "dark"}}"##,
+        )
+        .unwrap()
+        .check(&s)
+        .unwrap();
+        assert_eq!(
+            theme,
+            Theme {
+                brand_name: Some("Acme Forms".into()),
+                accent_color: Some("#0a66c2".into()),
+                mode: ThemeMode::Dark
+            }
+        );
+        assert_eq!(
+            fields::<CreatePortalSession>(r#"{"theme": {"accent_color": "red"}}"#, &s),
+            vec!["theme/accent_color"]
+        );
+        assert_eq!(fields::<CreatePortalSession>(r#"{"theme": {"mode": "sepia"}}"#, &s), vec!["theme/mode"]);
+        assert_eq!(fields::<CreatePortalSession>(r#"{"theme": {"brand_name": ""}}"#, &s), vec!["theme/brand_name"]);
+        let long = format!(r#"{{"theme": {{"brand_name": "{}"}}}}"#, "x".repeat(61));
+        assert_eq!(fields::<CreatePortalSession>(&long, &s), vec!["theme/brand_name"]);
+        assert_eq!(fields::<CreatePortalSession>(r#"{"theme": {"brand_name": "a"}}"#, &s), vec!["theme/brand_name"]);
+        assert_eq!(fields::<CreatePortalSession>(r#"{"theme": {"font": "x"}}"#, &s), vec!["theme"]);
+        assert_eq!(fields::<CreatePortalSession>(r#"{"theme": "dark"}"#, &s), vec!["theme"]);
     }
 }

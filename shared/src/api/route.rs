@@ -53,7 +53,7 @@ pub enum Access {
     /// key only.
     KeyProject,
     /// The `{project_id}` of the path: its API key or one of its portal tokens, and the
-    /// admin token on project 0 (docs/api.md §12). `portal: false` refuses portal tokens (403).
+    /// admin token on every project (docs/api.md §2). `portal: false` refuses portal tokens (403).
     Project { portal: bool },
 }
 

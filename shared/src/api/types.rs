@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::delivery::{AttemptRecord, Delivery, Status};
 use crate::ids::{DeliveryId, EventId, ProjectId, WebhookId};
-use crate::model::{ContentType, DisabledReason, Event, EventType, PayloadFormat, Project, Webhook};
+use crate::model::{ContentType, DisabledReason, Event, EventType, PayloadFormat, Project, Theme, Webhook};
 use crate::service::intake::Accepted;
 
 /// A JSON object kept exactly as it was sent.
@@ -21,6 +21,8 @@ pub struct ProjectView {
     /// The product's own account id for the project (003).
     pub client_id: Option<i64>,
     pub name: String,
+    /// `ext_…`: the `sts:ExternalId` for roles this project's customers let Hookline assume.
+    pub external_id: String,
     pub created_at: String,
 }
 
@@ -30,6 +32,7 @@ impl From<&Project> for ProjectView {
             project_id: p.project_id,
             client_id: p.client_id,
             name: p.name.clone(),
+            external_id: p.external_id.clone(),
             created_at: p.created_at.rfc3339(),
         }
     }
@@ -182,6 +185,7 @@ pub struct WebHookEventView {
     pub event_type: String,
     /// Float epoch seconds.
     pub event_timestamp: f64,
+    /// `null` until the attempt ends; `0` when it got no HTTP response.
     pub response_code: Option<u16>,
     pub response_message: Option<String>,
 }
@@ -196,8 +200,13 @@ impl WebHookEventView {
             session_id: e.session_id.clone(),
             event_type: e.event_type.clone(),
             event_timestamp: e.received_at.epoch_seconds_f64(),
-            response_code: done.and_then(|a| a.response_code),
-            response_message: done.and_then(|a| a.response_body.clone().or_else(|| a.error.clone())),
+            // An attempt without an HTTP response is code 0 with its error in words, so a
+            // client polling until the code is set always stops (docs/api.md §7).
+            response_code: done.map(|a| a.response_code.unwrap_or(0)),
+            response_message: done.and_then(|a| match a.response_code {
+                Some(_) => a.response_body.clone().or_else(|| a.error.clone()),
+                None => Some(a.error.as_deref().map_or_else(|| "no HTTP response".into(), crate::delivery::readable)),
+            }),
         }
     }
 }
@@ -416,6 +425,28 @@ pub struct Recovered {
     pub recovered: usize,
 }
 
+/// `GET /api/v1/session`: what the presented credential is.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    pub kind: SessionKind,
+    /// The project a key or portal session is for; `null` for the admin token.
+    pub project_id: Option<ProjectId>,
+    /// Only `GET` is allowed (a read-only portal session).
+    pub read_only: bool,
+    /// When a portal session ends; `null` for keys and the admin token.
+    pub expires_at: Option<String>,
+    /// A portal session's theme; `null` otherwise.
+    pub theme: Option<Theme>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionKind {
+    Admin,
+    Project,
+    Portal,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PortalSessionView {
     /// `pst_…`: a Bearer credential for this project until it expires.
@@ -424,6 +455,10 @@ pub struct PortalSessionView {
     pub url: String,
     pub expires_at: String,
     pub read_only: bool,
+    /// The look the dashboard takes in this session.
+    pub theme: Theme,
+    /// The CSP sources of the pages that may frame `url` (`'self'`: the dashboard's own origin).
+    pub frame_ancestors: Vec<String>,
 }
 
 /// The `result` of a deletion: the string `"deleted"` (003).
@@ -465,6 +500,7 @@ macro_rules! list_type {
     };
 }
 
+list_type!(ProjectList, ProjectView);
 list_type!(WebhookList, WebhookView);
 list_type!(EventList, EventView);
 list_type!(DeliveryList, DeliveryView);

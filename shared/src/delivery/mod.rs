@@ -18,7 +18,7 @@ use crate::retry::next_delay;
 
 pub use claim::ClaimKey;
 pub use decide::{decide, Action, Context, Ignored, Seen, Wake, WakeKind, HEAL_AFTER, STATE_WAIT};
-pub use outcome::{is_success, Outcome, SendError};
+pub use outcome::{is_success, readable, Outcome, SendError};
 
 /// Delivery status (the delivery log's Success / Error / Pending).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

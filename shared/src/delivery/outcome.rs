@@ -105,3 +105,60 @@ mod tests {
         assert_eq!(SendError::Tls("bad certificate".into()).to_string(), "connection failed: bad certificate");
     }
 }
+
+/// A stored attempt error (a [`SendError`]'s text, with the HTTP client's chain of causes) in
+/// words a person understands, for 003's `response_message` (docs/api.md §7).
+pub fn readable(error: &str) -> String {
+    let lower = error.to_ascii_lowercase();
+    let has = |needle: &str| lower.contains(needle);
+    if has("invalidcontenttype") || has("corrupt message") || has("wrong version number") {
+        return "the TLS handshake failed: the receiver did not answer with TLS (is it a plain http:// server?)".into();
+    }
+    if has("certificate") {
+        return "the TLS handshake failed: the receiver's certificate was not accepted".into();
+    }
+    if lower.starts_with("connection failed") && (has("tls") || has("handshake") || has("alert")) {
+        return "the TLS handshake failed".into();
+    }
+    if let Some(ms) = error.strip_prefix("timeout after ").and_then(|r| r.strip_suffix(" ms")) {
+        return format!("no answer within {ms} ms: the request timed out");
+    }
+    if has("connection refused") {
+        return "could not connect: connection refused (nothing listens at that address and port)".into();
+    }
+    if has("dns error") || has("failed to lookup address") || has("name or service not known") {
+        return "could not connect: the host name could not be resolved".into();
+    }
+    if has("connection reset") || has("broken pipe") || has("connection closed") || has("incomplete message") {
+        return "the connection was closed before an HTTP response arrived".into();
+    }
+    if error == NOT_ALLOWED || error.starts_with("invalid URL") {
+        return error.to_string();
+    }
+    if has("timed out") {
+        return "the request timed out".into();
+    }
+    format!("no HTTP response: {}", error.split(": ").next().unwrap_or(error))
+}
+
+#[cfg(test)]
+mod readable_tests {
+    use super::*;
+
+    #[test]
+    fn attempt_errors_read_as_words() {
+        let tls = "connection failed: error sending request for url (https://127.0.0.1:9/): client error (Connect): \
+                   received corrupt message of type InvalidContentType";
+        assert!(readable(tls).starts_with("the TLS handshake failed"));
+        assert!(!readable(tls).contains("InvalidContentType"));
+        let refused = "connection failed: error sending request for url (http://127.0.0.1:9/): client error \
+                       (Connect): tcp connect error: Connection refused (os error 111)";
+        assert_eq!(
+            readable(refused),
+            "could not connect: connection refused (nothing listens at that address and port)"
+        );
+        assert_eq!(readable("timeout after 10000 ms"), "no answer within 10000 ms: the request timed out");
+        assert_eq!(readable(&SendError::DestinationNotAllowed.to_string()), NOT_ALLOWED);
+        assert!(readable("something odd: deeper cause").starts_with("no HTTP response: something odd"));
+    }
+}

@@ -8,7 +8,7 @@ mod webhook;
 
 pub use event::{raw_text, Event, Target};
 pub use event_type::EventType;
-pub use portal::PortalSession;
+pub use portal::{PortalSession, Theme, ThemeMode};
 pub use project::Project;
 #[cfg(test)]
 pub(crate) use webhook::fixture as webhook_fixture;

@@ -11,6 +11,11 @@ pub struct Project {
     /// SHA-256 (hex) of the current API key; the key itself is never stored.
     pub api_key_hash: String,
     pub created_at: Millis,
+    /// `ext_…`: the id the project's customers put in their AWS role's trust policy
+    /// (`sts:ExternalId`), so that no other project can assume their role. Not a secret.
+    /// Projects made before it existed get one on first read (`service::projects::get`).
+    #[serde(default)]
+    pub external_id: String,
 }
 
 impl Project {
@@ -22,6 +27,7 @@ impl Project {
             name: "Operations".into(),
             api_key_hash: String::new(),
             created_at: Millis::ZERO,
+            external_id: String::new(),
         }
     }
 }

@@ -2,9 +2,12 @@
 
 use crate::app::App;
 use crate::clock::Millis;
-use crate::credentials::{generate_api_key, sha256_hex};
+use crate::credentials::{generate_api_key, generate_external_id, sha256_hex};
 use crate::error::ApiError;
+use crate::ids::ProjectId;
 use crate::model::Project;
+use crate::service::webhooks::list_error;
+use crate::store::Page;
 
 /// Creates a project; returns it with its API key, shown this once.
 pub async fn create(app: &App, name: String, client_id: Option<i64>) -> Result<(Project, String), ApiError> {
@@ -15,6 +18,7 @@ pub async fn create(app: &App, name: String, client_id: Option<i64>) -> Result<(
         name,
         api_key_hash: sha256_hex(&api_key),
         created_at: Millis::now(),
+        external_id: generate_external_id(),
     };
     app.store.create_project(&project).await?;
     Ok((project, api_key))
@@ -28,4 +32,38 @@ pub async fn rotate_key(app: &App, project: &Project) -> Result<(Project, String
         return Err(ApiError::Conflict("the key was rotated concurrently; use the newest key".into()));
     }
     Ok((Project { api_key_hash: hash, ..project.clone() }, api_key))
+}
+
+/// The project as shown: one made before external ids gets its own now.
+pub async fn with_external_id(app: &App, project: &Project) -> Result<Project, ApiError> {
+    if !project.external_id.is_empty() || project.project_id.is_operations() {
+        return Ok(project.clone());
+    }
+    Ok(app.store.set_external_id(project, &generate_external_id()).await?)
+}
+
+/// Every project, newest first (docs/api.md §3).
+pub async fn list(app: &App, limit: usize, cursor: Option<&str>) -> Result<Page<Project>, ApiError> {
+    let page = app.store.list_projects(limit, cursor).await.map_err(list_error)?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for p in &page.items {
+        items.push(with_external_id(app, p).await?);
+    }
+    Ok(Page { items, next_cursor: page.next_cursor })
+}
+
+/// Deletes a project: its webhooks first (their pending deliveries, retries included, are
+/// then dropped when they wake up, never sent), then the project and its key together, so a
+/// failure part way leaves a project that a second DELETE finishes. Its portal sessions stop
+/// with it: every portal request reads the project.
+pub async fn delete(app: &App, pid: ProjectId) -> Result<(), ApiError> {
+    if pid.is_operations() {
+        return Err(ApiError::Conflict("project 0, the operations project, cannot be deleted".into()));
+    }
+    let project = app.store.get_project(pid).await?.ok_or_else(|| ApiError::not_found("project"))?;
+    for wh in app.store.all_webhooks(pid).await? {
+        app.store.delete_webhook(pid, &wh.id).await?;
+    }
+    app.store.delete_project(&project).await?;
+    Ok(())
 }

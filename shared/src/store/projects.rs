@@ -2,7 +2,10 @@
 
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
 
-use super::{from_item, key, keys, n, s, sdk_error, to_item, Item, Store};
+use super::{
+    decode_cursor, encode_cursor, from_item, key, keys, n, s, sdk_error, to_item, BadCursor, Item, ListError, Page,
+    Store,
+};
 use crate::clock::Millis;
 use crate::error::StoreError;
 use crate::ids::ProjectId;
@@ -43,6 +46,96 @@ impl Store {
             .await
             .map_err(sdk_error)?;
         Ok(())
+    }
+
+    /// Every project, newest first: the ids are a counter, so a page reads down from the
+    /// newest id (or the cursor's) in batches, skipping deleted ones. No listing item is
+    /// written per project, and projects made before this list existed are in it.
+    pub async fn list_projects(&self, limit: usize, cursor: Option<&str>) -> Result<Page<Project>, ListError> {
+        const LIST: &str = "PROJECTS";
+        let mut next = match cursor {
+            Some(c) => {
+                decode_cursor(&self.cursor_key, LIST, c, |sk| sk.parse::<u64>().is_ok_and(|n| n > 0))?
+                    .parse::<u64>()
+                    .map_err(|_| BadCursor)?
+                    - 1
+            }
+            None => {
+                let (pk, sk) = keys::counter();
+                self.get(key(pk, sk), Millis::ZERO).await?.and_then(|i| super::attr_u64(&i, "value")).unwrap_or(0)
+            }
+        };
+        let mut items: Vec<Project> = Vec::new();
+        while next > 0 && items.len() < limit {
+            let low = next.saturating_sub(100.min(2 * (limit - items.len()) as u64));
+            let wanted = ((low + 1)..=next).map(|pid| key(keys::project(ProjectId(pid)), keys::PROJECT_SK)).collect();
+            let mut found: Vec<Project> =
+                self.batch_get(wanted, Millis::ZERO).await?.into_iter().map(from_item).collect::<Result<_, _>>()?;
+            found.sort_by_key(|p| std::cmp::Reverse(p.project_id.0));
+            let room = limit - items.len();
+            if found.len() > room {
+                found.truncate(room);
+                next = found[room - 1].project_id.0 - 1;
+                items.extend(found);
+                break;
+            }
+            items.extend(found);
+            next = low;
+        }
+        let next_cursor = match items.last() {
+            Some(last) if next > 0 => Some(encode_cursor(&self.cursor_key, LIST, &last.project_id.0.to_string())),
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Removes the project and its key lookup together: its key stops working at once.
+    pub async fn delete_project(&self, project: &Project) -> Result<(), StoreError> {
+        let delete = |pk: String, sk: &str| -> Result<TransactWriteItem, StoreError> {
+            let d = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk, sk)))
+                .build()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok(TransactWriteItem::builder().delete(d).build())
+        };
+        self.client
+            .transact_write_items()
+            .transact_items(delete(keys::project(project.project_id), keys::PROJECT_SK)?)
+            .transact_items(delete(keys::api_key(&project.api_key_hash), keys::KEY_SK)?)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    /// Gives a project made before external ids its one, once (a concurrent caller's wins).
+    pub async fn set_external_id(&self, project: &Project, external_id: &str) -> Result<Project, StoreError> {
+        for (pk, sk) in [
+            (keys::project(project.project_id), keys::PROJECT_SK),
+            (keys::api_key(&project.api_key_hash), keys::KEY_SK),
+        ] {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(pk, sk)))
+                .update_expression("SET external_id = :e")
+                .condition_expression(
+                    "attribute_exists(#pk) AND (attribute_not_exists(external_id) OR external_id = :empty)",
+                )
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_values(":e", s(external_id))
+                .expression_attribute_values(":empty", s(""))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(sdk_error(e)),
+            }
+        }
+        Ok(self.get_project(project.project_id).await?.unwrap_or_else(|| project.clone()))
     }
 
     pub async fn get_project(&self, pid: ProjectId) -> Result<Option<Project>, StoreError> {

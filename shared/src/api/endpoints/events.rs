@@ -2,7 +2,7 @@
 
 use crate::api::edge::Cx;
 use crate::api::input::{AnyObject, Json, NoQuery};
-use crate::api::requests::{PostBatch, PostEvent};
+use crate::api::requests::{CheckedEntry, PostBatch, PostEvent};
 use crate::api::route::{Access, Endpoint, Method, Reply, Route};
 use crate::api::types::{AcceptedView, BatchItem, BatchView};
 use crate::error::ApiError;
@@ -45,9 +45,35 @@ impl Endpoint for Post {
     type Output = AcceptedView;
 
     async fn handle(cx: &Cx<'_>, Json(input): Self::Body, _: NoQuery) -> Result<Reply<AcceptedView>, ApiError> {
-        let key = idempotency_key(cx)?;
-        Ok(accepted(intake::ingest(cx.app, cx.project()?, input, key).await?))
+        post(cx, input).await
     }
+}
+
+/// `POST /api/v1/events` for the path's project: the operator sends any project's events.
+pub struct ProjectPost;
+
+impl Endpoint for ProjectPost {
+    const ROUTE: Route = conflicting(route(
+        Method::Post,
+        "/api/v1/projects/{project_id}/events",
+        Access::Project { portal: false },
+        202,
+        "postProjectEvent",
+        "events",
+        "As postEvent, for the path's project (its API key or the admin token)",
+    ));
+    type Body = Json<PostEvent>;
+    type Query = NoQuery;
+    type Output = AcceptedView;
+
+    async fn handle(cx: &Cx<'_>, Json(input): Self::Body, _: NoQuery) -> Result<Reply<AcceptedView>, ApiError> {
+        post(cx, input).await
+    }
+}
+
+async fn post(cx: &Cx<'_>, input: EventInput) -> Result<Reply<AcceptedView>, ApiError> {
+    let key = idempotency_key(cx)?;
+    Ok(accepted(intake::ingest(cx.app, cx.project()?, input, key).await?))
 }
 
 pub struct Custom;
@@ -115,39 +141,65 @@ impl Endpoint for Batch {
     type Output = BatchView;
 
     async fn handle(cx: &Cx<'_>, Json(entries): Self::Body, _: NoQuery) -> Result<Reply<BatchView>, ApiError> {
-        // A key for the whole batch would have no answer to replay that docs/api.md §10 defines.
-        if cx.header_bytes("idempotency-key").is_some() {
-            return Err(ApiError::invalid(
-                "Idempotency-Key",
-                "not used by the batch route: give each event its own idempotency_key",
-            ));
-        }
-        let entries = entries
-            .into_iter()
-            .map(|e| match e {
-                Ok((input, idempotency_key)) => BatchEntry::Valid { input, idempotency_key },
-                Err(errors) => BatchEntry::Invalid(ApiError::from_fields(errors)),
-            })
-            .collect();
-        let results = intake::ingest_batch(cx.app, cx.project()?, entries).await?;
-        let items = results
-            .into_iter()
-            .map(|r| match r {
-                BatchResult::Accepted(a) => BatchItem::Accepted {
-                    status: 202,
-                    event_id: a.event_id.clone(),
-                    event_type: a.event_type.clone(),
-                    received_at: a.received_at.rfc3339(),
-                    deliveries: a.deliveries,
-                    replayed: a.replayed,
-                },
-                BatchResult::Refused(e) => {
-                    BatchItem::Refused { status: e.status(), message: e.to_string(), errors: e.field_errors().to_vec() }
-                }
-            })
-            .collect();
-        Ok(BatchView { items }.into())
+        batch(cx, entries).await
     }
+}
+
+/// `POST /api/v1/events/batch` for the path's project.
+pub struct ProjectBatch;
+
+impl Endpoint for ProjectBatch {
+    const ROUTE: Route = route(
+        Method::Post,
+        "/api/v1/projects/{project_id}/events/batch",
+        Access::Project { portal: false },
+        202,
+        "postProjectEventBatch",
+        "events",
+        "As postEventBatch, for the path's project (its API key or the admin token)",
+    );
+    type Body = Json<PostBatch>;
+    type Query = NoQuery;
+    type Output = BatchView;
+
+    async fn handle(cx: &Cx<'_>, Json(entries): Self::Body, _: NoQuery) -> Result<Reply<BatchView>, ApiError> {
+        batch(cx, entries).await
+    }
+}
+
+async fn batch(cx: &Cx<'_>, entries: Vec<CheckedEntry>) -> Result<Reply<BatchView>, ApiError> {
+    // A key for the whole batch would have no answer to replay that docs/api.md §10 defines.
+    if cx.header_bytes("idempotency-key").is_some() {
+        return Err(ApiError::invalid(
+            "Idempotency-Key",
+            "not used by the batch route: give each event its own idempotency_key",
+        ));
+    }
+    let entries = entries
+        .into_iter()
+        .map(|e| match e {
+            Ok((input, idempotency_key)) => BatchEntry::Valid { input, idempotency_key },
+            Err(errors) => BatchEntry::Invalid(ApiError::from_fields(errors)),
+        })
+        .collect();
+    let results = intake::ingest_batch(cx.app, cx.project()?, entries).await?;
+    let items = results
+        .into_iter()
+        .map(|r| match r {
+            BatchResult::Accepted(a) => BatchItem::Accepted {
+                status: 202,
+                event_id: a.event_id.clone(),
+                event_type: a.event_type.clone(),
+                received_at: a.received_at.rfc3339(),
+                deliveries: a.deliveries,
+                replayed: a.replayed,
+            },
+            BatchResult::Refused(e) => {
+                BatchItem::Refused { status: e.status(), message: e.to_string(), errors: e.field_errors().to_vec() }
+            }
+        })
+        .collect();
+    Ok(BatchView { items }.into())
 }
 
 #[cfg(test)]
