@@ -314,3 +314,27 @@ async fn cursors_are_bound_to_their_list() {
     let a = s.call("GET", &format!("/api/v1/projects/{pid}/events?event_type=a.b&cursor={c}"), Some(&key), None).await;
     assert_eq!(a.status, 400, "another filter's cursor: {:?}", a.body);
 }
+
+#[tokio::test]
+async fn a_delivery_shows_the_body_it_was_sent_with_and_test_deliveries_are_marked() {
+    let s = Stack::start().await;
+    let (pid, key, rx, wh) = s.project_with_receiver(vec![Plan::status(200), Plan::status(200)]).await;
+    let wid = wh["id"].as_str().unwrap().to_string();
+    let event = s.event_id(&key, "a.b", json!({"n": 7})).await;
+    let test =
+        s.call("POST", &format!("/api/v1/projects/{pid}/webhooks/{wid}/test"), Some(&key), Some(json!({}))).await;
+    assert_eq!(test.status, 202, "{:?}", test.body);
+    s.pump_until(Duration::from_secs(20), || rx.count() >= 2).await;
+    let list = s.get_ok(&key, &format!("/api/v1/projects/{pid}/webhooks/{wid}/deliveries")).await;
+    let items = list["items"].as_array().unwrap();
+    let marks: Vec<(String, bool)> =
+        items.iter().map(|d| (d["event_type"].as_str().unwrap().to_string(), d["test"].as_bool().unwrap())).collect();
+    assert_eq!(marks, vec![("webhook.test".to_string(), true), ("a.b".to_string(), false)]);
+    let id = s.event_deliveries(&key, pid, &event).await[0]["id"].as_str().unwrap().to_string();
+    let detail = s.delivery_detail(&key, pid, &id).await;
+    assert_eq!(detail["test"], false);
+    let sent = rx.received().into_iter().find(|r| r.json()["type"] == "a.b").expect("the event's request");
+    assert_eq!(detail["payload"].as_str().unwrap().as_bytes(), sent.body.as_slice(), "the body as it was sent");
+    assert_eq!(s.call("DELETE", &format!("/api/v1/projects/{pid}/webhooks/{wid}"), Some(&key), None).await.status, 200);
+    assert!(s.delivery_detail(&key, pid, &id).await["payload"].is_null(), "gone with its webhook");
+}

@@ -993,7 +993,10 @@ mod tests {
         assert_eq!(fields::<CreatePortalSession>(r#"{"theme": {"brand_name": ""}}"#, &s), vec!["theme/brand_name"]);
         let long = format!(r#"{{"theme": {{"brand_name": "{}"}}}}"#, "x".repeat(61));
         assert_eq!(fields::<CreatePortalSession>(&long, &s), vec!["theme/brand_name"]);
-        assert_eq!(fields::<CreatePortalSession>(r#"{"theme": {"brand_name": "a"}}"#, &s), vec!["theme/brand_name"]);
+        assert_eq!(
+            fields::<CreatePortalSession>(r#"{"theme": {"brand_name": "a\u0007"}}"#, &s),
+            vec!["theme/brand_name"]
+        );
         assert_eq!(fields::<CreatePortalSession>(r#"{"theme": {"font": "x"}}"#, &s), vec!["theme"]);
         assert_eq!(fields::<CreatePortalSession>(r#"{"theme": "dark"}"#, &s), vec!["theme"]);
     }

@@ -323,6 +323,8 @@ pub struct DeliveryView {
     pub event_type: String,
     pub webhook_id: WebhookId,
     pub status: Status,
+    /// A test delivery (docs/api.md §7): one attempt, no retries.
+    pub test: bool,
     pub attempts: u32,
     pub response_code: Option<u16>,
     /// The first 4 KiB of the last answer's body.
@@ -342,6 +344,7 @@ impl From<&Delivery> for DeliveryView {
             event_type: d.event_type.clone(),
             webhook_id: d.webhook_id.clone(),
             status: d.status,
+            test: d.test,
             attempts: d.attempts,
             response_code: last.and_then(|a| a.response_code),
             response_body: last.and_then(|a| a.response_body.clone()),
@@ -382,11 +385,18 @@ pub struct DeliveryDetail {
     #[serde(flatten)]
     pub delivery: DeliveryView,
     pub attempts_log: Vec<AttemptView>,
+    /// The request body, as the webhook's current format settings send this event (JSON or
+    /// XML text); `null` once the webhook is deleted.
+    pub payload: Option<String>,
 }
 
 impl From<&Delivery> for DeliveryDetail {
     fn from(d: &Delivery) -> Self {
-        DeliveryDetail { delivery: d.into(), attempts_log: d.log.iter().map(AttemptView::from).collect() }
+        DeliveryDetail {
+            delivery: d.into(),
+            attempts_log: d.log.iter().map(AttemptView::from).collect(),
+            payload: None,
+        }
     }
 }
 

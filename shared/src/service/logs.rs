@@ -54,6 +54,28 @@ pub async fn get_event(app: &App, pid: ProjectId, id: &EventId) -> Result<(Event
 
 /// One delivery, written or still waiting for its first attempt.
 pub async fn get_delivery(app: &App, pid: ProjectId, id: &DeliveryId) -> Result<(Delivery, bool), ApiError> {
+    let (d, written, _) = delivery_and_event(app, pid, id).await?;
+    Ok((d, written))
+}
+
+/// A delivery and the body it is sent with: rebuilt from the event and the webhook's
+/// current format settings (as the next attempt would send it; not stored per delivery, which
+/// would cost a write per delivery). `None` once the webhook is deleted.
+pub async fn delivery_with_payload(
+    app: &App,
+    pid: ProjectId,
+    id: &DeliveryId,
+) -> Result<(Delivery, Option<String>), ApiError> {
+    let (d, _, event) = delivery_and_event(app, pid, id).await?;
+    let payload = app
+        .store
+        .get_webhook(pid, &d.webhook_id)
+        .await?
+        .map(|wh| String::from_utf8_lossy(&crate::service::deliver::build_payload(&event, &wh).body).into_owned());
+    Ok((d, payload))
+}
+
+async fn delivery_and_event(app: &App, pid: ProjectId, id: &DeliveryId) -> Result<(Delivery, bool, Event), ApiError> {
     let now = Millis::now();
     let event_id = id.event_id();
     let Some(StoredEvent::Found(event)) = app.store.get_event(pid, &event_id, now).await? else {
@@ -61,8 +83,11 @@ pub async fn get_delivery(app: &App, pid: ProjectId, id: &DeliveryId) -> Result<
     };
     let Some(target) = event.target_of(id) else { return Err(ApiError::not_found("delivery")) };
     match app.store.get_delivery(pid, &target.webhook_id, &target.generation, id, now).await? {
-        Some(d) => Ok((d, true)),
-        None => Ok((Delivery::new(&event, id.index(), target, app.settings.max_attempts()), false)),
+        Some(d) => Ok((d, true, event)),
+        None => {
+            let d = Delivery::new(&event, id.index(), target, app.settings.max_attempts());
+            Ok((d, false, event))
+        }
     }
 }
 

@@ -94,8 +94,8 @@ impl Endpoint for Delivery {
     type Output = DeliveryDetail;
 
     async fn handle(cx: &Cx<'_>, _: NoBody, _: NoQuery) -> Result<Reply<DeliveryDetail>, ApiError> {
-        let (d, _) = logs::get_delivery(cx.app, cx.project_id()?, &cx.delivery_id()?).await?;
-        Ok(DeliveryDetail::from(&d).into())
+        let (d, payload) = logs::delivery_with_payload(cx.app, cx.project_id()?, &cx.delivery_id()?).await?;
+        Ok(DeliveryDetail { payload, ..DeliveryDetail::from(&d) }.into())
     }
 }
 
