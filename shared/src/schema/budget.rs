@@ -369,7 +369,9 @@ mod tests {
         for (name, schema, data) in cases {
             let (errors, ms) = timed(&schema, &data);
             println!("{name}: {ms:.1} ms, {}", if over_budget(&errors) { "over budget" } else { "checked" });
-            assert!(ms < 1000.0, "{name} took {ms:.0} ms");
+            // Wall time on a machine running other tests: the bound here is "not minutes"; the
+            // figures alone are in BENCHMARKS.md and the handlers' test holds one second.
+            assert!(ms < 5000.0, "{name} took {ms:.0} ms");
             refused += usize::from(over_budget(&errors));
         }
         assert!(refused >= 3, "the budget stops the expensive ones");
