@@ -17,11 +17,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use hookline::clock::Millis;
-use hookline::model::EventType;
 use hookline::schema::EventSchema;
 use hookline::service::catalogue;
-use hookline_benches::schema_data::{invalid_data, submission_completed_schema, valid_data};
+use hookline_benches::schema_data::{catalogue_entry, invalid_data, submission_completed_schema, valid_data};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -48,17 +46,7 @@ fn schema(c: &mut Criterion) {
     });
     // What intake does per event once the catalogue entry is read: the cached compiled
     // schema, the event's data parsed from its exact text, the validation.
-    let entry = EventType {
-        name: "submission.completed".into(),
-        description: String::new(),
-        schema: Some(RawValue::from_string(schema.to_string()).unwrap()),
-        example: None,
-        archived: false,
-        created_at: Millis::ZERO,
-        updated_at: Millis::ZERO,
-        version: 1,
-        revision: "bench".into(),
-    };
+    let entry = catalogue_entry(&schema);
     let raw = RawValue::from_string(serde_json::to_string(&valid).unwrap()).unwrap();
     catalogue::check_against(Some(&entry), &raw).unwrap();
     g.bench_function("check_against_valid_1KiB", |b| {

@@ -1,6 +1,9 @@
 //! The event-type schema and `data` documents the schema benches measure (the Criterion
 //! bench `benches/schema.rs` and the instruction counter `schema_instructions`).
 
+use hookline::clock::Millis;
+use hookline::model::EventType;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 /// 004's `submission.completed` data, described the way a product would: nested
@@ -79,4 +82,19 @@ pub fn invalid_data() -> Value {
     d["responses"].as_object_mut().unwrap().remove("email");
     d["responses"]["address"]["postalCode"] = json!("12345678901234567890");
     d
+}
+
+/// The catalogue entry intake reads for `submission.completed`, with `schema` as its text.
+pub fn catalogue_entry(schema: &Value) -> EventType {
+    EventType {
+        name: "submission.completed".into(),
+        description: String::new(),
+        schema: Some(RawValue::from_string(schema.to_string()).unwrap()),
+        example: None,
+        archived: false,
+        created_at: Millis::ZERO,
+        updated_at: Millis::ZERO,
+        version: 1,
+        revision: "bench".into(),
+    }
 }
