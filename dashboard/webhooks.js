@@ -439,7 +439,7 @@ export function WebhookPage({ id, tab: initialTab, delivery }) {
       error=${deleteState.error} onConfirm=${doDelete} onClose=${() => setConfirmDelete(false)}>
       <p>“${wh.name}” will stop receiving events and its pending deliveries are dropped. This cannot be undone.</p>
     <//>
-    <${Confirm} open=${confirmRotate} title="Rotate the signing secret?" confirmLabel="Rotate secret" danger=${false}
+    <${Confirm} open=${confirmRotate} title="Rotate this webhook's secret?" confirmLabel="Rotate secret" danger=${false}
       onConfirm=${rotate} onClose=${() => setConfirmRotate(false)}>
       <p>A new secret is issued and shown once. For 24 hours deliveries are signed with both the old and the new secret.</p>
     <//>

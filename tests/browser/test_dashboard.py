@@ -432,7 +432,7 @@ def webhook_edit_enable_disable_rotate(t, rx):
     expect(page.locator(".page-head .badge")).to_have_text("Enabled")
     # Rotate secret, after a confirmation: shown once with Copy.
     page.get_by_role("button", name="Rotate secret").click()
-    page.get_by_role("dialog", name="Rotate the signing secret?").get_by_role("button", name="Rotate secret").click()
+    page.get_by_role("dialog", name="Rotate this webhook's secret?").get_by_role("button", name="Rotate secret").click()
     new = page.get_by_label("Signing secret")
     expect(new).to_have_value(re.compile(r"^whsec_"))
     page.get_by_role("button", name="Copy", exact=True).click()
