@@ -1,8 +1,8 @@
 // Signing in, the admin's Projects page and the key holder's Settings
 // (API key rotation, portal links).
-import { useState } from './vendor/hooks.module.js';
-import { request, projectPath, makeSession, tokenKind, ApiError } from './api.js';
-import { html, useApp, PageTitle, ErrorBox, splitErrors, Field, Check, OnceValue, Confirm, Time } from './ui.js';
+import { useEffect, useState } from './vendor/hooks.module.js';
+import { request, projectPath, makeSession, tokenKind, ApiError, qs } from './api.js';
+import { html, useApp, PageTitle, ErrorBox, splitErrors, Field, Check, OnceValue, Confirm, Time, Loading } from './ui.js';
 
 export function SignIn({ notice, initialToken = '', onSignedIn }) {
   const [token, setToken] = useState(initialToken);
@@ -45,7 +45,7 @@ export function SignIn({ notice, initialToken = '', onSignedIn }) {
       <${PageTitle}>Sign in to Hookline<//>
       ${notice && html`<p class="notice" role="status">${notice}</p>`}
       <form class="form" onSubmit=${submit} novalidate>
-        <${ErrorBox} error=${error} unmatched=${unmatched} />
+        <${ErrorBox} error=${error} unmatched=${unmatched} summary />
         <${Field} label="API key or token" type="password" value=${token} onValue=${setToken} error=${byField.token}
           autocomplete="off" spellcheck="false"
           hint="A project API key (hk_…), a portal token (pst_…) or the admin token. Kept in this tab only." />
@@ -58,7 +58,98 @@ export function SignIn({ notice, initialToken = '', onSignedIn }) {
   </main>`;
 }
 
-/** Admin only: create projects, open the operations project (0). */
+/** One project of the admin's list: open it, rotate its key, open a portal for it. */
+function ProjectRow({ p }) {
+  const { session, openProject } = useApp();
+  const [confirm, setConfirm] = useState(false);
+  const [rot, setRot] = useState({ busy: false, error: null, key: null });
+  const [portal, setPortal] = useState({ busy: false, error: null, url: null });
+  const path = `/projects/${encodeURIComponent(p.project_id)}`;
+  async function rotate() {
+    setRot({ busy: true, error: null, key: null });
+    try {
+      const r = await request(session, 'POST', `${path}/api-key/rotate`);
+      setConfirm(false);
+      setRot({ busy: false, error: null, key: r.api_key || r.key });
+    } catch (err) {
+      setConfirm(false);
+      setRot({ busy: false, error: err, key: null });
+    }
+  }
+  async function openPortal() {
+    setPortal({ busy: true, error: null, url: null });
+    try {
+      const r = await request(session, 'POST', `${path}/portal-sessions`, {});
+      setPortal({ busy: false, error: null, url: r.url });
+    } catch (err) {
+      setPortal({ busy: false, error: err, url: null });
+    }
+  }
+  return html`<li class="project-row">
+    <div class="project-head">
+      <a class="hook-name" href="#/webhooks" onClick=${(e) => {
+        e.preventDefault();
+        openProject(p.project_id);
+      }}>${p.name}</a>
+      <span class="muted">ID <span class="mono">${String(p.project_id)}</span></span>
+      <span class="muted">Created <${Time} iso=${p.created_at} /></span>
+    </div>
+    <div class="actions">
+      <button type="button" class="btn" onClick=${() => setConfirm(true)}>Rotate API key</button>
+      <button type="button" class="btn" onClick=${openPortal} disabled=${portal.busy}>Open portal</button>
+    </div>
+    <${ErrorBox} error=${rot.error || portal.error} />
+    ${rot.key && html`<div class="result ok"><${OnceValue} label=${`New API key for ${p.name}`} value=${rot.key}
+      note="Shown only this once: store it now. The previous key has stopped working." /></div>`}
+    ${portal.url && html`<div class="result ok">
+      <p><a href=${portal.url} target="_blank" rel="noopener noreferrer">Open the portal of ${p.name}</a> (a new tab, for one hour)</p>
+      <${OnceValue} label=${`Portal link for ${p.name}`} value=${portal.url} copyLabel="Copy link" />
+    </div>`}
+    <${Confirm} open=${confirm} title=${`Rotate the API key of ${p.name}?`} confirmLabel="Rotate key" busy=${rot.busy}
+      onConfirm=${rotate} onClose=${() => setConfirm(false)}>
+      <p>The project's current key stops working as soon as the new one is issued.</p>
+    <//>
+  </li>`;
+}
+
+/** Admin only: every project (GET /projects), newest first. */
+function ProjectList({ refresh }) {
+  const { session } = useApp();
+  const [items, setItems] = useState(null);
+  const [cursor, setCursor] = useState(null);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  async function load(after) {
+    setBusy(true);
+    try {
+      const r = await request(session, 'GET', `/projects${qs({ limit: 50, cursor: after })}`);
+      setItems((old) => (after && old ? [...old, ...r.items] : r.items || []));
+      setCursor(r.next_cursor || null);
+      setError(null);
+    } catch (e) {
+      setError(e);
+      setItems((old) => old || []);
+    } finally {
+      setBusy(false);
+    }
+  }
+  useEffect(() => {
+    load(null);
+  }, [refresh]);
+  return html`<section class="panel" aria-labelledby="all-projects-h">
+    <h2 id="all-projects-h">All projects</h2>
+    ${error && (error.status === 404 || error.status === 405)
+      ? html`<p class="muted">This API cannot list projects yet.</p>`
+      : html`<${ErrorBox} error=${error} />`}
+    ${items === null && html`<${Loading} what="projects" />`}
+    ${items && items.length === 0 && !error && html`<p class="muted">No projects yet.</p>`}
+    ${items && items.length > 0 &&
+    html`<ul class="cards projects" aria-label="Projects">${items.map((p) => html`<${ProjectRow} key=${p.project_id} p=${p} />`)}</ul>`}
+    ${cursor && html`<button type="button" class="btn" disabled=${busy} onClick=${() => load(cursor)}>Load more</button>`}
+  </section>`;
+}
+
+/** Admin only: every project, create projects, open the operations project (0). */
 export function Projects() {
   const { session, openProject, switchSession } = useApp();
   const [name, setName] = useState('');
@@ -66,6 +157,7 @@ export function Projects() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const [created, setCreated] = useState(null);
+  const [refresh, setRefresh] = useState(0);
   const { byField, unmatched } = splitErrors(error, (f) => (f === 'name' || f === 'client_id' ? f : null));
 
   async function submit(e) {
@@ -82,6 +174,7 @@ export function Projects() {
     setError(null);
     try {
       setCreated(await request(session, 'POST', '/projects', body));
+      setRefresh((n) => n + 1);
       setName('');
       setClientId('');
     } catch (err) {
@@ -93,10 +186,11 @@ export function Projects() {
 
   return html`<section>
     <${PageTitle}>Projects<//>
+    <${ProjectList} refresh=${refresh} />
     <section class="panel" aria-labelledby="create-project-h">
       <h2 id="create-project-h">Create a project</h2>
       <form class="form" onSubmit=${submit} novalidate>
-        <${ErrorBox} error=${error} unmatched=${unmatched} />
+        <${ErrorBox} error=${error} unmatched=${unmatched} summary />
         <${Field} label="Name" value=${name} onValue=${setName} error=${byField.name} autocomplete="off" />
         <${Field} label="Client ID" value=${clientId} onValue=${setClientId} error=${byField.client_id} inputmode="numeric"
           autocomplete="off" hint="Optional: your product's own account id, echoed in payloads." />

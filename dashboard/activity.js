@@ -1,12 +1,97 @@
 // The real-time activity view: the project's events, newest first, refreshed
-// every 3 seconds while the tab is visible.
-import { useEffect, useRef, useState } from './vendor/hooks.module.js';
-import { request, projectPath, qs, describe } from './api.js';
-import { html, useApp, PageTitle, Loading, ErrorBox, Time, prettyJson } from './ui.js';
+// every 3 seconds while the tab is visible, with an Event type filter; each event's
+// deliveries (from GET …/events/{id}); and one event's page.
+import { useEffect, useId, useRef, useState } from './vendor/hooks.module.js';
+import { request, projectPath, qs, describe, eventTypes } from './api.js';
+import { html, useApp, PageTitle, Loading, ErrorBox, Field, Time, DeliveryBadge, prettyJson, useAlive, sleep } from './ui.js';
 
 const EVERY = 3000;
+const AUTO_DELIVERIES = 10; // events whose deliveries load by themselves; older ones on request
+
+/** Webhook names by id, for the deliveries of events. */
+function useHookNames(session) {
+  const [names, setNames] = useState({});
+  useEffect(() => {
+    request(session, 'GET', projectPath(session, '/webhooks?limit=200'))
+      .then((r) => setNames(Object.fromEntries((r.items || []).map((w) => [w.id, w.name]))))
+      .catch(() => {});
+  }, [session.projectId]);
+  return names;
+}
+
+const deliveryHref = (d) => `#/webhooks/${encodeURIComponent(d.webhook_id)}/logs/${encodeURIComponent(d.id)}`;
+
+function DeliveryList({ deliveries, names }) {
+  if (deliveries.length === 0) return html`<p class="muted small">No webhook subscribed to this event.</p>`;
+  return html`<ul class="plain event-deliveries" aria-label="Deliveries">
+    ${deliveries.map((d) => html`<li key=${d.id}>
+      <${DeliveryBadge} status=${d.status} />
+      <a href=${deliveryHref(d)}>${names[d.webhook_id] || d.webhook_id}</a>
+      ${d.response_code !== null && d.response_code !== undefined && html`<span class="muted small">${d.response_code}</span>`}
+    </li>`)}
+  </ul>`;
+}
+
+/** An event's deliveries, looked up again while some are pending. */
+function EventDeliveries({ id, names, auto }) {
+  const { session } = useApp();
+  const [list, setList] = useState(null);
+  const [wanted, setWanted] = useState(auto);
+  const alive = useAlive();
+  useEffect(() => {
+    if (!wanted) return;
+    (async () => {
+      for (let i = 0; i < 20 && alive.current; i++) {
+        try {
+          const ev = await request(session, 'GET', projectPath(session, `/events/${encodeURIComponent(id)}`));
+          if (!alive.current) return;
+          const ds = ev.deliveries || [];
+          setList(ds);
+          if (!ds.some((d) => d.status === 'pending')) return;
+        } catch {
+          if (alive.current) setList((old) => old || []);
+          return;
+        }
+        await sleep(EVERY);
+      }
+    })();
+  }, [wanted, id]);
+  if (!wanted) return html`<button type="button" class="btn subtle" onClick=${() => setWanted(true)}>Show deliveries</button>`;
+  if (list === null) return html`<p class="muted small">Loading deliveries…</p>`;
+  return html`<${DeliveryList} deliveries=${list} names=${names} />`;
+}
 
 export function Activity() {
+  const { session } = useApp();
+  const names = useHookNames(session);
+  const [filter, setFilter] = useState('');
+  const [applied, setApplied] = useState('');
+  const [catalogue, setCatalogue] = useState([]);
+  const listId = useId();
+  useEffect(() => {
+    eventTypes(session).then(setCatalogue);
+  }, []);
+  // The filter applies shortly after typing stops.
+  useEffect(() => {
+    const t = setTimeout(() => setApplied(filter.trim()), 400);
+    return () => clearTimeout(t);
+  }, [filter]);
+  return html`<section>
+    <${PageTitle}>Activity<//>
+    <form class="toolbar" role="search" aria-label="Filter events" onSubmit=${(e) => {
+      e.preventDefault();
+      setApplied(filter.trim());
+    }}>
+      <${Field} label="Event type" value=${filter} onValue=${setFilter} list=${listId} autocomplete="off" spellcheck="false"
+        hint="Only events of this type; empty for all." />
+      <datalist id=${listId}>${catalogue.map((t) => html`<option value=${t.name}></option>`)}</datalist>
+    </form>
+    <${EventFeed} key=${applied} applied=${applied} names=${names} />
+  </section>`;
+}
+
+/** The polled list for one filter (a new filter starts a new feed, so no answer for the old one lands here). */
+function EventFeed({ applied, names }) {
   const { session } = useApp();
   const [items, setItems] = useState(null);
   const [cursor, setCursor] = useState(null);
@@ -26,7 +111,7 @@ export function Activity() {
     s.inFlight = true;
     let delay = EVERY;
     try {
-      const r = await request(session, 'GET', projectPath(session, `/events${qs({ limit: 50 })}`));
+      const r = await request(session, 'GET', projectPath(session, `/events${qs({ event_type: applied, limit: 50 })}`));
       if (!s.alive) return;
       const known = new Set((s.items || []).map((e) => e.id));
       const incoming = r.items || [];
@@ -84,7 +169,7 @@ export function Activity() {
   async function loadMore() {
     setMore(true);
     try {
-      const r = await request(session, 'GET', projectPath(session, `/events${qs({ limit: 50, cursor })}`));
+      const r = await request(session, 'GET', projectPath(session, `/events${qs({ event_type: applied, limit: 50, cursor })}`));
       const known = new Set(state.current.items.map((e) => e.id));
       state.current.items = [...state.current.items, ...r.items.filter((e) => !known.has(e.id))];
       setItems(state.current.items);
@@ -96,28 +181,56 @@ export function Activity() {
     }
   }
 
-  return html`<section>
-    <${PageTitle}>Activity<//>
+  return html`<div>
     <p class="live muted" role="status">${live}${fresh ? ` ${fresh} new ${fresh === 1 ? 'event' : 'events'}.` : ''}</p>
     <${ErrorBox} error=${error} />
     ${items === null && html`<${Loading} what="events" />`}
     ${items && items.length === 0 && !error &&
     html`<div class="empty">
-      <p><strong>No events yet.</strong></p>
+      <p><strong>${applied ? `No ${applied} events.` : 'No events yet.'}</strong></p>
       <p>Events your product posts to <code>/api/v1/events</code> or <code>/api/hook/custom-event</code> show up here by themselves.</p>
     </div>`}
     ${items && items.length > 0 &&
     html`<ol class="cards events" aria-label="Events, newest first">
-      ${items.map((ev) => html`<li key=${ev.id} class="event">
+      ${items.map((ev, i) => html`<li key=${ev.id} class="event">
         <div class="event-head">
-          <code class="etype">${ev.event_type}</code>
+          <a class="etype mono" href=${`#/events/${encodeURIComponent(ev.id)}`}>${ev.event_type}</a>
           <${Time} iso=${ev.received_at} />
-          ${ev.test && html`<span class="badge">Test</span>`}
+          ${ev.test && html`<span class="badge test">Test</span>`}
         </div>
         <p class="muted mono small">${ev.id}${ev.session_id ? ` · session ${ev.session_id}` : ''}</p>
         <pre class="body payload">${prettyJson(ev.data)}</pre>
+        <${EventDeliveries} id=${ev.id} names=${names} auto=${i < AUTO_DELIVERIES} />
       </li>`)}
     </ol>`}
     ${cursor && html`<button type="button" class="btn" disabled=${more} onClick=${loadMore}>${more ? 'Loading…' : 'Load more'}</button>`}
+  </div>`;
+}
+
+/** One event: its type, time, data and deliveries (each linking to the webhook's log). */
+export function EventPage({ id }) {
+  const { session } = useApp();
+  const names = useHookNames(session);
+  const [ev, setEv] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    request(session, 'GET', projectPath(session, `/events/${encodeURIComponent(id)}`)).then(setEv, setError);
+  }, [id]);
+  return html`<section>
+    <p class="crumbs"><a href="#/activity">Activity</a></p>
+    <${PageTitle}>${ev ? ev.event_type : 'Event'}<//>
+    <${ErrorBox} error=${error} />
+    ${!ev && !error && html`<${Loading} what="the event" />`}
+    ${ev && html`
+      <dl class="details">
+        <dt>ID</dt><dd class="mono">${ev.id}</dd>
+        <dt>Received</dt><dd><${Time} iso=${ev.received_at} /></dd>
+        ${ev.session_id && html`<dt>Session</dt><dd class="mono">${ev.session_id}</dd>`}
+        ${ev.test && html`<dt>Test</dt><dd><span class="badge test">Test</span></dd>`}
+      </dl>
+      <h2>Data</h2>
+      <pre class="body payload">${prettyJson(ev.data)}</pre>
+      <h2>Deliveries</h2>
+      <${DeliveryList} deliveries=${ev.deliveries || []} names=${names} />`}
   </section>`;
 }

@@ -132,6 +132,20 @@ export async function request(session, method, path, body) {
   throw err;
 }
 
+/**
+ * What the server says about this session (GET /session): kind, read_only, theme, expiry.
+ * An API without that route (404/405) gives null: no theme, not known to be read-only.
+ */
+export async function sessionInfo(session) {
+  try {
+    const r = await request(session, 'GET', '/session');
+    return r && typeof r === 'object' ? r : null;
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return null;
+    throw e;
+  }
+}
+
 /** Describes an error for a person, with the HTTP status where it helps. */
 export function describe(err) {
   if (!(err instanceof ApiError)) return String((err && err.message) || err);

@@ -3,11 +3,13 @@ import { render } from './vendor/preact.module.js';
 import { useEffect, useRef, useState } from './vendor/hooks.module.js';
 import {
   loadSession, saveSession, clearSession, takeFragmentToken, makeSession, onApiEvent, request, projectPath,
-  forgetCatalogue,
+  forgetCatalogue, sessionInfo,
 } from './api.js';
-import { html, AppContext, go } from './ui.js';
+import { html, AppContext, go, Loading, PageTitle, setBrand } from './ui.js';
+import { applyTheme } from './theme.js';
+import { EventTypes } from './event-types.js';
 import { WebhookList, WebhookForm, WebhookPage } from './webhooks.js';
-import { Activity } from './activity.js';
+import { Activity, EventPage } from './activity.js';
 import { ProjectWebHook } from './project-hook.js';
 import { SignIn, Projects, Settings } from './account.js';
 
@@ -47,12 +49,37 @@ function boot() {
   return { session: loadSession() };
 }
 
+let expiredSent = false;
+/** Tells the framing page, once, that this portal session is over (docs/api.md §13). */
+function announceExpired() {
+  if (expiredSent) return;
+  expiredSent = true;
+  try {
+    window.parent.postMessage({ type: 'hookline:session-expired' }, '*');
+  } catch {
+    // no parent to tell
+  }
+}
+
+function Expired({ brand }) {
+  return html`<main id="main" class="signin" tabindex="-1">
+    <p class="brand">${brand}</p>
+    <div class="panel">
+      <${PageTitle}>This session has expired<//>
+      <p>Open this page again from the application that showed it to you to start a new session.</p>
+    </div>
+  </main>`;
+}
+
 function App() {
   const [start] = useState(boot);
   const [session, setSession] = useState(start.session);
   const [notice, setNotice] = useState(start.pendingToken ? 'Enter the project ID that goes with this API key.' : null);
   const [readOnly, setReadOnly] = useState(null);
+  const [info, setInfo] = useState(undefined); // GET /session: undefined while loading, null when unknown
+  const [expired, setExpired] = useState(false);
   const [project, setProject] = useState(null);
+  const [hasWebHook, setHasWebHook] = useState(false);
   const current = useRef(session);
   current.current = session;
   const route = useRoute();
@@ -60,6 +87,12 @@ function App() {
   useEffect(() => {
     onApiEvent('unauthorized', (err, s) => {
       if (!current.current || s.token !== current.current.token) return;
+      if (s.kind === 'portal') {
+        // A portal never falls back to a credential form: it says so and tells the host page.
+        setExpired(true);
+        announceExpired();
+        return;
+      }
       clearSession();
       forgetCatalogue();
       setSession(null);
@@ -75,12 +108,33 @@ function App() {
   }, []);
 
   useEffect(() => {
+    setInfo(undefined);
+    if (!session) {
+      applyTheme(null);
+      return;
+    }
+    sessionInfo(session)
+      .then((i) => {
+        if (current.current !== session) return;
+        setInfo(i);
+        applyTheme(i && i.theme);
+        setBrand(i && i.theme && i.theme.brand_name);
+      })
+      .catch(() => current.current === session && setInfo(null));
+  }, [session && session.token]);
+
+  useEffect(() => {
     setProject(null);
-    // The admin token is only good for project 0's webhook, test and log routes (docs/api.md §12).
-    if (!session || session.projectId === null || session.kind === 'admin') return;
+    setHasWebHook(false);
+    if (!session || session.projectId === null) return;
     request(session, 'GET', projectPath(session))
       .then(setProject)
       .catch(() => setProject(null));
+    if (session.kind === 'portal') {
+      request(session, 'GET', projectPath(session, '/web_hook'))
+        .then(() => setHasWebHook(true))
+        .catch(() => setHasWebHook(false));
+    }
   }, [session && session.token, session && session.projectId]);
 
   function switchSession(s, { stay = false } = {}) {
@@ -93,11 +147,18 @@ function App() {
     if (!stay) go('#/webhooks');
   }
 
+  const portal = session && session.kind === 'portal';
+  const brand = (info && info.theme && info.theme.brand_name) || 'Hookline';
+  if (expired) return html`<${Expired} brand=${brand} />`;
   if (!session) {
     return html`<${SignIn} notice=${notice} initialToken=${start.pendingToken || ''} onSignedIn=${(s) => {
       switchSession(s, { stay: true });
       go(s.projectId === null ? '#/projects' : '#/webhooks');
     }} />`;
+  }
+  // A portal waits for its theme and rights, so it never shows another brand or a write control first.
+  if (portal && info === undefined) {
+    return html`<main id="main" tabindex="-1"><${Loading} what="the portal" /></main>`;
   }
 
   const signOut = () => {
@@ -110,30 +171,43 @@ function App() {
   };
   const openProject = (pid) => switchSession({ ...session, projectId: pid });
 
-  const [a, b, c] = route;
+  const [a, b, c, d] = route;
   const admin = session.kind === 'admin';
+  const keyHolder = session.kind === 'key';
   const hasProject = session.projectId !== null;
+  const isReadOnly = Boolean((info && info.read_only) || readOnly);
+  const showWebHook = !portal || hasWebHook;
   let page;
   let section;
-  if (!hasProject || (admin && a === 'projects')) {
+  if (a === 'event-types') {
+    section = 'event-types';
+    page = html`<${EventTypes} />`;
+  } else if (!hasProject || (admin && a === 'projects')) {
     section = 'projects';
     page = html`<${Projects} />`;
-  } else if (a === 'webhooks' && b === 'new') {
+  } else if (a === 'webhooks' && b === 'new' && !isReadOnly) {
     section = 'webhooks';
     page = html`<${WebhookForm} />`;
-  } else if (a === 'webhooks' && b && c === 'edit') {
+  } else if (a === 'webhooks' && b === 'wh_default' && (c === 'edit' || !c) && showWebHook) {
+    // The project web hook has one editor: its own page.
+    section = 'web-hook';
+    page = html`<${ProjectWebHook} />`;
+  } else if (a === 'webhooks' && b && c === 'edit' && !isReadOnly) {
     section = 'webhooks';
     page = html`<${WebhookForm} id=${b} />`;
-  } else if (a === 'webhooks' && b) {
+  } else if (a === 'webhooks' && b && b !== 'new') {
     section = 'webhooks';
-    page = html`<${WebhookPage} id=${b} tab=${c} />`;
+    page = html`<${WebhookPage} id=${b} tab=${c} delivery=${c === 'logs' ? d : undefined} />`;
+  } else if (a === 'events' && b) {
+    section = 'activity';
+    page = html`<${EventPage} id=${b} />`;
   } else if (a === 'activity') {
     section = 'activity';
     page = html`<${Activity} />`;
-  } else if (a === 'web-hook') {
+  } else if (a === 'web-hook' && showWebHook) {
     section = 'web-hook';
     page = html`<${ProjectWebHook} />`;
-  } else if (a === 'settings' && !admin) {
+  } else if (a === 'settings' && keyHolder) {
     section = 'settings';
     page = html`<${Settings} />`;
   } else {
@@ -148,25 +222,27 @@ function App() {
     : project && project.name
       ? `${project.name} · project ${session.projectId}`
       : session.projectId === 0 ? 'Operations project · 0' : `Project ${session.projectId}`;
-  const kindLabel = { admin: 'Admin', key: 'API key', portal: readOnly ? 'Portal · read-only' : 'Portal' }[session.kind];
+  const kindLabel = { admin: 'Admin', key: 'API key', portal: 'Portal' }[session.kind];
 
-  return html`<${AppContext.Provider} value=${{ session, switchSession, openProject }}>
+  return html`<${AppContext.Provider} value=${{ session, switchSession, openProject, canWrite: !isReadOnly }}>
     <a class="skip" href="#main" onClick=${(e) => {
       e.preventDefault();
       document.getElementById('main').focus();
     }}>Skip to content</a>
     <header class="topbar">
       <div class="brand-row">
-        <span class="brand">Hookline</span>
-        <span class="project-label">${projectLabel} <span class="badge kind">${kindLabel}</span></span>
-        <button type="button" class="btn subtle signout" onClick=${signOut}>Sign out</button>
+        <span class="brand">${brand}</span>
+        <span class="project-label">${projectLabel} <span class="badge kind">${kindLabel}</span>
+          ${isReadOnly && html` <span class="badge readonly">Read-only</span>`}</span>
+        ${!portal && html`<button type="button" class="btn subtle signout" onClick=${signOut}>Sign out</button>`}
       </div>
       <nav aria-label="Main">
         <ul>
           ${hasProject && link('webhooks', '#/webhooks', 'Webhooks')}
+          ${link('event-types', '#/event-types', 'Event types')}
           ${hasProject && link('activity', '#/activity', 'Activity')}
-          ${hasProject && link('web-hook', '#/web-hook', 'Project web hook')}
-          ${hasProject && !admin && link('settings', '#/settings', 'Settings')}
+          ${hasProject && showWebHook && link('web-hook', '#/web-hook', 'Project web hook')}
+          ${hasProject && keyHolder && link('settings', '#/settings', 'Settings')}
           ${admin && link('projects', '#/projects', 'Projects')}
         </ul>
       </nav>
@@ -180,5 +256,11 @@ function App() {
     </main>
   <//>`;
 }
+
+// A new portal link opened in the same page (a host setting its iframe's src again changes
+// only the fragment): start over with that token.
+window.addEventListener('hashchange', () => {
+  if (/^#token=/.test(location.hash)) location.reload();
+});
 
 render(html`<${App} />`, document.getElementById('app'));

@@ -1,6 +1,7 @@
 // The last 24 hours of a webhook's deliveries by status, as an inline SVG
 // (classes only, no style attributes). Computed here by paging the delivery log
 // newest first until deliveries are older than 24 hours (at most 10 pages of 200).
+// The webhooks list reuses last24h for each row's last delivery and success rate.
 import { useEffect, useId, useRef, useState } from './vendor/hooks.module.js';
 import { request, projectPath, qs } from './api.js';
 import { html, useApp, ErrorBox, useAlive } from './ui.js';
@@ -15,9 +16,11 @@ export async function last24h(session, webhookId, now = Date.now()) {
   const buckets = Array.from({ length: 24 }, () => ({ success: 0, error: 0, pending: 0 }));
   let cursor = null;
   let capped = false;
+  let last = null;
   for (let page = 0; page < PAGES; page++) {
     const path = projectPath(session, `/webhooks/${encodeURIComponent(webhookId)}/deliveries${qs({ limit: 200, cursor })}`);
     const r = await request(session, 'GET', path);
+    if (page === 0) last = (r.items || [])[0] || null;
     let older = false;
     for (const d of r.items || []) {
       const t = Date.parse(d.created_at);
@@ -33,7 +36,9 @@ export async function last24h(session, webhookId, now = Date.now()) {
     if (older || !cursor) break;
     if (page === PAGES - 1) capped = true;
   }
-  return { buckets, capped, since };
+  const totals = { success: 0, error: 0, pending: 0 };
+  for (const b of buckets) for (const st of STATUSES) totals[st] += b[st];
+  return { buckets, capped, since, last, totals };
 }
 
 export function DeliveryChart({ webhookId }) {
@@ -60,8 +65,7 @@ export function DeliveryChart({ webhookId }) {
     load();
   }, [webhookId]);
 
-  const totals = { success: 0, error: 0, pending: 0 };
-  if (data) for (const b of data.buckets) for (const s of STATUSES) totals[s] += b[s];
+  const totals = data ? data.totals : { success: 0, error: 0, pending: 0 };
   const summary = `Deliveries in the last 24 hours: ${totals.success} success, ${totals.error} error, ${totals.pending} pending.`;
 
   return html`<section class="panel" aria-labelledby=${`${id}-h`}>

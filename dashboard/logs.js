@@ -1,11 +1,13 @@
 // A webhook's delivery log (the Logs tab): status filter, each delivery's
 // attempts and a Retry button.
-import { useEffect, useId, useState } from './vendor/hooks.module.js';
+import { useEffect, useId, useRef, useState } from './vendor/hooks.module.js';
 import { request, projectPath, qs } from './api.js';
-import { html, useApp, Loading, ErrorBox, Select, Time, DeliveryBadge, useAlive, pollUntil } from './ui.js';
+import { html, useApp, useCanWrite, Loading, ErrorBox, Select, Time, DeliveryBadge, useAlive, pollUntil } from './ui.js';
 
-export function DeliveryLogs({ webhookId }) {
+/** The log of one webhook; `open` names a delivery to show opened (a link from a test or an event). */
+export function DeliveryLogs({ webhookId, open: openId }) {
   const { session } = useApp();
+  const [pinned, setPinned] = useState(null);
   const [status, setStatus] = useState('');
   const [items, setItems] = useState(null);
   const [cursor, setCursor] = useState(null);
@@ -31,6 +33,13 @@ export function DeliveryLogs({ webhookId }) {
   useEffect(() => {
     load(null, status);
   }, [webhookId, status]);
+  // A linked delivery that is not on the first page is fetched and shown above the list.
+  useEffect(() => {
+    if (!openId || items === null || items.some((d) => d.id === openId) || pinned) return;
+    request(session, 'GET', projectPath(session, `/deliveries/${encodeURIComponent(openId)}`))
+      .then(setPinned)
+      .catch(() => {});
+  }, [openId, items]);
 
   return html`<div class="logs">
     <div class="toolbar">
@@ -42,6 +51,7 @@ export function DeliveryLogs({ webhookId }) {
       <button type="button" class="btn" onClick=${() => load(null)} disabled=${busy}>Refresh</button>
     </div>
     <${ErrorBox} error=${error} />
+    ${pinned && html`<ul class="cards pinned" aria-label="Linked delivery"><${DeliveryRow} d=${pinned} startOpen /></ul>`}
     ${items === null && html`<${Loading} what="deliveries" />`}
     ${items && items.length === 0 && !error &&
     html`<div class="empty"><p>${cursor
@@ -49,15 +59,16 @@ export function DeliveryLogs({ webhookId }) {
       : status ? 'No deliveries with this status.' : 'No deliveries yet. Send a test to see one here.'}</p></div>`}
     ${items && items.length > 0 &&
     html`<ul class="cards deliveries" aria-label="Deliveries">
-      ${items.map((d) => html`<${DeliveryRow} key=${d.id} d=${d} />`)}
+      ${items.map((d) => html`<${DeliveryRow} key=${d.id} d=${d} startOpen=${d.id === openId} />`)}
     </ul>`}
     ${cursor &&
     html`<button type="button" class="btn" disabled=${busy} onClick=${() => load(cursor)}>${busy ? 'Loading…' : 'Load more'}</button>`}
   </div>`;
 }
 
-function DeliveryRow({ d: initial }) {
+function DeliveryRow({ d: initial, startOpen = false }) {
   const { session } = useApp();
+  const canWrite = useCanWrite();
   const [d, setD] = useState(initial);
   useEffect(() => setD(initial), [initial]); // a refreshed list brings a newer copy
   const [open, setOpen] = useState(false);
@@ -67,17 +78,25 @@ function DeliveryRow({ d: initial }) {
   const id = useId();
   const path = projectPath(session, `/deliveries/${encodeURIComponent(d.id)}`);
   const alive = useAlive();
+  const rowRef = useRef(null);
 
   async function loadDetail() {
     setError(null);
     try {
       const full = await request(session, 'GET', path);
+      if (!alive.current) return;
       setDetail(full);
       setD(full);
     } catch (e) {
-      setError(e);
+      if (alive.current) setError(e);
     }
   }
+  useEffect(() => {
+    if (!startOpen) return;
+    setOpen(true);
+    loadDetail();
+    if (rowRef.current) rowRef.current.scrollIntoView({ block: 'start' });
+  }, []);
   async function doRetry() {
     setRetry({ busy: true });
     const before = d.attempts;
@@ -104,37 +123,47 @@ function DeliveryRow({ d: initial }) {
       if (alive.current) setRetry({ error: e });
     }
   }
+  const finished = d.status === 'success' || d.status === 'error';
 
-  return html`<li class="delivery">
+  return html`<li class="delivery" ref=${rowRef}>
     <div class="delivery-head">
       <${DeliveryBadge} status=${d.status} />
       <code class="etype">${d.event_type}</code>
+      ${d.test && html`<span class="badge test">Test</span>`}
       <span><span class="label">Response code</span> ${d.response_code ?? '—'}</span>
-      <${Time} iso=${d.created_at} />
+      <span><span class="label">Last attempt</span> <${Time} iso=${d.last_attempt_at} /></span>
     </div>
     <div class="delivery-meta muted">
       <span class="mono">${d.id}</span>
       <span>${d.attempts} ${d.attempts === 1 ? 'attempt' : 'attempts'}</span>
       ${d.next_attempt_at && html`<span>next attempt <${Time} iso=${d.next_attempt_at} /></span>`}
+      <a href=${`#/events/${encodeURIComponent(d.event_id)}`}>View event</a>
     </div>
     ${d.error && html`<p class="delivery-error"><span class="label">Error</span> ${d.error}</p>`}
     ${d.response_body !== null && d.response_body !== undefined && d.response_body !== '' &&
     html`<div><span class="label">Response</span><pre class="body">${d.response_body}</pre></div>`}
-    <button type="button" class="btn subtle" aria-expanded=${open ? 'true' : 'false'} aria-controls=${id}
-      onClick=${() => {
-        setOpen(!open);
-        if (!open) loadDetail();
-      }}>${open ? 'Hide attempts' : 'Show attempts'}</button>
+    <div class="actions">
+      <button type="button" class="btn subtle" aria-expanded=${open ? 'true' : 'false'} aria-controls=${id}
+        onClick=${() => {
+          setOpen(!open);
+          if (!open) loadDetail();
+        }}>${open ? 'Hide attempts' : 'Show attempts'}</button>
+      ${canWrite && finished &&
+      html`<button type="button" class="btn" onClick=${doRetry} disabled=${retry && (retry.busy || retry.waiting)}>Retry</button>`}
+    </div>
+    <div aria-live="polite">${retry && retry.text && html`<p class="notice success">${retry.text}</p>`}</div>
+    ${retry && retry.error && html`<${ErrorBox} error=${retry.error} />`}
     <div id=${id} hidden=${!open} class="attempts">
       ${open && html`
         <${ErrorBox} error=${error} />
         ${!detail && !error && html`<${Loading} what="attempts" />`}
         ${detail && html`<${Attempts} list=${detail.attempts_log || []} />`}
-        <div class="actions">
-          <button type="button" class="btn" onClick=${doRetry} disabled=${retry && (retry.busy || retry.waiting)}>Retry</button>
-        </div>
-        <div aria-live="polite">${retry && retry.text && html`<p class="notice success">${retry.text}</p>`}</div>
-        ${retry && retry.error && html`<${ErrorBox} error=${retry.error} />`}`}
+        ${detail && html`<section aria-labelledby=${`${id}-payload`}>
+          <h3 id=${`${id}-payload`}>Payload</h3>
+          ${typeof detail.payload === 'string'
+            ? html`<pre class="body">${detail.payload}</pre>`
+            : html`<p class="muted">The body as sent is not available from this API.</p>`}
+        </section>`}`}
     </div>
   </li>`;
 }

@@ -3,12 +3,27 @@
 import { useEffect, useState } from './vendor/hooks.module.js';
 import { request, projectPath, ApiError } from './api.js';
 import {
-  html, useApp, PageTitle, Loading, ErrorBox, splitErrors, Field, Check, KeyValueRows, rowsFrom,
+  html, useApp, useCanWrite, PageTitle, Loading, ErrorBox, splitErrors, Field, Check, KeyValueRows, rowsFrom,
   rowsToObject, Confirm, useAlive, pollAttempt, AttemptResult,
 } from './ui.js';
 
+/** What a read-only session sees: the settings as text, no form. */
+function WebHookFacts({ hook }) {
+  const params = Object.entries(hook.custom_parameters || {});
+  return html`<dl class="details">
+    <dt>Endpoint</dt><dd class="mono">${hook.endpoint || '—'}</dd>
+    <dt>Enabled</dt><dd>${hook.enable_web_hook === true || hook.enable_web_hook === 'true' ? 'Yes' : 'No'}</dd>
+    <dt>HTTP authorization</dt><dd>${hook.enable_http_authorization === true || hook.enable_http_authorization === 'true' ? 'Used' : 'Not used'}</dd>
+    <dt>Custom parameters</dt><dd>${params.length
+      ? html`<ul class="plain">${params.map(([k, v]) => html`<li><code>${k}</code>: <span class="mono">${String(v)}</span></li>`)}</ul>`
+      : html`<span class="muted">None</span>`}</dd>
+  </dl>`;
+}
+
 export function ProjectWebHook() {
   const { session } = useApp();
+  const canWrite = useCanWrite();
+  const [hook, setHook] = useState(null);
   const [exists, setExists] = useState(null); // null while loading
   const [loadError, setLoadError] = useState(null);
   const [endpoint, setEndpoint] = useState('');
@@ -34,7 +49,9 @@ export function ProjectWebHook() {
 
   async function load() {
     try {
-      fill(await request(session, 'GET', projectPath(session, '/web_hook')));
+      const r = await request(session, 'GET', projectPath(session, '/web_hook'));
+      fill(r);
+      setHook(r);
       setExists(true);
     } catch (e) {
       if (e.status === 404) {
@@ -117,13 +134,21 @@ export function ProjectWebHook() {
   if (loadError) return html`<section><${PageTitle}>Project web hook<//><${ErrorBox} error=${loadError} /></section>`;
   if (exists === null) return html`<section><${PageTitle}>Project web hook<//><${Loading} what="the web hook" /></section>`;
   const testing = test && (test.phase === 'sending' || test.phase === 'waiting');
+  const logs = exists && html`<p><a href="#/webhooks/wh_default/logs">Deliveries of the web hook (logs)</a></p>`;
+  if (!canWrite) {
+    return html`<section>
+      <${PageTitle}>Project web hook<//>
+      ${exists ? html`<${WebHookFacts} hook=${hook} />${logs}` : html`<p class="notice">No web hook is set up.</p>`}
+    </section>`;
+  }
 
   return html`<section>
     <${PageTitle}>Project web hook<//>
     <p class="muted">One URL called when a session is created, updated or deleted, with a flat payload and your custom parameters.</p>
     ${!exists && html`<p class="notice">No web hook yet. Fill in the endpoint and save to create it.</p>`}
+    ${logs}
     <form class="form" onSubmit=${save} novalidate>
-      <${ErrorBox} error=${error} unmatched=${unmatched} />
+      <${ErrorBox} error=${error} unmatched=${unmatched} summary />
       <${Field} label="Endpoint" value=${endpoint} onValue=${setEndpoint} error=${byField.endpoint} spellcheck="false"
         autocomplete="off" hint="Without the protocol, e.g. example.com/web_hook: HTTPS is enforced." />
       <${Check} label="Enable web hook" checked=${enabled} onValue=${setEnabled} error=${byField.enable_web_hook} />

@@ -10,6 +10,11 @@ import { describe } from './api.js';
 export const html = htm.bind(h);
 export const AppContext = createContext(null);
 export const useApp = () => useContext(AppContext);
+/** False in a read-only session: write controls are not offered at all. */
+export const useCanWrite = () => {
+  const app = useContext(AppContext);
+  return !app || app.canWrite !== false;
+};
 
 export function go(hash) {
   if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));
@@ -27,6 +32,14 @@ export function takeFlash() {
   return t;
 }
 
+let brandName = 'Hookline';
+/** The name in the tab title: a portal's brand, else Hookline. */
+export function setBrand(name) {
+  brandName = name || 'Hookline';
+  const h1 = document.querySelector('h1');
+  if (h1) document.title = `${h1.textContent} · ${brandName}`;
+}
+
 /** The page's h1; focused when the page opens so keyboard and screen reader users land on it. */
 export function PageTitle({ children }) {
   const ref = useRef(null);
@@ -34,7 +47,7 @@ export function PageTitle({ children }) {
     if (ref.current) ref.current.focus({ preventScroll: true });
   }, []);
   useEffect(() => {
-    if (ref.current) document.title = `${ref.current.textContent} · Hookline`;
+    if (ref.current) document.title = `${ref.current.textContent} · ${brandName}`;
   });
   return html`<h1 tabindex="-1" ref=${ref}>${children}</h1>`;
 }
@@ -48,12 +61,21 @@ export function Loading({ what }) {
   return html`<p class="loading" role="status"><span class="spinner" aria-hidden="true"></span>Loading ${what}…</p>`;
 }
 
-/** The API's message, plus every field error that no input on the form shows. */
-export function ErrorBox({ error, unmatched = null }) {
+/**
+ * The API's message, plus every field error that no input on the form shows. With `summary`
+ * (a form's error summary) it takes focus and scrolls into view each time a new error arrives.
+ */
+export function ErrorBox({ error, unmatched = null, summary = false }) {
+  const ref = useRef(null);
+  useEffect(() => {
+    if (!summary || !error || !ref.current) return;
+    ref.current.focus({ preventScroll: true });
+    ref.current.scrollIntoView({ block: 'center' });
+  }, [error, summary]);
   if (!error) return null;
   // A single field error is the envelope's message already (`field: problem`): not twice.
   const list = (unmatched ?? (error.errors || [])).filter((e) => `${e.field}: ${e.message}` !== error.message);
-  return html`<div class="notice error" role="alert">
+  return html`<div class="notice error" role="alert" ref=${ref} tabindex=${summary ? '-1' : undefined}>
     <p>${describe(error)}</p>
     ${list.length > 0 &&
     html`<ul>
@@ -95,7 +117,9 @@ function Control({ kind, label, hint, error, value, checked, onValue, options, t
         </select>`
       : box
         ? html`<input ...${a} type="checkbox" checked=${checked} onChange=${(e) => onValue(e.currentTarget.checked)} />`
-        : html`<input ...${a} type=${type} value=${value} onInput=${(e) => onValue(e.currentTarget.value)} />`;
+        : kind === 'area'
+          ? html`<textarea ...${a} value=${value} onInput=${(e) => onValue(e.currentTarget.value)}></textarea>`
+          : html`<input ...${a} type=${type} value=${value} onInput=${(e) => onValue(e.currentTarget.value)} />`;
   return html`<div class=${box ? 'field check' : 'field'}>
     ${box ? control : lab}
     ${box ? lab : hint && html`<p class="hint" id=${`${id}-hint`}>${hint}</p>`}
@@ -106,6 +130,7 @@ function Control({ kind, label, hint, error, value, checked, onValue, options, t
 export const Field = (p) => Control(p);
 export const Check = (p) => Control({ ...p, kind: 'check' });
 export const Select = (p) => Control({ ...p, kind: 'select' });
+export const TextArea = (p) => Control({ ...p, kind: 'area' });
 
 let rowSeq = 0;
 export const newRow = (name = '', value = '') => ({ key: ++rowSeq, name, value });
@@ -257,7 +282,7 @@ export function DeliveryBadge({ status }) {
 
 export function webhookState(wh) {
   if (wh.enabled) return ['on', 'Enabled'];
-  if (wh.disabled_reason === 'failing') return ['failing', 'Disabled: failing'];
+  if (wh.disabled_reason === 'failing') return ['failing', 'Failing'];
   return ['off', 'Disabled'];
 }
 

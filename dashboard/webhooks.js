@@ -1,20 +1,49 @@
 // Webhooks: the list, the create/edit form and a webhook's page (actions, test,
 // recover, the 24-hour chart and the Logs tab).
-import { useEffect, useId, useState } from './vendor/hooks.module.js';
+import { useEffect, useId, useRef, useState } from './vendor/hooks.module.js';
 import { request, projectPath, qs, eventTypes, ApiError } from './api.js';
 import {
-  html, useApp, go, flash, PageTitle, Flash, Loading, ErrorBox, splitErrors, Field, Check, Select,
-  KeyValueRows, rowsFrom, rowsToObject, OnceValue, Confirm, Time, WebhookBadge, useAlive, pollAttempt,
-  AttemptResult,
+  html, useApp, useCanWrite, go, flash, PageTitle, Flash, Loading, ErrorBox, splitErrors, Field, Check, Select,
+  TextArea, KeyValueRows, rowsFrom, rowsToObject, OnceValue, Confirm, Time, WebhookBadge, DeliveryBadge, useAlive,
+  pollAttempt, AttemptResult, prettyJson,
 } from './ui.js';
-import { DeliveryChart } from './chart.js';
+import { DeliveryChart, last24h } from './chart.js';
 import { DeliveryLogs } from './logs.js';
 
 const hookPath = (s, id, rest = '') => projectPath(s, `/webhooks/${encodeURIComponent(id)}${rest}`);
-const hookHash = (id, rest = '') => `#/webhooks/${encodeURIComponent(id)}${rest}`;
+export const hookHash = (id, rest = '') => `#/webhooks/${encodeURIComponent(id)}${rest}`;
+/** The logs of a webhook, opened at one delivery. */
+export const deliveryHash = (webhookId, deliveryId) => hookHash(webhookId, `/logs/${encodeURIComponent(deliveryId)}`);
+/** The row of the project web hook opens its own page, its only editor. */
+const rowHash = (id) => (id === 'wh_default' ? '#/web-hook' : hookHash(id));
+const POLL_STATE = 5000;
+
+/** A row's last delivery and its success rate over 24 hours (finished deliveries only). */
+function HookStats({ id }) {
+  const { session } = useApp();
+  const [data, setData] = useState(null);
+  const alive = useAlive();
+  useEffect(() => {
+    last24h(session, id)
+      .then((d) => alive.current && setData(d))
+      .catch(() => alive.current && setData(false));
+  }, [id]);
+  if (data === null) return html`<span class="stats muted">Loading statistics…</span>`;
+  if (data === false) return html`<span class="stats muted">Statistics unavailable</span>`;
+  const done = data.totals.success + data.totals.error;
+  return html`<span class="stats">
+    <span><span class="label">Last delivery</span> ${data.last
+      ? html`<${DeliveryBadge} status=${data.last.status} /> <${Time} iso=${data.last.last_attempt_at || data.last.created_at} />`
+      : html`<span class="muted">None yet</span>`}</span>
+    <span><span class="label">Success rate (24 h)</span> ${done
+      ? `${Math.round((1000 * data.totals.success) / done) / 10}%`
+      : html`<span class="muted">—</span>`}</span>
+  </span>`;
+}
 
 export function WebhookList() {
   const { session } = useApp();
+  const canWrite = useCanWrite();
   const [items, setItems] = useState(null);
   const [cursor, setCursor] = useState(null);
   const [error, setError] = useState(null);
@@ -38,7 +67,7 @@ export function WebhookList() {
   return html`<section>
     <div class="page-head">
       <${PageTitle}>Webhooks<//>
-      <button type="button" class="btn primary" onClick=${() => go('#/webhooks/new')}>Add webhook</button>
+      ${canWrite && html`<button type="button" class="btn primary" onClick=${() => go('#/webhooks/new')}>Add webhook</button>`}
     </div>
     <${Flash} />
     <${ErrorBox} error=${error} />
@@ -46,14 +75,15 @@ export function WebhookList() {
     ${items && items.length === 0 && !error &&
     html`<div class="empty">
       <p><strong>No webhooks yet.</strong></p>
-      <p>Add a webhook to have events delivered to an endpoint of yours.</p>
+      ${canWrite && html`<p>Add a webhook to have events delivered to an endpoint of yours.</p>`}
     </div>`}
     ${items && items.length > 0 &&
     html`<ul class="cards hooks" aria-label="Webhooks">
       ${items.map((wh) => html`<li key=${wh.id} class="hook-row">
-        <a class="hook-name" href=${hookHash(wh.id)}>${wh.name}</a>
+        <a class="hook-name" href=${rowHash(wh.id)}>${wh.name}</a>
         <span class="url mono">${wh.url}</span>
         <${WebhookBadge} wh=${wh} />
+        <${HookStats} id=${wh.id} />
       </li>`)}
     </ul>`}
     ${cursor &&
@@ -67,6 +97,35 @@ export function WebhookList() {
 
 function splitTypes(text) {
   return text.split(/[\s,]+/).map((t) => t.trim()).filter(Boolean);
+}
+
+/** Every prefix wildcard of the catalogue's names: order.created, order.paid -> order.* */
+export function wildcards(names) {
+  const out = new Set();
+  for (const n of names) {
+    const parts = n.split('.');
+    for (let i = 1; i < parts.length; i++) out.add(`${parts.slice(0, i).join('.')}.*`);
+  }
+  return [...out].sort();
+}
+
+/** Event types: a checkbox per catalogue type and per prefix wildcard, and a field for any other type. */
+function EventTypesField({ catalogue, picked, setPicked, other, setOther, error }) {
+  const options = [...wildcards(catalogue.map((t) => t.name)).map((n) => [n, '']),
+    ...catalogue.map((t) => [t.name, t.description || ''])];
+  const hid = useId();
+  const toggle = (name, on) => setPicked(on ? [...picked.filter((x) => x !== name), name] : picked.filter((x) => x !== name));
+  return html`<fieldset class="kv types-field" aria-describedby=${hid}>
+    <legend>Event types</legend>
+    <p class="hint" id=${hid}>None chosen means all events. A prefix such as <code>order.*</code> takes every type that starts with it.</p>
+    ${options.length > 0 &&
+    html`<div class="type-options">
+      ${options.map(([name, hint]) => html`<${Check} key=${name} label=${name} hint=${hint || undefined}
+        checked=${picked.includes(name)} onValue=${(on) => toggle(name, on)} />`)}
+    </div>`}
+    <${Field} label="Other event types" value=${other} onValue=${setOther} error=${error} spellcheck="false" autocomplete="off"
+      hint=${options.length ? 'Types not listed above, comma-separated; prefix.* patterns too.' : 'Comma-separated types or prefix.* patterns.'} />
+  </fieldset>`;
 }
 
 /** Create (no `id`) or edit a webhook. */
@@ -84,8 +143,19 @@ export function WebhookForm({ id }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const [created, setCreated] = useState(null);
-  const [catalogue, setCatalogue] = useState([]);
+  const [catalogue, setCatalogue] = useState(null);
+  const [picked, setPicked] = useState([]);
   const set = (k) => (v) => setF((old) => ({ ...old, [k]: v }));
+
+  // Once both the webhook and the catalogue are known: its types that have a checkbox are ticked,
+  // the others go to the text field.
+  useEffect(() => {
+    if (!orig || catalogue === null) return;
+    const offered = new Set([...catalogue.map((t) => t.name), ...wildcards(catalogue.map((t) => t.name))]);
+    const types = orig.event_types || [];
+    setPicked(types.filter((t) => offered.has(t)));
+    setF((old) => ({ ...old, types: types.filter((t) => !offered.has(t)).join(', ') }));
+  }, [orig, catalogue]);
 
   useEffect(() => {
     eventTypes(session).then(setCatalogue);
@@ -95,7 +165,7 @@ export function WebhookForm({ id }) {
         setOrig(wh);
         setF((old) => ({
           ...old,
-          name: wh.name, url: wh.url, types: (wh.event_types || []).join(', '), enabled: Boolean(wh.enabled),
+          name: wh.name, url: wh.url, enabled: Boolean(wh.enabled),
           contentType: wh.content_type || 'json', payloadFormat: wh.payload_format || 'envelope',
           rateLimit: wh.rate_limit === null || wh.rate_limit === undefined ? '' : String(wh.rate_limit),
         }));
@@ -131,7 +201,7 @@ export function WebhookForm({ id }) {
       return;
     }
     const body = {
-      name: f.name, url: f.url.trim(), event_types: splitTypes(f.types), enabled: f.enabled,
+      name: f.name, url: f.url.trim(), event_types: [...new Set([...picked, ...splitTypes(f.types)])], enabled: f.enabled,
       content_type: f.contentType, payload_format: f.payloadFormat,
       headers: hdrs.value, custom_parameters: prms.value,
     };
@@ -146,6 +216,8 @@ export function WebhookForm({ id }) {
       for (const [k, v] of Object.entries(body)) {
         if (k in orig && JSON.stringify(orig[k] ?? null) === JSON.stringify(v)) delete body[k];
       }
+      const sameTypes = (x, y) => x.length === y.length && x.every((t) => y.includes(t));
+      if (body.event_types && sameTypes(body.event_types, orig.event_types || [])) delete body.event_types;
       if (Object.keys(body).length === 0) {
         flash('No changes to save.');
         go(hookHash(id));
@@ -190,23 +262,12 @@ export function WebhookForm({ id }) {
   return html`<section>
     <${PageTitle}>${editing ? `Edit ${orig.name}` : 'Add webhook'}<//>
     <form class="form" onSubmit=${submit} novalidate>
-      <${ErrorBox} error=${error} unmatched=${unmatched} />
+      <${ErrorBox} error=${error} unmatched=${unmatched} summary />
       <${Field} label="Name" value=${f.name} onValue=${set('name')} error=${byField.name} maxlength="100" autocomplete="off" />
       <${Field} label="URL" type="url" value=${f.url} onValue=${set('url')} error=${byField.url} spellcheck="false"
         hint="Where deliveries are POSTed; https:// (may contain {VerificationKey})." autocomplete="off" />
-      <${Field} label="Event types" value=${f.types} onValue=${set('types')} error=${byField.event_types} spellcheck="false"
-        hint="Comma-separated types or prefix.* patterns; empty means all events." autocomplete="off" />
-      ${catalogue.length > 0 &&
-      html`<details class="catalogue">
-        <summary>Event catalogue (${catalogue.length})</summary>
-        <ul>
-          ${catalogue.map((t) => html`<li key=${t.name}>
-            <button type="button" class="btn subtle" aria-label=${`Add ${t.name}`}
-              onClick=${() => setF((old) => ({ ...old, types: [...splitTypes(old.types).filter((x) => x !== t.name), t.name].join(', ') }))}>Add</button>
-            <code>${t.name}</code> <span class="muted">${t.description || ''}</span>
-          </li>`)}
-        </ul>
-      </details>`}
+      <${EventTypesField} catalogue=${catalogue || []} picked=${picked} setPicked=${setPicked} other=${f.types}
+        setOther=${set('types')} error=${byField.event_types} />
       <${Check} label="Enabled" checked=${f.enabled} onValue=${set('enabled')} error=${byField.enabled} />
       <div class="row">
         <${Select} label="Content type" value=${f.contentType} onValue=${set('contentType')} error=${byField.content_type}
@@ -242,27 +303,38 @@ export function WebhookForm({ id }) {
 }
 
 /** A webhook's page with its Overview and Logs tabs. */
-export function WebhookPage({ id, tab: initialTab }) {
+export function WebhookPage({ id, tab: initialTab, delivery }) {
   const { session } = useApp();
+  const canWrite = useCanWrite();
   const [wh, setWh] = useState(null);
   const [error, setError] = useState(null);
   const [tab, setTab] = useState(initialTab === 'logs' ? 'logs' : 'overview');
   const [action, setAction] = useState(null); // {busy, error, text}
   const [secret, setSecret] = useState(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [confirmRotate, setConfirmRotate] = useState(false);
   const [deleteState, setDeleteState] = useState({ busy: false, error: null });
   const tabsId = useId();
+  const alive = useAlive();
 
   async function load() {
     try {
-      setWh(await request(session, 'GET', hookPath(session, id)));
+      const next = await request(session, 'GET', hookPath(session, id));
+      if (!alive.current) return;
+      // Keep the same object when nothing changed, so the page does not redraw every poll.
+      setWh((old) => (old && JSON.stringify(old) === JSON.stringify(next) ? old : next));
       setError(null);
     } catch (e) {
-      setError(e);
+      if (alive.current) setError(e);
     }
   }
   useEffect(() => {
     load();
+    // The state (enabled, disabled for failing) changes on the server by itself: look again every 5 s.
+    const timer = setInterval(() => {
+      if (!document.hidden) load();
+    }, POLL_STATE);
+    return () => clearInterval(timer);
   }, [id]);
 
   async function act(label, fn) {
@@ -280,6 +352,7 @@ export function WebhookPage({ id, tab: initialTab }) {
       <p><a href="#/webhooks">Back to webhooks</a></p></section>`;
   }
   if (!wh) return html`<section><${PageTitle}>Webhook<//><${Loading} what="the webhook" /></section>`;
+  const failing = !wh.enabled && wh.disabled_reason === 'failing';
 
   const toggle = () =>
     act('toggle', async () => {
@@ -287,11 +360,23 @@ export function WebhookPage({ id, tab: initialTab }) {
       setWh(next);
       return next.enabled ? 'Webhook enabled.' : 'Webhook disabled.';
     });
-  const rotate = () =>
-    act('rotate', async () => {
+  const rotate = () => {
+    setConfirmRotate(false);
+    return act('rotate', async () => {
       const next = await request(session, 'POST', hookPath(session, id, '/rotate-secret'));
       setSecret(next);
       return 'Secret rotated. The previous secret keeps signing deliveries for 24 hours.';
+    });
+  };
+  const enableAndRecover = () =>
+    act('recover', async () => {
+      const since = wh.failing_since; // enabling clears it
+      const next = await request(session, 'PATCH', hookPath(session, id), { enabled: true });
+      setWh(next);
+      if (!since) return 'Webhook enabled.';
+      const r = await request(session, 'POST', hookPath(session, id, '/recover'), { since });
+      const n = Number(r && r.recovered) || 0;
+      return `Webhook enabled; ${n} failed ${n === 1 ? 'delivery gets' : 'deliveries get'} a new attempt.`;
     });
   const doDelete = async () => {
     setDeleteState({ busy: true, error: null });
@@ -324,16 +409,21 @@ export function WebhookPage({ id, tab: initialTab }) {
     </div>
     <p class="url mono">${wh.url}</p>
     <${Flash} />
-    <${StateNote} wh=${wh} />
-    <div class="actions" role="group" aria-label="Webhook actions">
-      <button type="button" class="btn" onClick=${() => go(hookHash(id, '/edit'))}>Edit</button>
-      <button type="button" class="btn" onClick=${toggle} disabled=${action && action.busy === 'toggle'}>${wh.enabled ? 'Disable' : 'Enable'}</button>
-      <button type="button" class="btn" onClick=${rotate} disabled=${action && action.busy === 'rotate'}>Rotate secret</button>
+    <${StateNote} wh=${wh} webhookId=${id} />
+    ${canWrite &&
+    html`<div class="actions" role="group" aria-label="Webhook actions">
+      <button type="button" class="btn" onClick=${() => go(id === 'wh_default' ? '#/web-hook' : hookHash(id, '/edit'))}>Edit</button>
+      ${failing
+        ? html`<button type="button" class="btn primary" onClick=${enableAndRecover}
+            disabled=${action && action.busy === 'recover'}>Enable and recover</button>`
+        : html`<button type="button" class="btn" onClick=${toggle}
+            disabled=${action && action.busy === 'toggle'}>${wh.enabled ? 'Disable' : 'Enable'}</button>`}
+      <button type="button" class="btn" onClick=${() => setConfirmRotate(true)} disabled=${action && action.busy === 'rotate'}>Rotate secret</button>
       <button type="button" class="btn danger" onClick=${() => {
         setDeleteState({ busy: false, error: null });
         setConfirmDelete(true);
       }}>Delete</button>
-    </div>
+    </div>`}
     <div aria-live="polite">
       ${action && action.text && html`<p class="notice success">${action.text}</p>`}
     </div>
@@ -349,23 +439,50 @@ export function WebhookPage({ id, tab: initialTab }) {
       error=${deleteState.error} onConfirm=${doDelete} onClose=${() => setConfirmDelete(false)}>
       <p>“${wh.name}” will stop receiving events and its pending deliveries are dropped. This cannot be undone.</p>
     <//>
+    <${Confirm} open=${confirmRotate} title="Rotate this webhook's secret?" confirmLabel="Rotate secret" danger=${false}
+      onConfirm=${rotate} onClose=${() => setConfirmRotate(false)}>
+      <p>A new secret is issued and shown once. For 24 hours deliveries are signed with both the old and the new secret.</p>
+    <//>
     <div class="tabs" role="tablist" aria-label="Webhook sections">
       ${tabBtn('overview', 'Overview')}
       ${tabBtn('logs', 'Logs')}
     </div>
     <div role="tabpanel" id=${`${tabsId}-overview-panel`} aria-labelledby=${`${tabsId}-overview`} hidden=${tab !== 'overview'} tabindex="0">
-      ${tab === 'overview' && html`<${Overview} wh=${wh} />`}
+      ${tab === 'overview' && html`<${Overview} wh=${wh} canWrite=${canWrite} failing=${failing} />`}
     </div>
     <div role="tabpanel" id=${`${tabsId}-logs-panel`} aria-labelledby=${`${tabsId}-logs`} hidden=${tab !== 'logs'} tabindex="0">
-      ${tab === 'logs' && html`<${DeliveryLogs} webhookId=${id} />`}
+      ${tab === 'logs' && html`<${DeliveryLogs} webhookId=${id} open=${delivery} />`}
     </div>
   </section>`;
 }
 
-function StateNote({ wh }) {
-  if (wh.disabled_reason === 'failing') {
-    return html`<p class="notice warning">Disabled automatically: every recent attempt failed${wh.failing_since
-      ? html`, failing since <${Time} iso=${wh.failing_since} />` : ''}. Fix the endpoint, then enable the webhook again.</p>`;
+/** The newest attempted delivery's error and response code (for a webhook disabled as failing). */
+function LastError({ webhookId }) {
+  const { session } = useApp();
+  const [last, setLast] = useState(undefined);
+  const alive = useAlive();
+  useEffect(() => {
+    request(session, 'GET', hookPath(session, webhookId, `/deliveries${qs({ limit: 20 })}`))
+      .then((r) => alive.current && setLast((r.items || []).find((d) => !d.test && d.last_attempt_at) || null))
+      .catch(() => alive.current && setLast(null));
+  }, [webhookId]);
+  if (!last) return null;
+  // The endpoint's own answer says most; a delivery dropped on disabling carries that as its error.
+  const answered = last.response_code !== null && last.response_code !== undefined && last.response_body;
+  const text = answered ? last.response_body : last.error || last.response_body || '';
+  return html`<dl class="details last-error">
+    <dt>Response code</dt><dd>${last.response_code ?? '—'}</dd>
+    <dt>Last error</dt><dd class="mono">${text || '—'}</dd>
+  </dl>`;
+}
+
+function StateNote({ wh, webhookId }) {
+  if (wh.disabled_reason === 'failing' && !wh.enabled) {
+    return html`<div class="notice warning">
+      <p>Disabled automatically: every recent attempt failed${wh.failing_since
+        ? html`, failing since <${Time} iso=${wh.failing_since} />` : ''}. Fix the endpoint, then enable it and recover the failed deliveries.</p>
+      <${LastError} webhookId=${webhookId} />
+    </div>`;
   }
   if (!wh.enabled) {
     return html`<p class="notice">Disabled${wh.disabled_reason === 'manual' ? ' by hand' : ''}: no events are delivered to it.</p>`;
@@ -376,7 +493,7 @@ function StateNote({ wh }) {
   return null;
 }
 
-function Overview({ wh }) {
+function Overview({ wh, canWrite, failing }) {
   const entries = (obj) => Object.entries(obj || {});
   const kv = (obj) =>
     entries(obj).length === 0
@@ -398,30 +515,76 @@ function Overview({ wh }) {
       <dt>Updated</dt><dd><${Time} iso=${wh.updated_at} /></dd>
     </dl>
     <${DeliveryChart} webhookId=${wh.id} />
-    <${SendTest} webhookId=${wh.id} />
-    <${Recover} webhookId=${wh.id} />
+    ${canWrite && html`<${SendTest} webhookId=${wh.id} />`}
+    ${canWrite && !failing && html`<${Recover} webhookId=${wh.id} />`}
   </div>`;
+}
+
+/** The data a test of `type` sends when nothing else is given (as the API's own sample). */
+function samplePayload(type, catalogue) {
+  const t = catalogue.find((x) => x.name === type);
+  if (t && t.example !== null && t.example !== undefined) return prettyJson(t.example);
+  return prettyJson({ message: 'This is a test event sent by Hookline.', event_type: type || 'webhook.test', sample: true });
 }
 
 function SendTest({ webhookId }) {
   const { session } = useApp();
-  const [type, setType] = useState('webhook.test');
+  const [type, setTypeRaw] = useState('webhook.test');
   const [catalogue, setCatalogue] = useState([]);
+  const [payload, setPayloadRaw] = useState(() => samplePayload('webhook.test', []));
+  const edited = useRef(false);
   const [state, setState] = useState(null);
   const [error, setError] = useState(null);
   const alive = useAlive();
   const listId = useId();
   useEffect(() => {
-    eventTypes(session).then((c) => alive.current && setCatalogue(c));
+    eventTypes(session).then((c) => {
+      if (!alive.current) return;
+      setCatalogue(c);
+      if (!edited.current) setPayloadRaw(samplePayload(type.trim(), c));
+    });
   }, []);
   const chosen = catalogue.find((t) => t.name === type.trim());
+  // Choosing a type brings its example (or the sample), unless the payload was edited by hand;
+  // a catalogue type with an example always brings it.
+  const setType = (v) => {
+    setTypeRaw(v);
+    const t = catalogue.find((x) => x.name === v.trim());
+    if (!edited.current || (t && t.example !== null && t.example !== undefined)) {
+      edited.current = false;
+      setPayloadRaw(samplePayload(v.trim(), catalogue));
+    }
+  };
+  const setPayload = (v) => {
+    edited.current = true;
+    setPayloadRaw(v);
+  };
+  const { byField, unmatched } = splitErrors(error, (f) =>
+    f === 'data' || f.startsWith('data/') || f.startsWith('data.') ? 'data' : f === 'event_type' ? 'event_type' : null);
+  // Schema violations name the failing value (data/responses/email): keep that path with the message.
+  const dataErrors = ((error && error.errors) || [])
+    .filter((x) => byField.data && /^data([/.]|$)/.test(String(x.field)))
+    .map((x) => (x.field === 'data' ? String(x.message) : `${String(x.field).slice(5)}: ${x.message}`))
+    .join('; ');
 
   async function send(e) {
     e.preventDefault();
     setError(null);
+    let data;
+    try {
+      data = JSON.parse(payload);
+    } catch (err) {
+      setError(new ApiError(400, 'The payload is not valid JSON.', [{ field: 'data', message: `not valid JSON: ${err.message}` }]));
+      return;
+    }
+    if (!data || typeof data !== 'object' || Array.isArray(data)) {
+      setError(new ApiError(400, 'The payload must be a JSON object.', [{ field: 'data', message: 'must be a JSON object' }]));
+      return;
+    }
     setState({ phase: 'sending' });
     try {
-      const body = type.trim() ? { event_type: type.trim() } : {};
+      const body = { data };
+      if (type.trim()) body.event_type = type.trim();
       const ev = await request(session, 'POST', hookPath(session, webhookId, '/test'), body);
       setState({ phase: 'waiting', id: ev.id });
       const done = await pollAttempt(() => request(session, 'GET', projectPath(session, `/events/${encodeURIComponent(ev.id)}`)), alive);
@@ -433,18 +596,25 @@ function SendTest({ webhookId }) {
     }
   }
   const busy = state && (state.phase === 'sending' || state.phase === 'waiting');
+  const sent = state && state.phase === 'done' && (state.event.deliveries || []).find((d) => d.webhook_id === webhookId);
   return html`<section class="panel" aria-labelledby=${`${listId}-h`}>
     <h2 id=${`${listId}-h`}>Send a test event</h2>
-    <form class="inline-form" onSubmit=${send}>
+    <form class="form" onSubmit=${send} novalidate>
+      <${ErrorBox} error=${error} unmatched=${unmatched} summary />
       <${Field} label="Event type" value=${type} onValue=${setType} list=${listId} autocomplete="off" spellcheck="false"
+        error=${byField.event_type}
         hint=${chosen && chosen.description ? chosen.description : 'Pick one from the catalogue or type any event type.'} />
       <datalist id=${listId}>
         ${catalogue.map((t) => html`<option value=${t.name}>${t.description || ''}</option>`)}
       </datalist>
+      <${TextArea} label="Payload" value=${payload} onValue=${setPayload} error=${dataErrors || undefined} spellcheck="false"
+        class="mono payload-input" rows="8" hint="The JSON object sent as the event's data." />
       <button type="submit" class="btn primary" disabled=${busy}>Send test</button>
     </form>
-    <${ErrorBox} error=${error} />
-    <div aria-live="polite"><${AttemptResult} state=${state} /></div>
+    <div aria-live="polite">
+      <${AttemptResult} state=${state} />
+      ${sent && html`<p><a href=${deliveryHash(webhookId, sent.id)}>View the delivery in the logs</a></p>`}
+    </div>
   </section>`;
 }
 
@@ -500,7 +670,7 @@ function Recover({ webhookId }) {
       <${Field} label="Until" type="datetime-local" value=${until} onValue=${setUntil} error=${byField.until} hint="Optional; empty means now." />
       <button type="submit" class="btn" disabled=${busy}>${busy ? 'Recovering…' : 'Recover'}</button>
     </form>
-    <${ErrorBox} error=${error} unmatched=${unmatched} />
+    <${ErrorBox} error=${error} unmatched=${unmatched} summary />
     <div aria-live="polite">${result && html`<p class="notice success">${result}</p>`}</div>
   </section>`;
 }

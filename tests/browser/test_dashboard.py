@@ -18,6 +18,7 @@ import threading
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,7 +33,8 @@ DASH = os.environ.get("HOOKLINE_DASHBOARD_URL") or f"{BASE}/dashboard/"
 SHOTS = Path(os.environ.get("HOOKLINE_SCREENSHOTS") or ROOT / ".local" / "screenshots")
 AXE = Path(os.environ.get("AXE_SCRIPT") or ROOT / ".local" / "node" / "node_modules" / "axe-core" / "axe.min.js")
 XSS = '<img src=x onerror="window.__xss=1">'
-VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "mobile": {"width": 360, "height": 740}}
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "mobile": {"width": 390, "height": 844},
+             "small": {"width": 360, "height": 740}}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 expect.set_options(timeout=10_000)
@@ -237,7 +239,11 @@ def axe(page, label):
 
 def no_overflow(page, label):
     w = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert w[0] <= w[1] + 1, f"{label}: page is {w[0]} px wide in a {w[1]} px viewport"
+    if w[0] > w[1] + 1:
+        wide = page.evaluate("""(w) => [...document.querySelectorAll('body *')]
+            .filter((e) => e.getBoundingClientRect().right > w + 1)
+            .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${e.className}`)""", w[1])
+        raise AssertionError(f"{label}: page is {w[0]} px wide in a {w[1]} px viewport: {wide}")
 
 
 def shot(page, folder, name):
@@ -255,9 +261,11 @@ def local_input(dt):
 TESTS = []
 
 
-def test():
+def test(needs=None):
+    """`needs` names backend work not merged yet: a failure is reported as NEEDS_BACKEND
+    (and counted as skipped with HOOKLINE_BROWSER_PENDING_OK=1)."""
     def deco(fn):
-        TESTS.append((fn.__name__, fn))
+        TESTS.append((fn.__name__, fn, needs))
         return fn
     return deco
 
@@ -318,7 +326,7 @@ def webhook_create_secret_once_and_list(t, rx):
     expect(heading(page, "Add webhook")).to_be_visible()
     page.get_by_label("Name", exact=True).fill("Orders")
     page.get_by_label("URL", exact=True).fill(rx.url("/ok/orders"))
-    page.get_by_label("Event types", exact=True).fill("order.*, invoice.paid")
+    page.get_by_label("Other event types", exact=True).fill("order.*, invoice.paid")
     expect(page.get_by_label("Enabled", exact=True)).to_be_checked()
     page.get_by_label("Content type", exact=True).select_option("xml")
     page.get_by_label("Payload format", exact=True).select_option("flat")
@@ -422,8 +430,9 @@ def webhook_edit_enable_disable_rotate(t, rx):
     page.get_by_role("button", name="Enable", exact=True).click()
     expect(page.get_by_role("button", name="Disable", exact=True)).to_be_visible()
     expect(page.locator(".page-head .badge")).to_have_text("Enabled")
-    # Rotate secret: shown once with Copy.
+    # Rotate secret, after a confirmation: shown once with Copy.
     page.get_by_role("button", name="Rotate secret").click()
+    page.get_by_role("dialog", name="Rotate this webhook's secret?").get_by_role("button", name="Rotate secret").click()
     new = page.get_by_label("Signing secret")
     expect(new).to_have_value(re.compile(r"^whsec_"))
     page.get_by_role("button", name="Copy", exact=True).click()
@@ -707,7 +716,7 @@ def admin_creates_project_and_opens_it(t, rx):
     sign_in_token(page, ADMIN)
     expect(heading(page, "Projects")).to_be_visible()
     nav_links = page.get_by_role("navigation", name="Main").get_by_role("link")
-    expect(nav_links).to_have_count(1)
+    expect(nav_links).to_have_text(["Event types", "Projects"])
     page.get_by_label("Name", exact=True).fill("Beta")
     page.get_by_label("Client ID").fill("abc")
     page.get_by_role("button", name="Create project").click()
@@ -734,7 +743,7 @@ def admin_operations_project(t, rx):
     page.get_by_role("button", name="Add webhook").click()
     page.get_by_label("Name", exact=True).fill("Ops alerts")
     page.get_by_label("URL", exact=True).fill(rx.url("/ok/ops"))
-    page.get_by_label("Event types", exact=True).fill("hookline.*")
+    page.get_by_label("Other event types", exact=True).fill("hookline.*")
     page.get_by_role("button", name="Create webhook").click()
     expect(page.get_by_label("Signing secret")).to_have_value(re.compile(r"^whsec_"))
     nav(page, "Activity")
@@ -759,11 +768,17 @@ def portal_link_signs_in_from_fragment(t, rx):
     assert session_token(page) == s["token"]
     page.reload()
     expect(heading(page, "Webhooks")).to_be_visible()
-    # Portal tokens cannot rotate the key or make links: Settings says so instead of offering them.
-    nav(page, "Settings")
-    expect(page.get_by_text("A portal session cannot rotate the project's API key")).to_be_visible()
+    # The customer's view: no Sign out, no Settings, no Projects, no credential form.
+    main_nav = page.get_by_role("navigation", name="Main")
+    expect(main_nav.get_by_role("link", name="Webhooks", exact=True)).to_be_visible()
+    expect(main_nav.get_by_role("link", name="Event types", exact=True)).to_be_visible()
+    expect(main_nav.get_by_role("link", name="Activity", exact=True)).to_be_visible()
+    for gone in ("Settings", "Projects", "Project web hook"):
+        expect(main_nav.get_by_role("link", name=gone, exact=True)).to_have_count(0)
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+    page.goto(DASH + "#/settings")
+    expect(heading(page, "Webhooks")).to_be_visible()
     expect(page.get_by_role("button", name="Rotate API key")).to_have_count(0)
-    assert api("GET", p.path(), p.key)[0] == 200
     # The API's 403 for those (here sent by hand) does not make a writable session look read-only.
     page.evaluate(
         """async () => {
@@ -772,8 +787,10 @@ def portal_link_signs_in_from_fragment(t, rx):
             await m.request(s, 'POST', m.projectPath(s, '/api-key/rotate')).catch(() => {});
         }"""
     )
+    nav(page, "Activity")
     nav(page, "Webhooks")
     expect(page.get_by_text("Read-only session.")).to_have_count(0)
+    expect(page.get_by_role("button", name="Add webhook")).to_be_visible()
     # And a portal link made from the dashboard (key holder) opens the same way.
     key_page = t.page()
     sign_in_key(key_page, p)
@@ -784,33 +801,52 @@ def portal_link_signs_in_from_fragment(t, rx):
     expect(link).to_have_value(re.compile(r"/dashboard/#token=pst_"))
 
 
-@test()
-def portal_read_only_refuses_writes(t, rx):
+WRITE_CONTROLS = ("Add webhook", "Edit", "Delete", "Rotate secret", "Enable", "Disable", "Send test", "Retry",
+                  "Recover", "Enable and recover", "Save", "Trigger session test", "Create webhook", "Delete web hook")
+
+
+def no_write_controls(page, where):
+    for name in WRITE_CONTROLS:
+        n = page.get_by_role("button", name=name, exact=True).count()
+        assert n == 0, f"{where}: a read-only session is offered {name!r}"
+
+
+@test(needs="ops: GET /api/v1/session (read_only)")
+def portal_read_only_has_no_write_controls(t, rx):
     p = Project()
-    wh = p.webhook(name="Look only", url=rx.url("/ok/ro"))
+    wh = p.webhook(name="Look only", url=rx.url("/fail/ro"))
+    api("PUT", p.path("/web_hook"), p.key, {"endpoint": rx.url("/ok/ro-session"), "enable_web_hook": True}, expect_status=200)
+    p.event("look.only", {"n": 1})
+    wait_until("a failed delivery", lambda: p.deliveries(wh["id"], "error"), 30)
     s = p.portal(read_only=True)
     page = t.page()
     page.goto(DASH + "#token=" + s["token"])
+    expect(heading(page, "Webhooks")).to_be_visible()
+    expect(page.get_by_text("Read-only", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Look only")).to_be_visible()
+    no_write_controls(page, "webhooks list")
     open_webhook(page, "Look only")
-    page.get_by_role("button", name="Disable", exact=True).click()
-    expect(page.get_by_role("alert")).to_be_visible()
-    expect(page.get_by_text("Read-only session.")).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile("Deliveries in the last 24 hours"))).to_be_visible()
+    no_write_controls(page, "webhook overview")
+    page.get_by_role("tab", name="Logs").click()
+    row = page.locator(".deliveries > li").first
+    expect(row).to_contain_text("Error")
+    row.get_by_role("button", name="Show attempts").click()
+    expect(row.get_by_text("Attempt 1")).to_be_visible()
+    no_write_controls(page, "webhook logs")
+    for section in ("Event types", "Activity", "Project web hook"):
+        nav(page, section)
+        expect(heading(page, section)).to_be_visible()
+        page.wait_for_timeout(500)
+        no_write_controls(page, section)
+    expect(page.get_by_label("Endpoint")).to_have_count(0)
+    # Forms reached by address are not offered either.
+    for route in (f"#/webhooks/{wh['id']}/edit", "#/webhooks/new"):
+        page.goto(DASH + route)
+        expect(heading(page, re.compile("Webhooks|Look only"))).to_be_visible()
+        no_write_controls(page, route)
     _, doc = api("GET", p.path(f"/webhooks/{wh['id']}"), p.key)
     assert doc["result"]["enabled"] is True
-    page.get_by_role("tab", name="Logs").click()
-    expect(page.get_by_label("Status", exact=True)).to_be_visible()
-    nav(page, "Webhooks")
-    page.get_by_role("button", name="Add webhook").click()
-    page.get_by_label("Name", exact=True).fill("Should fail")
-    page.get_by_label("URL", exact=True).fill(rx.url("/ok/x"))
-    page.get_by_role("button", name="Create webhook").click()
-    expect(page.get_by_role("alert").first).to_be_visible()
-    _, doc = api("GET", p.path("/webhooks"), p.key)
-    assert [w["name"] for w in doc["result"]["items"]] == ["Look only"]
-    nav(page, "Project web hook")
-    page.get_by_label("Endpoint").fill(rx.url("/ok/ro-session"))
-    page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.get_by_role("alert").first).to_be_visible()
 
 
 @test()
@@ -863,26 +899,43 @@ def rate_limit_and_disabled_reason(t, rx):
 
 
 @test()
-def auto_disabled_webhook_shows_reason(t, rx):
+def auto_disabled_webhook_updates_and_enable_and_recover(t, rx):
     p = Project()
     wh = p.webhook(name="Always failing", url=rx.url("/fail/auto"))
+    page = t.page()
+    sign_in_key(page, p)
+    open_webhook(page, "Always failing")
+    expect(page.locator(".page-head .badge")).to_have_text("Enabled")
     for i in range(4):
         p.event("thing.failed", {"i": i})
 
     def disabled():
         _, doc = api("GET", p.path(f"/webhooks/{wh['id']}"), p.key)
         return doc["result"].get("disabled_reason") == "failing"
-    wait_until("the webhook to be disabled as failing", disabled, 40)
-    page = t.page()
-    sign_in_key(page, p)
-    expect(page.get_by_role("listitem").filter(has_text="Always failing")).to_contain_text("Disabled: failing")
-    open_webhook(page, "Always failing")
+    wait_until("the webhook to be disabled as failing", disabled, 40, page=page)
+    # The open page notices by itself within 10 seconds.
+    expect(page.locator(".page-head .badge")).to_have_text("Failing", timeout=10_000)
     note = page.locator(".notice.warning")
     expect(note).to_contain_text("Disabled automatically")
     expect(note).to_contain_text("failing since")
-    expect(page.locator("dl.details")).to_contain_text("Failing")
-    page.get_by_role("button", name="Enable", exact=True).click()
+    expect(note).to_contain_text("500")
+    expect(note).to_contain_text("boom")
+    expect(page.locator("dl.details:not(.last-error)")).to_contain_text("Failing")
+    expect(page.get_by_role("button", name="Recover", exact=True)).to_have_count(0)
+    expect(page.get_by_role("button", name="Enable", exact=True)).to_have_count(0)
+    errors_before = len(p.deliveries(wh["id"], "error"))
+    attempts_before = sum(d["attempts"] for d in p.deliveries(wh["id"]))
+    page.get_by_role("button", name="Enable and recover").click()
+    expect(page.get_by_text(re.compile(r"Webhook enabled; \d+ failed deliver"))).to_be_visible()
     expect(page.get_by_text("Disabled automatically")).to_have_count(0)
+    expect(page.locator(".page-head .badge")).to_have_text("Enabled")
+    _, doc = api("GET", p.path(f"/webhooks/{wh['id']}"), p.key)
+    assert doc["result"]["enabled"] is True, doc
+    assert errors_before > 0
+    wait_until("the recovered deliveries to get a new attempt",
+               lambda: sum(d["attempts"] for d in p.deliveries(wh["id"])) > attempts_before, 30, page=page)
+    nav(page, "Webhooks")
+    expect(page.get_by_role("listitem").filter(has_text="Always failing")).to_contain_text("Enabled")
 
 
 @test()
@@ -919,6 +972,391 @@ def dashboard_is_served_with_csp(t, rx):
     for asset, ctype in (("app.js", "text/javascript"), ("app.css", "text/css"), ("vendor/preact.module.js", "text/javascript")):
         with urllib.request.urlopen(f"{base}/dashboard/{asset}", timeout=10) as r:
             assert r.headers.get("Content-Type", "").startswith(ctype), (asset, r.headers.get("Content-Type"))
+
+
+def unique(prefix):
+    return f"{prefix}{int(time.time() * 1000)}{threading.get_ident() % 1000}"
+
+
+def catalogue_type(name, **fields):
+    body = {"name": name, "description": fields.pop("description", f"The {name} event"), **fields}
+    api("POST", "/event-types", ADMIN, body, expect_status=201)
+    return name
+
+
+@test()
+def event_types_page_shows_the_catalogue_as_text(t, rx):
+    ns = unique("cat")
+    shown = catalogue_type(f"{ns}.submission.completed", description=f"Sent when done {XSS}",
+                           schema={"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}}},
+                           example={"email": "a@example.com"})
+    hidden = catalogue_type(f"{ns}.old.thing", description="Archived")
+    api("PATCH", f"/event-types/{hidden}", ADMIN, {"archived": True}, expect_status=200)
+    p = Project()
+    page = t.page()
+    sign_in_key(page, p)
+    nav(page, "Event types")
+    expect(heading(page, "Event types")).to_be_visible()
+    card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=shown, exact=True))
+    expect(card).to_be_visible()
+    expect(card).to_contain_text(f"Sent when done {XSS}")
+    expect(card.locator("pre").first).to_contain_text('"required": [')
+    expect(card.locator("pre").nth(1)).to_contain_text('"email": "a@example.com"')
+    expect(page.get_by_role("heading", name=hidden, exact=True)).to_have_count(0)
+    assert page.locator("img").count() == 0
+
+
+@test()
+def webhook_form_event_type_checkboxes(t, rx):
+    ns = unique("form")
+    a = catalogue_type(f"{ns}.submission.completed")
+    b = catalogue_type(f"{ns}.submission.created")
+    p = Project()
+    page = t.page()
+    sign_in_key(page, p)
+    page.get_by_role("button", name="Add webhook").click()
+    group = page.get_by_role("group", name="Event types")
+    expect(group.get_by_role("checkbox", name=a, exact=True)).to_be_visible()
+    expect(group.get_by_role("checkbox", name=b, exact=True)).to_be_visible()
+    expect(group.get_by_role("checkbox", name=f"{ns}.submission.*", exact=True)).to_be_visible()
+    expect(group.get_by_role("checkbox", name=f"{ns}.*", exact=True)).to_be_visible()
+    page.get_by_label("Name", exact=True).fill("Typed")
+    page.get_by_label("URL", exact=True).fill(rx.url("/ok/typed"))
+    group.get_by_role("checkbox", name=f"{ns}.submission.*", exact=True).check()
+    group.get_by_role("checkbox", name=a, exact=True).check()
+    page.get_by_label("Other event types", exact=True).fill("custom.outside, other.*")
+    page.get_by_role("button", name="Create webhook").click()
+    expect(page.get_by_label("Signing secret")).to_be_visible()
+    _, doc = api("GET", p.path("/webhooks"), p.key)
+    wh = doc["result"]["items"][0]
+    assert sorted(wh["event_types"]) == sorted([f"{ns}.submission.*", a, "custom.outside", "other.*"]), wh
+    page.get_by_role("link", name="Open webhook").click()
+    page.get_by_role("button", name="Edit", exact=True).click()
+    group = page.get_by_role("group", name="Event types")
+    expect(group.get_by_role("checkbox", name=a, exact=True)).to_be_checked()
+    expect(group.get_by_role("checkbox", name=b, exact=True)).not_to_be_checked()
+    expect(page.get_by_label("Other event types", exact=True)).to_have_value("custom.outside, other.*")
+    group.get_by_role("checkbox", name=a, exact=True).uncheck()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Webhook saved.")).to_be_visible()
+    _, doc = api("GET", p.path(f"/webhooks/{wh['id']}"), p.key)
+    assert sorted(doc["result"]["event_types"]) == sorted([f"{ns}.submission.*", "custom.outside", "other.*"]), doc
+
+
+@test()
+def send_test_payload_errors_by_the_field(t, rx):
+    ns = unique("pay")
+    typ = catalogue_type(f"{ns}.signed", schema={"type": "object", "required": ["email"],
+                                                  "properties": {"email": {"type": "string"}}},
+                         example={"email": "a@example.com"})
+    p = Project()
+    p.webhook(name="Payloads", url=rx.url("/ok/pay"))
+    page = t.page()
+    sign_in_key(page, p)
+    open_webhook(page, "Payloads")
+    payload = page.get_by_label("Payload", exact=True)
+    expect(payload).to_have_value(re.compile(r'"message": "This is a test event sent by Hookline."'))
+    page.get_by_label("Event type", exact=True).fill(typ)
+    expect(payload).to_have_value(re.compile(r'"email": "a@example.com"'))
+    payload.fill('{"email": 42}')
+    page.get_by_role("button", name="Send test").click()
+    expect(payload).to_have_attribute("aria-invalid", "true")
+    err_id = [i for i in payload.get_attribute("aria-describedby").split() if i.endswith("-err")][0]
+    expect(page.locator(f"[id='{err_id}']")).to_contain_text("email")
+    payload.fill("{not json")
+    page.get_by_role("button", name="Send test").click()
+    expect(page.locator(f"[id='{err_id}']")).to_contain_text("not valid JSON")
+    payload.fill('{"email": "b@example.com", "note": "edited"}')
+    page.get_by_role("button", name="Send test").click()
+    expect(page.get_by_text("Response code: 200")).to_be_visible(timeout=20_000)
+    got = [json.loads(r["body"]) for r in rx.requests if r["path"] == "/ok/pay"]
+    assert got and got[-1]["data"] == {"email": "b@example.com", "note": "edited"}, got
+    page.get_by_role("link", name="View the delivery in the logs").click()
+    expect(page.get_by_role("tab", name="Logs")).to_have_attribute("aria-selected", "true")
+    row = page.locator(".deliveries > li").first
+    expect(row).to_contain_text(typ)
+    expect(row.get_by_role("button", name="Hide attempts")).to_be_visible()
+    expect(row.get_by_text("Attempt 1")).to_be_visible()
+
+
+@test(needs="ops: deliveries' test flag and payload")
+def logs_mark_tests_and_show_the_payload(t, rx):
+    p = Project()
+    wh = p.webhook(name="Marked", url=rx.url("/ok/marked"))
+    p.event("real.event", {"n": 1})
+    wait_until("a delivery", lambda: p.deliveries(wh["id"], "success"), 30)
+    page = t.page()
+    sign_in_key(page, p)
+    open_webhook(page, "Marked")
+    page.get_by_role("button", name="Send test").click()
+    expect(page.get_by_text("Response code: 200")).to_be_visible(timeout=20_000)
+    page.get_by_role("link", name="View the delivery in the logs").click()
+    rows = page.locator(".deliveries > li")
+    expect(rows).to_have_count(2)
+    expect(rows.first.locator(".badge.test")).to_have_text("Test")
+    expect(rows.nth(1).locator(".badge.test")).to_have_count(0)
+    for i in range(2):
+        expect(rows.nth(i).get_by_role("button", name="Retry")).to_be_visible()
+    payload = rows.first.get_by_role("region", name="Payload")
+    expect(payload).to_contain_text('"sample"')
+    rows.nth(1).get_by_role("button", name="Show attempts").click()
+    expect(rows.nth(1).get_by_role("region", name="Payload")).to_contain_text('"n":1')
+    rows.nth(1).get_by_role("link", name="View event").click()
+    expect(heading(page, "real.event")).to_be_visible()
+    expect(page.get_by_role("list", name="Deliveries")).to_contain_text("Marked")
+
+
+@test()
+def webhooks_list_stats_and_the_project_web_hook_row(t, rx):
+    p = Project()
+    good = p.webhook(name="Mostly good", url=rx.url("/ok/stats"), event_types=["s.*"])
+    p.webhook(name="Quiet", url=rx.url("/ok/quiet"), event_types=["never.*"])
+    api("PUT", p.path("/web_hook"), p.key, {"endpoint": rx.url("/ok/stats-hook"), "enable_web_hook": True}, expect_status=200)
+    for i in range(3):
+        p.event("s.thing", {"i": i})
+    wait_until("3 deliveries", lambda: len(p.deliveries(good["id"], "success")) == 3, 30)
+    page = t.page()
+    sign_in_key(page, p)
+    row = page.get_by_role("listitem").filter(has=page.get_by_role("link", name="Mostly good", exact=True))
+    expect(row).to_contain_text("Enabled")
+    expect(row).to_contain_text(rx.url("/ok/stats"))
+    expect(row).to_contain_text("Success rate (24 h) 100%")
+    expect(row.locator(".badge.success")).to_have_text("Success")
+    expect(row.locator("time")).to_have_count(1)
+    quiet = page.get_by_role("listitem").filter(has=page.get_by_role("link", name="Quiet", exact=True))
+    expect(quiet).to_contain_text("None yet")
+    _, doc = api("GET", p.path("/webhooks/wh_default"), p.key, expect_status=200)
+    page.get_by_role("list", name="Webhooks").get_by_role("link", name=doc["result"]["name"], exact=True).click()
+    expect(heading(page, "Project web hook")).to_be_visible()
+    expect(page.get_by_label("Endpoint")).not_to_have_value("")
+    # Its webhook page sends Edit to that same editor.
+    page.goto(DASH + "#/webhooks/wh_default/edit")
+    expect(heading(page, "Project web hook")).to_be_visible()
+
+
+@test()
+def activity_filter_and_event_deliveries(t, rx):
+    p = Project()
+    p.webhook(name="Orders hook", url=rx.url("/ok/act"), event_types=["order.*"])
+    p.webhook(name="Broken hook", url=rx.url("/fail/act"), event_types=["order.*"])
+    p.event("order.created", {"n": 1})
+    p.event("user.created", {"n": 2})
+    page = t.page()
+    sign_in_key(page, p)
+    nav(page, "Activity")
+    first = page.locator(".events > li").first
+    expect(first).to_contain_text("user.created")
+    expect(first).to_contain_text("No webhook subscribed to this event.")
+    page.get_by_label("Event type", exact=True).fill("order.created")
+    expect(page.locator(".events > li")).to_have_count(1)
+    order = page.locator(".events > li").first
+    expect(order).to_contain_text("order.created")
+    deliveries = order.get_by_role("list", name="Deliveries")
+    expect(deliveries.get_by_role("link", name="Orders hook")).to_be_visible()
+    expect(deliveries.get_by_role("listitem").filter(has_text="Orders hook")).to_contain_text("Success", timeout=15_000)
+    expect(deliveries.get_by_role("listitem").filter(has_text="Broken hook")).to_contain_text("Error", timeout=20_000)
+    # New events of the filtered type show up by themselves within 5 seconds; others do not.
+    p.event("user.deleted", {"n": 3})
+    p.event("order.created", {"n": 4})
+    expect(page.locator(".events > li")).to_have_count(2, timeout=5_000)
+    expect(page.get_by_text("user.deleted")).to_have_count(0)
+    # A delivery links to the webhook's log, opened at it.
+    page.locator(".events > li").nth(1).get_by_role("link", name="Broken hook").click()
+    expect(heading(page, "Broken hook")).to_be_visible()
+    expect(page.get_by_role("tab", name="Logs")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("button", name="Hide attempts")).to_have_count(1)
+    expect(page.get_by_text("Attempt 1").first).to_be_visible()
+
+
+@test()
+def invalid_form_focuses_the_error_summary_at_390px(t, rx):
+    p = Project()
+    page = t.page("mobile")
+    sign_in_key(page, p)
+    page.get_by_role("button", name="Add webhook").click()
+    page.get_by_label("Name", exact=True).fill("Narrow")
+    page.get_by_label("URL", exact=True).fill("ftp://nope.example")
+    for _ in range(3):
+        page.get_by_role("button", name="Add parameter").click()
+    page.get_by_role("button", name="Create webhook").click()
+    summary = page.get_by_role("alert")
+    expect(summary).to_be_focused()
+    expect(summary).to_be_in_viewport()
+    no_overflow(page, "390 px form with errors")
+    shot(page, "mobile-light", "04b-error-summary-focused")
+    # Again after scrolling down: focus and view come back to the summary.
+    page.get_by_role("button", name="Create webhook").scroll_into_view_if_needed()
+    page.get_by_role("button", name="Create webhook").click()
+    expect(summary).to_be_focused()
+    expect(summary).to_be_in_viewport()
+
+
+@test(needs="ops: GET /api/v1/projects, admin on every project")
+def admin_projects_list_rotate_key_and_open_portal(t, rx):
+    p = Project(unique("Listed "))
+    page = t.page()
+    sign_in_token(page, ADMIN)
+    expect(heading(page, "Projects")).to_be_visible()
+    projects = page.get_by_role("list", name="Projects")
+    row = projects.get_by_role("listitem").filter(has=page.get_by_role("link", name=p.name, exact=True))
+    expect(row).to_contain_text(f"ID {p.id}")
+    expect(row.locator("time")).to_have_count(1)
+    row.get_by_role("button", name="Rotate API key").click()
+    page.get_by_role("dialog").get_by_role("button", name="Rotate key").click()
+    key = page.get_by_label(f"New API key for {p.name}")
+    expect(key).to_have_value(re.compile(r"^hk_"))
+    row.get_by_role("button", name="Copy", exact=True).click()
+    assert page.evaluate("navigator.clipboard.readText()") == key.input_value()
+    assert api("GET", p.path(), p.key)[0] == 401, "the old key still works"
+    assert api("GET", p.path(), key.input_value())[0] == 200
+    row.get_by_role("button", name="Open portal").click()
+    link = row.get_by_role("link", name=f"Open the portal of {p.name}")
+    expect(link).to_have_attribute("href", re.compile(r"/dashboard/#token=pst_"))
+    portal = t.page()
+    portal.goto(link.get_attribute("href"))
+    expect(heading(portal, "Webhooks")).to_be_visible()
+    expect(portal.get_by_text(f"{p.name} · project {p.id}")).to_be_visible()
+    # The project's name opens its pages with the admin token.
+    row.get_by_role("link", name=p.name, exact=True).click()
+    expect(heading(page, "Webhooks")).to_be_visible()
+    expect(page.get_by_text(f"{p.name} · project {p.id}")).to_be_visible()
+    nav(page, "Activity")
+    expect(page.get_by_role("alert")).to_have_count(0)
+
+
+def portal_session(project, **body):
+    _, doc = api("POST", project.path("/portal-sessions"), project.key, {"ttl_seconds": 3600, **body}, expect_status=201)
+    return doc["result"]
+
+
+def contrast(a, b):
+    def lum(c):
+        v = [int(c[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        v = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in v]
+        return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]
+    x, y = sorted([lum(a), lum(b)], reverse=True)
+    return (x + 0.05) / (y + 0.05)
+
+
+def css_hex(page, locator, prop):
+    return locator.evaluate(f"""(e) => {{
+        const c = getComputedStyle(e).{prop}.match(/\\d+/g).slice(0, 3).map(Number);
+        return '#' + c.map((v) => v.toString(16).padStart(2, '0')).join('');
+    }}""")
+
+
+@test(needs="ops: portal theme (GET /api/v1/session)")
+def portal_theme_brand_accent_and_mode(t, rx):
+    p = Project()
+    p.webhook(name="Themed hook", url=rx.url("/ok/theme"))
+    for accent, mode in (("#ffd400", "dark"), ("#ffd400", "light"), ("#1e3a8a", "auto")):
+        s = portal_session(p, theme={"brand_name": "Acme Webhooks", "accent_color": accent, "mode": mode})
+        page = t.page(scheme="light")
+        page.goto(DASH + "#token=" + s["token"])
+        expect(heading(page, "Webhooks")).to_be_visible()
+        expect(page.locator(".brand")).to_have_text("Acme Webhooks")
+        expect(page.get_by_text("Hookline", exact=True)).to_have_count(0)
+        assert page.title().endswith("· Acme Webhooks"), page.title()
+        want = "light" if mode == "auto" else mode
+        assert page.evaluate("document.documentElement.dataset.mode") == want
+        assert page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()") == accent
+        # Primary buttons, links and the current tab: the accent, readable.
+        page.get_by_role("link", name="Themed hook").click()
+        button = page.get_by_role("button", name="Send test")
+        bg, fg = css_hex(page, button, "backgroundColor"), css_hex(page, button, "color")
+        assert bg == accent and contrast(bg, fg) >= 4.5, (bg, fg)
+        link = page.get_by_role("link", name="All webhooks")
+        surface = css_hex(page, page.locator("body"), "backgroundColor")
+        assert contrast(css_hex(page, link, "color"), surface) >= 4.5, (css_hex(page, link, "color"), surface)
+        tab = page.get_by_role("navigation", name="Main").get_by_role("link", name="Webhooks")
+        assert css_hex(page, tab, "borderBottomColor") == accent
+        for gone in ("Settings", "Projects", "Project web hook"):
+            expect(page.get_by_role("link", name=gone, exact=True)).to_have_count(0)
+        expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+        shot(page, "portal", f"theme-{mode}-{accent[1:]}")
+    # With a project web hook the portal offers its page.
+    api("PUT", p.path("/web_hook"), p.key, {"endpoint": rx.url("/ok/theme-session"), "enable_web_hook": True}, expect_status=200)
+    s = portal_session(p, theme={"mode": "auto"})
+    page = t.page(scheme="dark")
+    page.goto(DASH + "#token=" + s["token"])
+    nav(page, "Project web hook")
+    expect(heading(page, "Project web hook")).to_be_visible()
+    assert page.evaluate("document.documentElement.dataset.mode") == "dark"
+    expect(page.locator(".brand")).to_have_text("Hookline")
+
+
+HOST_PAGE = (ROOT / "docs" / "embed.html").read_bytes()
+
+
+class HostPage:
+    """docs/embed.html served on another loopback origin (localhost vs 127.0.0.1, another port)."""
+
+    def __init__(self):
+        class H(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(HOST_PAGE)))
+                self.end_headers()
+                self.wfile.write(HOST_PAGE)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.origin = f"http://localhost:{self.server.server_address[1]}"
+
+    def url(self, portal_url):
+        return f"{self.origin}/embed.html?url={urllib.parse.quote(portal_url, safe='')}"
+
+
+@test(needs="ops: loopback frame-ancestors on the local stack")
+def portal_framed_by_another_origin_and_expiry_reaches_the_host(t, rx):
+    p = Project()
+    p.webhook(name="Framed hook", url=rx.url("/ok/framed"))
+    s = portal_session(p, theme={"brand_name": "Host Co"})
+    assert any("127.0.0.1" in a or "localhost" in a for a in s.get("frame_ancestors", [])), s
+    host = HostPage()
+    page = t.page()
+    page.goto(host.url(s["url"]))
+    frame = page.frame_locator("#portal")
+    expect(heading(frame, "Webhooks")).to_be_visible()
+    expect(frame.get_by_role("link", name="Framed hook")).to_be_visible()
+    expect(frame.get_by_text("Host Co", exact=True)).to_be_visible()
+    shot(page, "portal", "framed")
+    frame.get_by_role("navigation", name="Main").get_by_role("link", name="Activity").click()
+    expect(heading(frame, "Activity")).to_be_visible()
+    # The session stops working (its project is deleted): the portal says so and tells the host once.
+    api("DELETE", f"/projects/{p.id}", ADMIN, expect_status=200)
+    expect(heading(frame, "This session has expired")).to_be_visible(timeout=10_000)
+    expect(frame.get_by_label("API key or token")).to_have_count(0)
+    page.wait_for_timeout(4_000)
+    assert page.evaluate("window.hooklineMessages") == ["hookline:session-expired"], page.evaluate("window.hooklineMessages")
+    expect(page.locator("#status")).to_contain_text("expired")
+
+
+@test()
+def portal_with_a_bad_token_says_expired_without_a_form(t, rx):
+    p = Project()
+    s = p.portal()
+    page = t.page()
+    page.add_init_script("""
+        window.__messages = [];
+        window.addEventListener('message', (e) => window.__messages.push(e.data));
+    """)
+    page.goto(DASH + "#token=" + s["token"][:-4] + "AAAA")
+    expect(heading(page, "This session has expired")).to_be_visible()
+    expect(page.get_by_label("API key or token")).to_have_count(0)
+    expect(page.get_by_role("button", name="Sign in")).to_have_count(0)
+    page.wait_for_timeout(1_500)
+    assert page.evaluate("window.__messages") == [{"type": "hookline:session-expired"}], page.evaluate("window.__messages")
+    # A reload is the same answer, never a credential form.
+    page.reload()
+    expect(heading(page, "This session has expired")).to_be_visible()
+    expect(page.get_by_label("API key or token")).to_have_count(0)
+
 
 
 def tour(t, rx, viewport, scheme):
@@ -979,7 +1417,14 @@ def tour(t, rx, viewport, scheme):
     check("09-edit-webhook")
     nav(page, "Activity")
     expect(page.locator(".events > li").first).to_be_visible()
+    expect(page.locator(".events > li").first.get_by_role("link", name="Orders to ERP")).to_be_visible()
     check("10-activity")
+    page.locator(".events > li").get_by_role("link", name="order.created").first.click()
+    expect(heading(page, "order.created")).to_be_visible()
+    check("10b-event")
+    nav(page, "Event types")
+    expect(heading(page, "Event types")).to_be_visible()
+    check("10c-event-types")
     nav(page, "Project web hook")
     expect(page.get_by_label("Endpoint")).not_to_have_value("")
     check("11-project-web-hook")
@@ -991,7 +1436,23 @@ def tour(t, rx, viewport, scheme):
     page.get_by_role("button", name="Sign out").click()
     sign_in_token(page, ADMIN)
     expect(heading(page, "Projects")).to_be_visible()
+    page.wait_for_timeout(500)
     check("13-projects-admin")
+    # The customer's view: a themed portal (mode auto follows the scheme), then an expired one.
+    status, doc = api("POST", p.path("/portal-sessions"), p.key,
+                      {"theme": {"brand_name": "Acme Webhooks", "accent_color": "#7c3aed", "mode": "auto"}})
+    if status != 201:  # an API without themes
+        doc = {"result": p.portal()}
+    page.goto(DASH + "#token=" + doc["result"]["token"])
+    expect(page.get_by_role("link", name="Orders to ERP")).to_be_visible()
+    page.wait_for_timeout(500)
+    check("14-portal-webhooks")
+    page.get_by_role("link", name="Orders to ERP").click()
+    expect(page.get_by_role("img", name=re.compile("Deliveries in the last 24 hours"))).to_be_visible()
+    check("15-portal-webhook")
+    page.goto(DASH + "#token=" + doc["result"]["token"][:-4] + "AAAA")
+    expect(heading(page, "This session has expired")).to_be_visible()
+    check("16-portal-expired")
 
 
 @test()
@@ -1017,7 +1478,7 @@ def tour_mobile_dark(t, rx):
 @test()
 def mobile_create_and_test(t, rx):
     p = Project()
-    page = t.page("mobile", "dark")
+    page = t.page("small", "dark")
     sign_in_key(page, p)
     page.get_by_role("button", name="Add webhook").click()
     page.get_by_label("Name", exact=True).fill("Phone")
@@ -1035,6 +1496,8 @@ def mobile_create_and_test(t, rx):
 def main():
     wanted = sys.argv[1:]
     selected = [x for x in TESTS if not wanted or any(w in x[0] for w in wanted)]
+    pending_ok = os.environ.get("HOOKLINE_BROWSER_PENDING_OK") == "1"
+    skipped = 0
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob("FAILED-*.png"):
         old.unlink()
@@ -1054,7 +1517,7 @@ def main():
     started = time.time()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        for name, fn in selected:
+        for name, fn, needs in selected:
             t0 = time.time()
             t = Ctx(browser, name)
             error = None
@@ -1073,12 +1536,17 @@ def main():
                 print(f"ok   - {name} ({took:.1f}s)", flush=True)
                 continue
             first = error.strip().splitlines()[0][:400]
-            print(f"FAIL - {name} ({took:.1f}s): {first}", flush=True)
+            if needs and pending_ok:
+                print(f"skip - {name} ({took:.1f}s): NEEDS_BACKEND ({needs}): {first}", flush=True)
+                skipped += 1
+                continue
+            mark = f" NEEDS_BACKEND ({needs})" if needs else ""
+            print(f"FAIL - {name} ({took:.1f}s):{mark} {first}", flush=True)
             failed += 1
         browser.close()
     print(f"screenshots: {SHOTS}")
     print(f"browser suite took {time.time() - started:.0f}s")
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped (NEEDS_BACKEND)" if skipped else ""))
     return 1 if failed else 0
 
 
