@@ -73,6 +73,8 @@ pub fn webhook(format: PayloadFormat, content_type: ContentType) -> Webhook {
         disabled_reason: None,
         failing_since: None,
         rate_limit: None,
+        filter: None,
+        transform: None,
         event_types: vec![],
         headers: BTreeMap::from([("X-Team".to_string(), "kyc".to_string())]),
         authorization: Some("Bearer receiver-token".into()),

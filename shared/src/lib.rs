@@ -8,6 +8,7 @@ pub mod config;
 pub mod credentials;
 pub mod delivery;
 pub mod error;
+pub mod filter;
 pub mod guard;
 pub mod ids;
 pub mod matching;
@@ -21,6 +22,7 @@ pub mod sender;
 pub mod service;
 pub mod signing;
 pub mod store;
+pub mod transform;
 
 pub use app::App;
 pub use error::ApiError;

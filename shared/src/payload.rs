@@ -87,6 +87,24 @@ pub fn build(src: &PayloadSource<'_>) -> Payload {
     }
 }
 
+/// A transformation's output (a JSON object's text, docs/api.md §15) in the webhook's content
+/// type: the JSON as it is, or the XML document of the same rules as any payload.
+pub fn render(object: &str, content_type: ContentType) -> Payload {
+    match content_type {
+        ContentType::Json => Payload { body: object.as_bytes().to_vec(), content_type: "application/json" },
+        ContentType::Xml => {
+            let clean = without_lone_surrogates(object);
+            let text = clean.as_deref().unwrap_or(object);
+            let members: Members<'_> = match serde_json::from_str::<&RawValue>(text).map(Node::of) {
+                Ok(Node::Object(m)) => m.into_iter().map(|(k, v)| (Cow::Owned(k), Cow::Borrowed(v))).collect(),
+                // The output was checked to be an object; anything else has no members.
+                _ => Members::new(),
+            };
+            Payload { body: to_xml(&members, text.len()), content_type: "application/xml" }
+        }
+    }
+}
+
 /// `text` (valid JSON) without its unpaired `\uD800`–`\uDFFF` escapes, or `None` when it
 /// has none. JSON allows them; UTF-8 strings, and so XML, cannot hold them.
 fn without_lone_surrogates(text: &str) -> Option<String> {
@@ -403,6 +421,18 @@ const NAME_ONLY_4E: &[(char, char)] = &[
 mod tests {
     use super::*;
     use serde_json::{json, Value};
+
+    #[test]
+    fn a_transformed_object_renders_in_either_content_type() {
+        let out = r#"{"kind":"a.b","amount":123456789012345678901234567890.25,"tags":["x"],"none":null}"#;
+        assert_eq!(render(out, ContentType::Json).body, out.as_bytes());
+        let xml = String::from_utf8(render(out, ContentType::Xml).body).unwrap();
+        assert_eq!(
+            xml,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><webhook><kind>a.b</kind>\
+             <amount>123456789012345678901234567890.25</amount><tags><item>x</item></tags><none/></webhook>"
+        );
+    }
 
     const EVENT_ID: &str = "evt_01";
     const RECEIVED_AT: u64 = 1_512_624_088_977;

@@ -202,6 +202,18 @@ impl Stack {
         self.send(req).await
     }
 
+    /// A POST of `body` (JSON text, sent as it is) to `path` with a bearer credential.
+    pub async fn post_text(&self, key: &str, path: &str, body: String) -> Answer {
+        let req = http::Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/json")
+            .body(Body::Text(body))
+            .unwrap();
+        self.send(req).await
+    }
+
     /// Sends an event and returns the id it was given.
     pub async fn event_id(&self, key: &str, event_type: &str, data: Value) -> String {
         self.event(key, event_type, data).await.result()["event_id"].as_str().unwrap().to_string()

@@ -17,6 +17,7 @@ hookline::function_routes![
     webhooks::Delete,
     webhooks::RotateSecret,
     webhooks::Recover,
+    webhooks::Preview,
     web_hook::Get,
     web_hook::Put,
     web_hook::Delete,

@@ -266,7 +266,7 @@ async fn handle(
         r.headers_mut().insert("allow", allowed.join(", ").parse().expect("method names are valid header text"));
         return Ok(r);
     };
-    let (caller, project) = authorize(app, req, info.route.access, &params, info.route.method, rate).await?;
+    let (caller, project) = authorize(app, req, info.route.access, &params, info.route.writes(), rate).await?;
     let cx = Cx { app, caller, project, params, req };
     dispatch(Call { cx, info }).await
 }
@@ -340,7 +340,7 @@ async fn authorize(
     req: &Request,
     access: Access,
     params: &[(&'static str, String)],
-    method: Method,
+    writes: bool,
     rate: &mut Option<(RateDecision, u32)>,
 ) -> Result<(Caller, Option<Project>), ApiError> {
     if access == Access::Public {
@@ -364,7 +364,7 @@ async fn authorize(
             Ok((Caller::Key(p), None))
         }
         (Access::AnyCaller, Credential::Portal { project, read_only }) => {
-            check_read_only(read_only, method)?;
+            check_read_only(read_only, writes)?;
             spend_rate(app, project.project_id, rate).await?;
             Ok((Caller::Portal { project_id: project.project_id, read_only }, None))
         }
@@ -394,7 +394,7 @@ async fn authorize(
                     Err(forbidden("a portal session cannot do this; use the project's API key"))
                 }
                 Credential::Portal { project, read_only } => {
-                    check_read_only(read_only, method)?;
+                    check_read_only(read_only, writes)?;
                     spend_rate(app, pid, rate).await?;
                     Ok((Caller::Portal { project_id: pid, read_only }, Some(project)))
                 }
@@ -404,8 +404,8 @@ async fn authorize(
     }
 }
 
-fn check_read_only(read_only: bool, method: Method) -> Result<(), ApiError> {
-    if read_only && method != Method::Get {
+fn check_read_only(read_only: bool, writes: bool) -> Result<(), ApiError> {
+    if read_only && writes {
         return Err(ApiError::Forbidden("this portal session is read-only".into()));
     }
     Ok(())

@@ -67,6 +67,33 @@ impl Check for CreateProject {
     }
 }
 
+/// A §15 filter given (or `null`): checked, and kept as the text it came as. Errors name
+/// the offending part: `filter/<JSON pointer>`.
+fn check_filter(e: &mut Errors, f: &Field<Box<RawValue>>) -> Option<Option<String>> {
+    let given = e.clearable("filter", f)?;
+    let Some(raw) = given else { return Some(None) };
+    match crate::filter::Filter::parse(raw.get()) {
+        Ok(_) => Some(Some(raw.get().to_owned())),
+        Err(err) => {
+            e.add(format!("filter{}", err.pointer), err.message);
+            None
+        }
+    }
+}
+
+/// A §15 jq program given (or `null`): compiled once here, so a stored one always compiles.
+fn check_transform(e: &mut Errors, f: &Field<String>) -> Option<Option<String>> {
+    let given = e.clearable("transform", f)?;
+    let Some(code) = given else { return Some(None) };
+    match crate::transform::Program::compile(code) {
+        Ok(_) => Some(Some(code.clone())),
+        Err(message) => {
+            e.add("transform", &message);
+            None
+        }
+    }
+}
+
 /// A webhook as created or changed (§4, §12). On create `name` and `url` are required.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -113,6 +140,14 @@ pub struct WebhookBody {
     #[serde(default)]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     pub rate_limit: Field<u32>,
+    /// Delivers only events whose envelope matches (§15); `null` removes it.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub filter: Field<Box<RawValue>>,
+    /// A jq program that shapes the payload (§15, at most 8 KiB); `null` removes it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 8192)]
+    pub transform: Field<String>,
     // Read-only fields a client may send back from a GET; they are ignored.
     #[serde(default)]
     #[schema(value_type = Option<String>, read_only)]
@@ -166,6 +201,8 @@ impl WebhookBody {
             payload_format,
             secret,
             rate_limit,
+            filter,
+            transform,
             // The read-only fields a GET shows, sent back: ignored.
             id: _,
             project_id: _,
@@ -231,6 +268,8 @@ impl WebhookBody {
                 e.add("rate_limit", "must be from 1 to 10000 deliveries per second, or null");
             }
         }
+        let filter = check_filter(&mut e, &filter);
+        let transform = check_transform(&mut e, &transform);
         let changes = WebhookChanges {
             name,
             url,
@@ -245,6 +284,8 @@ impl WebhookBody {
             payload_format,
             secret,
             rate_limit,
+            filter,
+            transform,
         };
         done(e, changes)
     }
@@ -533,6 +574,64 @@ impl Check for TestWebhook {
             }
         };
         done(e, (event_type, data))
+    }
+}
+
+/// `POST …/webhooks/{id}/preview` (§15): an event to shape, and optionally a filter and a
+/// transform to try instead of the webhook's own (`null`: none).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewWebhook {
+    #[serde(default)]
+    #[schema(value_type = String, required = true, pattern = "^[A-Za-z0-9_.-]{1,128}$")]
+    pub event_type: Field<String>,
+    /// The event's `data`: a JSON object.
+    #[serde(default)]
+    #[schema(value_type = Object, required = true)]
+    pub data: Field<Box<RawValue>>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub filter: Field<Box<RawValue>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 8192)]
+    pub transform: Field<String>,
+}
+
+/// A checked preview request.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub event_type: String,
+    pub data: Box<RawValue>,
+    /// `None`: the webhook's own; `Some(None)`: none.
+    pub filter: Option<Option<String>>,
+    pub transform: Option<Option<String>>,
+}
+
+impl Check for PreviewWebhook {
+    type Checked = Preview;
+
+    fn check(self, _: &Settings) -> Result<Preview, Vec<FieldError>> {
+        let PreviewWebhook { event_type, data, filter, transform } = self;
+        let mut e = Errors::default();
+        let event_type = e.required("event_type", &event_type).cloned();
+        if let Some(t) = &event_type {
+            e.check("event_type", rules::check_event_type(t));
+        }
+        let data = match &data {
+            Field::Given(raw) if raw.get().starts_with('{') => Some(raw.clone()),
+            Field::Absent => {
+                e.add("data", "is required");
+                None
+            }
+            _ => {
+                e.add("data", "must be a JSON object");
+                None
+            }
+        };
+        let filter = check_filter(&mut e, &filter);
+        let transform = check_transform(&mut e, &transform);
+        let data = data.unwrap_or_else(|| RawValue::from_string("{}".into()).expect("valid JSON"));
+        done(e, Preview { event_type: event_type.unwrap_or_default(), data, filter, transform })
     }
 }
 

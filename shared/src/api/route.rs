@@ -78,6 +78,8 @@ pub struct Route {
     pub tag: &'static str,
     /// Whether it can answer 409 (conflicts, idempotency, state).
     pub conflicts: bool,
+    /// A `POST` that stores and sends nothing (a preview): read-only sessions may call it.
+    pub changes_nothing: bool,
 }
 
 /// What an endpoint answers: a value for the envelope's `result`, and extra headers.
@@ -163,4 +165,11 @@ macro_rules! function_routes {
             $crate::api::edge::serve(app, req, ROUTES, dispatch).await
         }
     };
+}
+
+impl Route {
+    /// Whether a read-only portal session is refused this route.
+    pub fn writes(&self) -> bool {
+        self.method != Method::Get && !self.changes_nothing
+    }
 }

@@ -61,6 +61,23 @@ impl ProjectWithKey {
     }
 }
 
+/// `POST …/webhooks/{id}/preview` (§15).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewView {
+    /// Whether the event passes the filter (always, without one).
+    pub matches: bool,
+    /// The `Content-Type` it would be sent with.
+    pub content_type: String,
+    /// The exact body that would be sent, or `null` when it does not match.
+    pub body: Option<String>,
+}
+
+impl From<crate::service::webhooks::Previewed> for PreviewView {
+    fn from(p: crate::service::webhooks::Previewed) -> Self {
+        PreviewView { matches: p.matches, content_type: p.content_type.to_string(), body: p.body }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookView {
     pub id: WebhookId,
@@ -74,6 +91,11 @@ pub struct WebhookView {
     pub failing_since: Option<String>,
     /// Deliveries per second, or `null` for unlimited.
     pub rate_limit: Option<u32>,
+    /// The §15 filter, as it was given.
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<Box<RawValue>>,
+    /// The §15 jq program.
+    pub transform: Option<String>,
     pub event_types: Vec<String>,
     pub headers: BTreeMap<String, String>,
     pub authorization_set: bool,
@@ -97,6 +119,8 @@ impl From<&Webhook> for WebhookView {
             disabled_reason,
             failing_since,
             rate_limit,
+            filter,
+            transform,
             event_types,
             headers,
             authorization,
@@ -122,6 +146,9 @@ impl From<&Webhook> for WebhookView {
             disabled_reason: if *enabled { None } else { disabled_reason.or(Some(DisabledReason::Manual)) },
             failing_since: failing_since.map(|m| m.rfc3339()),
             rate_limit: *rate_limit,
+            // Stored only after it parsed, so it is JSON.
+            filter: filter.as_deref().and_then(|f| RawValue::from_string(f.to_owned()).ok()),
+            transform: transform.clone(),
             event_types: event_types.clone(),
             headers: headers.clone(),
             authorization_set: authorization.is_some(),

@@ -214,7 +214,7 @@ impl Delivery {
         bound_log(&mut d.log);
         // Manual retries raise `max_attempts` past the schedule: their retries use its last step.
         let step = number.min(schedule.len() as u32);
-        let retry = if outcome.succeeded() || number >= d.max_attempts {
+        let retry = if outcome.succeeded() || outcome.is_final() || number >= d.max_attempts {
             None
         } else {
             next_delay(schedule, step, outcome.retry_after, jitter)

@@ -31,6 +31,10 @@ pub enum SendError {
     /// The receiver answered with a status outside 2xx.
     #[error("HTTP {0}")]
     Status(u16),
+    /// The webhook's transformation (docs/api.md §15) failed: nothing was sent, and
+    /// another attempt would fail alike, so the delivery ends at once.
+    #[error("transform failed: {0}")]
+    Transform(String),
 }
 
 /// What one attempt came to, as the lifecycle needs it.
@@ -54,6 +58,11 @@ impl Outcome {
 
     pub fn succeeded(&self) -> bool {
         is_success(self.response_code, self.error.is_some())
+    }
+
+    /// A failure no later attempt can mend: the delivery ends `error` without retries.
+    pub fn is_final(&self) -> bool {
+        matches!(self.error, Some(SendError::Transform(_)))
     }
 
     /// Why it failed, or `None` when it succeeded.

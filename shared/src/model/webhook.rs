@@ -98,6 +98,12 @@ pub struct Webhook {
     /// Deliveries per second; `None` is unlimited.
     #[serde(default)]
     pub rate_limit: Option<u32>,
+    /// The §15 filter as the client sent it (JSON text, so numbers keep every digit).
+    #[serde(default)]
+    pub filter: Option<String>,
+    /// The §15 jq program.
+    #[serde(default)]
+    pub transform: Option<String>,
     pub event_types: Vec<String>,
     pub headers: BTreeMap<String, String>,
     /// Write-only `Authorization` header value (the web_hook API's `http_authorization_value`).
@@ -209,6 +215,8 @@ pub(crate) fn fixture() -> Webhook {
         disabled_reason: None,
         failing_since: None,
         rate_limit: None,
+        filter: None,
+        transform: None,
         event_types: vec![],
         headers: BTreeMap::new(),
         authorization: None,

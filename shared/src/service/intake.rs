@@ -18,9 +18,11 @@ use crate::app::App;
 use crate::clock::Millis;
 use crate::credentials::sha256_hex;
 use crate::error::{ApiError, RecordError, StoreError};
+use crate::filter::{Document, Filter};
 use crate::ids::{random_token, EventId, ProjectId, MAX_FAN_OUT};
 use crate::matching::subscribed;
-use crate::model::{Event, Project, Target};
+use crate::model::{ContentType, Event, PayloadFormat, Project, Target, Webhook};
+use crate::payload::{self, PayloadSource};
 use crate::queue::{Outgoing, WakeMessage, WakeTarget, GROUP_SIZE};
 use crate::service::catalogue;
 use crate::store::{EventRecord, IdempotencyRecord, Reservation, StoredEvent};
@@ -70,19 +72,49 @@ pub struct Calls {
     pub queue_batches: usize,
 }
 
-/// The webhooks an event of `event_type` goes to: enabled and subscribed.
-pub async fn fan_out(app: &App, pid: ProjectId, event_type: &str) -> Result<Vec<Target>, StoreError> {
-    let all = app.store.all_webhooks(pid).await?;
-    Ok(targets(&all, event_type))
+/// The webhooks an event of `event_type` may go to: enabled and subscribed. Their filters
+/// are matched by [`targets`] once the event has its id and time.
+pub async fn candidates(app: &App, pid: ProjectId, event_type: &str) -> Result<Vec<Webhook>, StoreError> {
+    let mut all = app.store.all_webhooks(pid).await?;
+    all.retain(|w| w.enabled && subscribed(&w.event_types, event_type));
+    Ok(all)
 }
 
-fn targets(webhooks: &[crate::model::Webhook], event_type: &str) -> Vec<Target> {
-    webhooks
-        .iter()
-        .filter(|w| w.enabled && subscribed(&w.event_types, event_type))
+/// The deliveries `event` gets among the `candidates` of its type: those whose filter
+/// (docs/api.md §15) matches its envelope. A filtered-out event costs nothing more.
+pub fn targets(candidates: &[Webhook], event: &Event) -> Vec<Target> {
+    let eligible = candidates.iter().filter(|w| w.enabled && subscribed(&w.event_types, &event.event_type));
+    let filtered = candidates.iter().any(|w| w.filter.is_some());
+    // The envelope is read once per event, and only when some webhook filters.
+    let document = if filtered { envelope_document(event) } else { None };
+    eligible
+        .filter(|w| match (&w.filter, &document) {
+            (None, _) => true,
+            (Some(f), Some(doc)) => Filter::parse(f).is_ok_and(|f| f.matches(doc)),
+            // Unreadable envelope: nothing can match it.
+            (Some(_), None) => false,
+        })
         .take(MAX_FAN_OUT)
         .map(|w| Target { webhook_id: w.id.clone(), generation: w.generation.clone() })
         .collect()
+}
+
+/// The §6 envelope of `event` (without custom parameters), as filters see it.
+pub fn envelope_document(event: &Event) -> Option<Document> {
+    let empty = std::collections::BTreeMap::new();
+    let envelope = payload::build(&PayloadSource {
+        event_id: event.id.as_str(),
+        event_type: &event.event_type,
+        received_at_ms: event.received_at.0,
+        project_id: event.project_id.0,
+        client_id: event.client_id,
+        session_id: event.session_id.as_deref(),
+        data: &event.data,
+        custom_parameters: &empty,
+        format: PayloadFormat::Envelope,
+        content_type: ContentType::Json,
+    });
+    Document::parse(std::str::from_utf8(&envelope.body).ok()?)
 }
 
 /// The first-attempt wake-ups of `events`: groups of up to `GROUP_SIZE` deliveries,
@@ -163,8 +195,9 @@ pub async fn record(app: &App, event: &Event) -> Result<Calls, RecordError> {
     commit(app, event, &wakes).await
 }
 
-fn new_event(project: &Project, id: EventId, received_at: Millis, input: EventInput, fan_out: Vec<Target>) -> Event {
-    Event {
+/// The event of `input`, fanned out to those of `candidates` its filters let through.
+fn new_event(project: &Project, id: EventId, received_at: Millis, input: EventInput, candidates: &[Webhook]) -> Event {
+    let mut event = Event {
         id,
         project_id: project.project_id,
         client_id: project.client_id,
@@ -172,9 +205,11 @@ fn new_event(project: &Project, id: EventId, received_at: Millis, input: EventIn
         session_id: input.session_id,
         data: input.data,
         received_at,
-        fan_out,
+        fan_out: Vec::new(),
         test: false,
-    }
+    };
+    event.fan_out = targets(candidates, &event);
+    event
 }
 
 /// The outcome of one `POST /api/v1/events`.
@@ -265,7 +300,7 @@ pub async fn ingest(
     let read_early = if idempotency_key.is_none() {
         let (checked, targets) = tokio::join!(
             catalogue::check_data(app, &input.event_type, &input.data),
-            fan_out(app, pid, &input.event_type)
+            candidates(app, pid, &input.event_type)
         );
         checked?;
         Some(targets?)
@@ -285,7 +320,7 @@ pub async fn ingest(
         keyed.as_ref().map_or_else(|| (EventId::new(now), now), |h| (h.event_id.clone(), h.received_at));
     let targets = match read_early {
         Some(t) => t,
-        None => match fan_out(app, pid, &input.event_type).await {
+        None => match candidates(app, pid, &input.event_type).await {
             Ok(t) => t,
             Err(e) => {
                 release(app, pid, keyed.as_ref()).await;
@@ -293,7 +328,7 @@ pub async fn ingest(
             }
         },
     };
-    let event = new_event(project, event_id, received_at, input, targets);
+    let event = new_event(project, event_id, received_at, input, &targets);
     let wakes = first_wakes(pid, &[&event], keyed.is_some(), now);
     match commit(app, &event, &wakes).await {
         Ok(calls) => {
@@ -458,8 +493,7 @@ pub async fn ingest_batch(
             Some(h) => (h.event_id.clone(), h.received_at),
             None => (fresh_id(*i), now),
         };
-        let fan = targets(&webhooks, &input.event_type);
-        let event = new_event(project, id, at, input.clone(), fan);
+        let event = new_event(project, id, at, input.clone(), &webhooks);
         order.push((*i, event.id.clone(), keyed.is_some()));
         if keyed.is_some() {
             keyed_events.push(event);

@@ -60,19 +60,19 @@ pub async fn get_delivery(app: &App, pid: ProjectId, id: &DeliveryId) -> Result<
 
 /// A delivery and the body it is sent with: rebuilt from the event and the webhook's
 /// current format settings (as the next attempt would send it; not stored per delivery, which
-/// would cost a write per delivery). `None` once the webhook is deleted.
+/// would cost a write per delivery), after the webhook's transformation. `None` once the
+/// webhook is deleted, or while its transformation fails (the attempts say why).
 pub async fn delivery_with_payload(
     app: &App,
     pid: ProjectId,
     id: &DeliveryId,
 ) -> Result<(Delivery, Option<String>), ApiError> {
     let (d, _, event) = delivery_and_event(app, pid, id).await?;
-    let payload = app
-        .store
-        .get_webhook(pid, &d.webhook_id)
-        .await?
-        .map(|wh| String::from_utf8_lossy(&crate::service::deliver::build_payload(&event, &wh).body).into_owned());
-    Ok((d, payload))
+    let payload = match app.store.get_webhook(pid, &d.webhook_id).await? {
+        Some(wh) => crate::service::deliver::sent_payload(&event, &wh).await.ok(),
+        None => None,
+    };
+    Ok((d, payload.map(|p| String::from_utf8_lossy(&p.body).into_owned())))
 }
 
 async fn delivery_and_event(app: &App, pid: ProjectId, id: &DeliveryId) -> Result<(Delivery, bool, Event), ApiError> {

@@ -63,17 +63,19 @@ pub async fn record(app: &App, event: &OperationalEvent) -> Result<EventId, Reco
     let pid = ProjectId::OPERATIONS;
     let now = Millis::now();
     let (event_type, data) = event.parts();
-    let event = Event {
+    let candidates = intake::candidates(app, pid, &event_type).await?;
+    let mut event = Event {
         id: EventId::new(now),
         project_id: pid,
         client_id: None,
-        fan_out: intake::fan_out(app, pid, &event_type).await?,
+        fan_out: Vec::new(),
         event_type,
         session_id: None,
         data,
         received_at: now,
         test: false,
     };
+    event.fan_out = intake::targets(&candidates, &event);
     intake::record(app, &event).await?;
     Ok(event.id)
 }

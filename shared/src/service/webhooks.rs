@@ -2,12 +2,14 @@
 
 use std::collections::BTreeMap;
 
+use crate::api::requests::Preview;
 use crate::app::App;
 use crate::clock::Millis;
 use crate::credentials::{generate_secret, generate_verification_key};
 use crate::error::ApiError;
-use crate::ids::{ProjectId, WebhookId};
-use crate::model::{ContentType, Generation, PayloadFormat, Webhook};
+use crate::ids::{EventId, ProjectId, WebhookId};
+use crate::model::{ContentType, Event, Generation, PayloadFormat, Project, Webhook};
+use crate::service::{deliver, intake};
 use crate::store::{ListError, Page};
 
 /// Webhooks a project may have: the event keeps its whole fan-out in one item.
@@ -30,6 +32,10 @@ pub struct WebhookChanges {
     pub secret: Option<String>,
     /// `Some(None)` removes the limit.
     pub rate_limit: Option<Option<u32>>,
+    /// A checked filter's JSON text; `Some(None)` removes it.
+    pub filter: Option<Option<String>>,
+    /// A compiled jq program's text; `Some(None)` removes it.
+    pub transform: Option<Option<String>>,
 }
 
 impl WebhookChanges {
@@ -50,6 +56,8 @@ impl WebhookChanges {
             payload_format,
             secret,
             rate_limit,
+            filter,
+            transform,
         } = self;
         let mut out = Webhook {
             name: name.unwrap_or(wh.name),
@@ -63,6 +71,8 @@ impl WebhookChanges {
             payload_format: payload_format.unwrap_or(wh.payload_format),
             secret: secret.unwrap_or(wh.secret),
             rate_limit: rate_limit.unwrap_or(wh.rate_limit),
+            filter: filter.unwrap_or(wh.filter),
+            transform: transform.unwrap_or(wh.transform),
             // `set_enabled` below changes these three together (docs/api.md §12).
             enabled: wh.enabled,
             disabled_reason: wh.disabled_reason,
@@ -94,6 +104,8 @@ fn new_webhook(id: WebhookId, project_id: ProjectId, now: Millis) -> Webhook {
         disabled_reason: None,
         failing_since: None,
         rate_limit: None,
+        filter: None,
+        transform: None,
         event_types: Vec::new(),
         headers: BTreeMap::new(),
         authorization: None,
@@ -107,6 +119,57 @@ fn new_webhook(id: WebhookId, project_id: ProjectId, now: Millis) -> Webhook {
         created_at: now,
         updated_at: now,
     }
+}
+
+/// What `preview` found: whether the event passes the filter, and the body it would be sent with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Previewed {
+    pub matches: bool,
+    pub content_type: &'static str,
+    pub body: Option<String>,
+}
+
+/// docs/api.md §15's preview: the exact body an event would be sent with, or that the filter
+/// lets it through not; nothing is stored or sent.
+pub async fn preview(app: &App, project: &Project, id: &WebhookId, p: Preview) -> Result<Previewed, ApiError> {
+    let pid = project.project_id;
+    let mut wh = app.store.get_webhook(pid, id).await?.ok_or_else(|| ApiError::not_found("webhook"))?;
+    let Preview { event_type, data, filter, transform } = p;
+    if let Some(f) = filter {
+        wh.filter = f;
+    }
+    if let Some(t) = transform {
+        wh.transform = t;
+    }
+    let now = Millis::now();
+    let event = Event {
+        id: EventId::new(now),
+        project_id: pid,
+        client_id: project.client_id,
+        event_type,
+        session_id: None,
+        data,
+        received_at: now,
+        fan_out: Vec::new(),
+        test: false,
+    };
+    let content_type = match wh.content_type {
+        ContentType::Json => "application/json",
+        ContentType::Xml => "application/xml",
+    };
+    // Subscriptions and the enabled flag are not the question here: only the filter.
+    wh.enabled = true;
+    wh.event_types.clear();
+    if intake::targets(std::slice::from_ref(&wh), &event).is_empty() {
+        return Ok(Previewed { matches: false, content_type, body: None });
+    }
+    let payload =
+        deliver::sent_payload(&event, &wh).await.map_err(|e| ApiError::invalid("transform", e.to_string()))?;
+    Ok(Previewed {
+        matches: true,
+        content_type: payload.content_type,
+        body: Some(String::from_utf8_lossy(&payload.body).into_owned()),
+    })
 }
 
 pub(crate) fn list_error(e: ListError) -> ApiError {
@@ -240,6 +303,8 @@ mod tests {
             payload_format: Some(PayloadFormat::Flat),
             secret: Some("secret".into()),
             rate_limit: Some(None),
+            filter: Some(Some(r#"{"data":{"n":1}}"#.into())),
+            transform: Some(Some("{x: .id}".into())),
         };
         let mut expected = Webhook {
             name: "name".into(),
@@ -253,6 +318,8 @@ mod tests {
             payload_format: PayloadFormat::Flat,
             secret: "secret".into(),
             rate_limit: None,
+            filter: Some(r#"{"data":{"n":1}}"#.into()),
+            transform: Some("{x: .id}".into()),
             ..old.clone()
         };
         expected.set_enabled(true);

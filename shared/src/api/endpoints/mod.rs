@@ -23,11 +23,16 @@ pub(crate) const fn route(
     tag: &'static str,
     summary: &'static str,
 ) -> Route {
-    Route { method, path, access, status, id, summary, tag, conflicts: false }
+    Route { method, path, access, status, id, summary, tag, conflicts: false, changes_nothing: false }
 }
 
 pub(crate) const fn conflicting(r: Route) -> Route {
     Route { conflicts: true, ..r }
+}
+
+/// A `POST` that stores and sends nothing, so read-only portal sessions may call it.
+pub(crate) const fn changes_nothing(r: Route) -> Route {
+    Route { changes_nothing: true, ..r }
 }
 
 /// Project routes a portal token may use.

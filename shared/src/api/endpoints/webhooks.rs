@@ -2,13 +2,13 @@
 
 use crate::api::edge::Cx;
 use crate::api::input::{Empty, Json, NoBody, NoQuery, Paging, Query};
-use crate::api::requests::{CreateWebhook, PatchWebhook, Recover as RecoverBody};
+use crate::api::requests::{CreateWebhook, PatchWebhook, PreviewWebhook, Recover as RecoverBody};
 use crate::api::route::{Endpoint, Method, Reply, Route};
-use crate::api::types::{Deleted, Recovered, WebhookList, WebhookView, WebhookWithSecrets};
+use crate::api::types::{Deleted, PreviewView, Recovered, WebhookList, WebhookView, WebhookWithSecrets};
 use crate::error::ApiError;
 use crate::service::{logs, webhooks};
 
-use super::{conflicting, route, PROJECT};
+use super::{changes_nothing, conflicting, route, PROJECT};
 
 pub struct List;
 
@@ -158,5 +158,28 @@ impl Endpoint for Recover {
     async fn handle(cx: &Cx<'_>, Json((since, until)): Self::Body, _: NoQuery) -> Result<Reply<Recovered>, ApiError> {
         let recovered = logs::recover(cx.app, cx.project_id()?, &cx.webhook_id()?, since, until).await?;
         Ok(Recovered { recovered }.into())
+    }
+}
+
+pub struct Preview;
+
+impl Endpoint for Preview {
+    const ROUTE: Route = changes_nothing(route(
+        Method::Post,
+        "/api/v1/projects/{project_id}/webhooks/{webhook_id}/preview",
+        PROJECT,
+        200,
+        "previewWebhook",
+        "webhooks",
+        "The exact body an event would be sent with (after the filter and transform given, \
+         else the webhook's own), or matches false; nothing is stored or sent",
+    ));
+    type Body = Json<PreviewWebhook>;
+    type Query = NoQuery;
+    type Output = PreviewView;
+
+    async fn handle(cx: &Cx<'_>, Json(p): Self::Body, _: NoQuery) -> Result<Reply<PreviewView>, ApiError> {
+        let previewed = webhooks::preview(cx.app, cx.project()?, &cx.webhook_id()?, p).await?;
+        Ok(PreviewView::from(previewed).into())
     }
 }

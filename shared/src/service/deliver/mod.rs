@@ -15,7 +15,7 @@ use futures::future::join_all;
 
 use crate::app::App;
 use crate::clock::Millis;
-use crate::delivery::{ClaimKey, Delivery, STATE_WAIT};
+use crate::delivery::{ClaimKey, Delivery, Outcome, STATE_WAIT};
 use crate::error::{QueueError, StoreError};
 use crate::ids::{random_token, DeliveryId, EventId, ProjectId};
 use crate::queue::{Outgoing, WakeMessage, WakeTarget, MAX_DELAY};
@@ -24,7 +24,7 @@ use crate::sender::Sender;
 use crate::store::{delivery_key, GroupClaim, Listing, Slot, WakeContext};
 use plan::{Attempting, Due, Record, RecordKind, Work};
 
-pub use request::{build_payload, delivery_headers};
+pub use request::{build_payload, delivery_headers, plain_payload, sent_payload, transformed};
 
 /// When an event a young wake-up names is not visible yet (the intake writes it right
 /// after queueing), look once more after this before sending the message back.
@@ -275,10 +275,16 @@ async fn throttle<'a>(
 /// Makes one attempt and returns the delivery's state after it.
 async fn attempt(sender: &Sender, app: &App, a: &Attempting<'_>) -> Delivery {
     let number = a.before.attempts + 1;
-    let payload = build_payload(a.event, a.webhook);
     let started = Millis::now();
-    let headers = delivery_headers(a.webhook, &a.event.event_type, a.before.id.as_str(), number, started, &payload);
-    let outcome = sender.post(&a.webhook.url, &a.webhook.verification_key, headers, payload.body).await;
+    let outcome = match sent_payload(a.event, a.webhook).await {
+        Ok(payload) => {
+            let headers =
+                delivery_headers(a.webhook, &a.event.event_type, a.before.id.as_str(), number, started, &payload);
+            sender.post(&a.webhook.url, &a.webhook.verification_key, headers, payload.body).await
+        }
+        // A transformation runs for up to 100 ms on a thread of its own; nothing is sent.
+        Err(e) => Outcome::failed(e, Millis::now().since(started)),
+    };
     a.before.attempted(&outcome, started, Millis::now(), &app.settings.retry_schedule, random_jitter())
 }
 

@@ -4,10 +4,12 @@
 use reqwest::header::HeaderMap;
 
 use crate::clock::Millis;
-use crate::model::{Event, Webhook};
+use crate::delivery::SendError;
+use crate::model::{ContentType, Event, Webhook};
 use crate::payload::{self, Payload, PayloadSource};
 use crate::sender::header_map;
 use crate::signing::{hex_signature, signature_header};
+use crate::transform;
 
 /// The headers of docs/api.md §6 for one attempt.
 pub fn delivery_headers(
@@ -48,8 +50,28 @@ pub fn delivery_headers(
     map
 }
 
-/// The body of one delivery of `event` to `wh`.
+/// The body of one delivery of `event` to `wh`: the payload of §6, or what the webhook's
+/// transformation makes of it (§15), which fails the attempt when it fails.
+pub async fn sent_payload(event: &Event, wh: &Webhook) -> Result<Payload, SendError> {
+    let Some(code) = &wh.transform else { return Ok(build_payload(event, wh)) };
+    transformed(code, &plain_payload(event, wh, ContentType::Json), wh.content_type).await
+}
+
+/// `code` run on a JSON payload, its output written in `content_type`.
+pub async fn transformed(code: &str, json: &Payload, content_type: ContentType) -> Result<Payload, SendError> {
+    let program = transform::cached(code).map_err(SendError::Transform)?;
+    let input = std::str::from_utf8(&json.body).map_err(|e| SendError::Transform(e.to_string()))?;
+    let output = program.run(input).await.map_err(|e| SendError::Transform(e.to_string()))?;
+    Ok(payload::render(&output, content_type))
+}
+
+/// The §6 payload of `event` for `wh`, before any transformation.
 pub fn build_payload(event: &Event, wh: &Webhook) -> Payload {
+    plain_payload(event, wh, wh.content_type)
+}
+
+/// The §6 payload in a given content type.
+pub fn plain_payload(event: &Event, wh: &Webhook, content_type: ContentType) -> Payload {
     payload::build(&PayloadSource {
         event_id: event.id.as_str(),
         event_type: &event.event_type,
@@ -60,7 +82,7 @@ pub fn build_payload(event: &Event, wh: &Webhook) -> Payload {
         data: &event.data,
         custom_parameters: &wh.custom_parameters,
         format: wh.payload_format,
-        content_type: wh.content_type,
+        content_type,
     })
 }
 
