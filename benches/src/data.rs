@@ -59,6 +59,8 @@ pub fn event(data: Box<RawValue>) -> Event {
         received_at: Millis(1_795_445_102_988),
         fan_out: vec![Target { webhook_id: WebhookId::parse(WEBHOOK_ID).expect("valid id"), generation: "G1".into() }],
         test: false,
+        ordering_key: None,
+        after: Vec::new(),
     }
 }
 
@@ -75,6 +77,7 @@ pub fn webhook(format: PayloadFormat, content_type: ContentType) -> Webhook {
         rate_limit: None,
         filter: None,
         transform: None,
+        ordered: false,
         event_types: vec![],
         headers: BTreeMap::from([("X-Team".to_string(), "kyc".to_string())]),
         authorization: Some("Bearer receiver-token".into()),

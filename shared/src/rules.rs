@@ -523,6 +523,14 @@ pub fn idempotency_key_from_header(value: &[u8]) -> Result<&str, String> {
 }
 
 /// An event's `session_id` (docs/api.md §5): 1 to 256 characters without control characters.
+/// §15's `ordering_key`: 1–128 printable ASCII characters.
+pub fn check_ordering_key(key: &str) -> Result<(), String> {
+    if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        return Err("must be 1 to 128 printable ASCII characters".into());
+    }
+    Ok(())
+}
+
 pub fn check_session_id(session_id: &str) -> Result<(), String> {
     check_plain(session_id, MAX_SESSION_ID_CHARS)
 }

@@ -185,6 +185,8 @@ async fn event_for(function: &str, f: &Fixture) -> Result<Value, BoxError> {
                 received_at: now,
                 fan_out: vec![Target { webhook_id: f.webhook.id.clone(), generation: f.webhook.generation.clone() }],
                 test: false,
+                ordering_key: None,
+                after: Vec::new(),
             };
             f.app.store.put_event(&EventRecord { event: &event, expires: f.app.expires(now), writer: "bench" }).await?;
             let wake = first_wakes(f.pid, &[&event], false, now).remove(0);

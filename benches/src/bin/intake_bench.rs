@@ -210,7 +210,12 @@ async fn run() -> Result<(), BoxError> {
         let (mut store_batches, mut queue_batches) = (0, 0);
         if per_request == 1 {
             let project = direct.store.get_project(pid).await?.ok_or("project")?;
-            let input = EventInput { event_type: "submission.completed".into(), data: raw.clone(), session_id: None };
+            let input = EventInput {
+                event_type: "submission.completed".into(),
+                data: raw.clone(),
+                session_id: None,
+                ordering_key: None,
+            };
             let outcome = intake::ingest(&direct, &project, input, None).await.map_err(|e| format!("ingest: {e}"))?;
             (store_batches, queue_batches) = (outcome.calls.store_batches, outcome.calls.queue_batches);
             stack::fresh_queue(&base, &mut direct).await?;

@@ -148,6 +148,10 @@ pub struct WebhookBody {
     #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 8192)]
     pub transform: Field<String>,
+    /// One delivery at a time per event `ordering_key`, in acceptance order (§15).
+    #[serde(default)]
+    #[schema(value_type = bool)]
+    pub ordered: Field<bool>,
     // Read-only fields a client may send back from a GET; they are ignored.
     #[serde(default)]
     #[schema(value_type = Option<String>, read_only)]
@@ -203,6 +207,7 @@ impl WebhookBody {
             rate_limit,
             filter,
             transform,
+            ordered,
             // The read-only fields a GET shows, sent back: ignored.
             id: _,
             project_id: _,
@@ -270,6 +275,7 @@ impl WebhookBody {
         }
         let filter = check_filter(&mut e, &filter);
         let transform = check_transform(&mut e, &transform);
+        let ordered = e.optional("ordered", &ordered).copied();
         let changes = WebhookChanges {
             name,
             url,
@@ -286,6 +292,7 @@ impl WebhookBody {
             rate_limit,
             filter,
             transform,
+            ordered,
         };
         done(e, changes)
     }
@@ -437,6 +444,11 @@ pub struct PostEvent {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub session_id: Field<String>,
+    /// §15: 1–128 printable ASCII characters; ordered webhooks deliver one event of a key at
+    /// a time, in the order they were accepted.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 128)]
+    pub ordering_key: Field<String>,
 }
 
 impl PostEvent {
@@ -460,7 +472,14 @@ impl PostEvent {
         if let Some(s) = &session_id {
             e.check("session_id", rules::check_session_id(s));
         }
-        Some(EventInput { event_type: event_type?, data: data?, session_id })
+        let ordering_key = match &self.ordering_key {
+            Field::Null => None,
+            f => e.optional("ordering_key", f).cloned(),
+        };
+        if let Some(k) = &ordering_key {
+            e.check("ordering_key", rules::check_ordering_key(k));
+        }
+        Some(EventInput { event_type: event_type?, data: data?, session_id, ordering_key })
     }
 }
 
@@ -490,6 +509,9 @@ pub struct BatchEvent {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub session_id: Field<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 128)]
+    pub ordering_key: Field<String>,
     /// As the `Idempotency-Key` header of §5, in the same key space.
     #[serde(default)]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 255)]
@@ -531,8 +553,8 @@ fn check_entry(text: &str) -> CheckedEntry {
     if let Some(k) = &key {
         e.check("idempotency_key", rules::check_idempotency_key(k));
     }
-    let input =
-        PostEvent { event_type: entry.event_type, data: entry.data, session_id: entry.session_id }.input(&mut e);
+    let BatchEvent { event_type, data, session_id, ordering_key, idempotency_key: _ } = entry;
+    let input = PostEvent { event_type, data, session_id, ordering_key }.input(&mut e);
     match input {
         Some(i) if e.0.is_empty() => Ok((i, key)),
         _ => Err(e.into_vec()),

@@ -96,6 +96,8 @@ pub struct WebhookView {
     pub filter: Option<Box<RawValue>>,
     /// The §15 jq program.
     pub transform: Option<String>,
+    /// §15: one delivery at a time per event `ordering_key`.
+    pub ordered: bool,
     pub event_types: Vec<String>,
     pub headers: BTreeMap<String, String>,
     pub authorization_set: bool,
@@ -121,6 +123,7 @@ impl From<&Webhook> for WebhookView {
             rate_limit,
             filter,
             transform,
+            ordered,
             event_types,
             headers,
             authorization,
@@ -149,6 +152,7 @@ impl From<&Webhook> for WebhookView {
             // Stored only after it parsed, so it is JSON.
             filter: filter.as_deref().and_then(|f| RawValue::from_string(f.to_owned()).ok()),
             transform: transform.clone(),
+            ordered: *ordered,
             event_types: event_types.clone(),
             headers: headers.clone(),
             authorization_set: authorization.is_some(),
@@ -250,6 +254,8 @@ pub struct EventView {
     pub data: Data,
     pub received_at: String,
     pub test: bool,
+    /// §15's `ordering_key`, if the event had one.
+    pub ordering_key: Option<String>,
 }
 
 impl From<&Event> for EventView {
@@ -263,6 +269,7 @@ impl From<&Event> for EventView {
             data: e.data.clone(),
             received_at: e.received_at.rfc3339(),
             test: e.test,
+            ordering_key: e.ordering_key.clone(),
         }
     }
 }
@@ -277,6 +284,7 @@ pub struct EventDetail {
     pub data: Data,
     pub received_at: String,
     pub test: bool,
+    pub ordering_key: Option<String>,
     pub deliveries: Vec<DeliveryView>,
 }
 
@@ -287,6 +295,7 @@ impl EventDetail {
             data: e.data.clone(),
             received_at: e.received_at.rfc3339(),
             test: e.test,
+            ordering_key: e.ordering_key.clone(),
             deliveries: deliveries.iter().map(DeliveryView::from).collect(),
         }
     }

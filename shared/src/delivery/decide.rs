@@ -107,6 +107,47 @@ pub enum Action<'a> {
     Heal {
         number: u32,
     },
+    /// An ordered delivery whose ordering key's previous delivery is not finished: look
+    /// again at `until` (docs/api.md §15).
+    Hold {
+        until: Millis,
+    },
+}
+
+/// Where the delivery an ordered delivery waits for stands (docs/api.md §15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ahead {
+    /// Nothing to wait for: no earlier delivery, or it finished, or it will never be made.
+    Clear,
+    /// Still to be made or retried: look again at `until`.
+    Busy { until: Millis },
+}
+
+/// How often a held delivery looks at the one before it, at least (SQS delays are whole
+/// seconds).
+pub const HOLD_POLL: Duration = Duration::from_secs(1);
+
+/// Where `before` (the delivery that delivery `index` of `event` waits for) stands: its
+/// stored state if written, else what became of its event (`before_event`).
+pub fn ahead(event: &Event, index: usize, before: Option<&Delivery>, before_event: Seen<'_>, now: Millis) -> Ahead {
+    let Some(id) = event.waits_for(index) else { return Ahead::Clear };
+    // A link to a later event comes from a repeated intake request after a newer event of
+    // the key: following it could make two deliveries wait for each other.
+    if id.event_id() >= event.id {
+        return Ahead::Clear;
+    }
+    let soon = now.plus(HOLD_POLL);
+    match (before, before_event) {
+        (Some(d), _) if d.status.is_finished() => Ahead::Clear,
+        // Pending: due at its next attempt, or when another instance's lease on it ends.
+        (Some(d), _) => Ahead::Busy { until: d.next_attempt_at.or(d.lease_until).map_or(soon, |t| t.max(soon)) },
+        // Not written yet: its first attempt is still to come (it may be held itself).
+        (None, Seen::Found(_)) => Ahead::Busy { until: soon },
+        (None, Seen::Withdrawn | Seen::Expired) => Ahead::Clear,
+        // Its intake may still be writing it, for as long as a state may take to appear.
+        (None, Seen::Missing) if now.since(id.event_id().time()) < STATE_WAIT => Ahead::Busy { until: soon },
+        (None, Seen::Missing) => Ahead::Clear,
+    }
 }
 
 /// Two attempts are the same when they send the same stored event to the same webhook.
@@ -122,6 +163,7 @@ impl PartialEq for Action<'_> {
             (Drop(a), Drop(b)) => a == b,
             (Ignore(a), Ignore(b)) => a == b,
             (Heal { number: a }, Heal { number: b }) => a == b,
+            (Hold { until: a }, Hold { until: b }) => a == b,
             _ => false,
         }
     }
@@ -138,6 +180,8 @@ pub struct Context<'a, 'n> {
     pub target: &'n Target,
     pub delivery: Option<&'a Delivery>,
     pub webhook: Option<&'a Webhook>,
+    /// For an ordered delivery, the one before it ([`ahead`]).
+    pub ahead: Ahead,
 }
 
 pub fn decide<'a>(wake: &Wake, cx: &Context<'a, '_>, now: Millis) -> Action<'a> {
@@ -168,6 +212,10 @@ pub fn decide<'a>(wake: &Wake, cx: &Context<'a, '_>, now: Millis) -> Action<'a> 
         }
         if event.target_of(cx.delivery_id) != Some(cx.target) {
             return Action::Ignore(Ignored::NotTheEventsTarget);
+        }
+        // Only the first attempt waits: the ones after it follow it anyway.
+        if let Ahead::Busy { until } = cx.ahead {
+            return Action::Hold { until };
         }
         return attempt(cx, event, 1);
     };
@@ -271,6 +319,7 @@ mod tests {
                 target: &self.event.fan_out[0],
                 delivery: self.delivery.as_ref(),
                 webhook: self.webhook.as_ref(),
+                ahead: Ahead::Clear,
             };
             decide(wake, &cx, Millis(now))
         }
@@ -411,6 +460,7 @@ mod tests {
             target: &other,
             delivery: None,
             webhook: w.webhook.as_ref(),
+            ahead: Ahead::Clear,
         };
         assert_eq!(decide(&first(1_000), &cx, Millis(1_100)), Action::Ignore(Ignored::NotTheEventsTarget));
     }
@@ -431,5 +481,70 @@ mod tests {
         // Attempt 2 was due at 7 000; the copy of attempt 1's message comes back much later.
         assert_eq!(w.decide(&first(1_000), 7_000 + 121_000), Action::Heal { number: 2 });
         assert_eq!(w.decide(&first(1_000), 7_000 + 60_000), Action::Ignore(Ignored::Duplicate));
+    }
+
+    /// An event at `at` whose delivery 0 waits for `before`.
+    fn ordered_event(at: u64, before: &DeliveryId) -> Event {
+        let mut e = event(false);
+        e.id = crate::ids::EventId::new(Millis(at));
+        e.received_at = Millis(at);
+        e.after = vec![crate::model::After { index: 0, delivery: before.clone() }];
+        e
+    }
+
+    #[test]
+    fn an_ordered_first_attempt_waits_until_the_one_before_it_finishes() {
+        let first_event = event(false);
+        let before_id = first_event.delivery_id(0);
+        let e = ordered_event(5_000, &before_id);
+        let now = Millis(6_000);
+        let soon = now.plus(HOLD_POLL);
+        // Not written yet, its event stored: held, and looked at again shortly.
+        assert_eq!(ahead(&e, 0, None, Seen::Found(&first_event), now), Ahead::Busy { until: soon });
+        // Waiting for a retry: until that retry is due.
+        let pending = Delivery::new(&first_event, 0, &first_event.fan_out[0], 3).attempted(
+            &outcome(Some(500), None),
+            Millis(5_500),
+            Millis(5_500),
+            &SCHEDULE,
+            0.0,
+        );
+        assert_eq!(ahead(&e, 0, Some(&pending), Seen::Found(&first_event), now), Ahead::Busy { until: Millis(10_500) });
+        // Finished either way, or never to be made: clear.
+        let ok = pending.attempted(&outcome(Some(200), None), Millis(11_000), Millis(11_000), &SCHEDULE, 0.0);
+        assert_eq!(ahead(&e, 0, Some(&ok), Seen::Found(&first_event), now), Ahead::Clear);
+        let failed = pending.dropped(DropReason::WebhookDisabled);
+        assert_eq!(ahead(&e, 0, Some(&failed), Seen::Found(&first_event), now), Ahead::Clear);
+        assert_eq!(ahead(&e, 0, None, Seen::Withdrawn, now), Ahead::Clear);
+        // An intake that may still be writing its event is waited for, for a while.
+        assert_eq!(ahead(&e, 0, None, Seen::Missing, now), Ahead::Busy { until: soon });
+        assert_eq!(ahead(&e, 0, None, Seen::Missing, Millis(1_000).plus(STATE_WAIT)), Ahead::Clear);
+        // Deliveries without a link, and links to a later event, never wait.
+        assert_eq!(ahead(&first_event, 0, None, Seen::Missing, now), Ahead::Clear);
+        let later = ordered_event(9_000, &before_id).delivery_id(0);
+        assert_eq!(ahead(&ordered_event(5_000, &later), 0, None, Seen::Found(&first_event), now), Ahead::Clear);
+    }
+
+    #[test]
+    fn a_held_first_attempt_is_not_made_and_retries_do_not_wait() {
+        fn held<'a>(w: &'a World, wake: &Wake, now: u64, id: &DeliveryId) -> Action<'a> {
+            decide(
+                wake,
+                &Context {
+                    event: Seen::Found(&w.event),
+                    delivery_id: id,
+                    target: &w.event.fan_out[0],
+                    delivery: w.delivery.as_ref(),
+                    webhook: w.webhook.as_ref(),
+                    ahead: Ahead::Busy { until: Millis(9_000) },
+                },
+                Millis(now),
+            )
+        }
+        let w = World::new();
+        let id = w.event.delivery_id(0);
+        assert_eq!(held(&w, &first(1_000), 1_100, &id), Action::Hold { until: Millis(9_000) });
+        let w = w.failed_once();
+        assert_eq!(held(&w, &next(2, 2_000), 7_100, &id), w.attempt(2), "only the first attempt waits");
     }
 }

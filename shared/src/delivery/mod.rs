@@ -17,7 +17,9 @@ use crate::model::{Event, Target};
 use crate::retry::next_delay;
 
 pub use claim::ClaimKey;
-pub use decide::{decide, Action, Context, Ignored, Seen, Wake, WakeKind, HEAL_AFTER, STATE_WAIT};
+pub use decide::{
+    ahead, decide, Action, Ahead, Context, Ignored, Seen, Wake, WakeKind, HEAL_AFTER, HOLD_POLL, STATE_WAIT,
+};
 pub use outcome::{is_success, readable, Outcome, SendError};
 
 /// Delivery status (the delivery log's Success / Error / Pending).
@@ -328,6 +330,8 @@ pub(crate) mod tests {
             received_at: Millis(1_000),
             fan_out: vec![Target { webhook_id: WebhookId::default_web_hook(), generation: "G1".into() }],
             test,
+            ordering_key: None,
+            after: Vec::new(),
         }
     }
 

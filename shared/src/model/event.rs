@@ -26,6 +26,20 @@ pub struct Event {
     pub fan_out: Vec<Target>,
     /// A test event (docs/api.md §7): delivered whatever the webhook's flag and subscriptions.
     pub test: bool,
+    /// §15: the event's place in a sequence, for ordered webhooks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordering_key: Option<String>,
+    /// The deliveries of this event that wait for an earlier one of their ordering key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<After>,
+}
+
+/// Delivery `index` of an event waits for `delivery` (of the same webhook incarnation) to
+/// finish before its first attempt (docs/api.md §15).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct After {
+    pub index: u32,
+    pub delivery: DeliveryId,
 }
 
 impl PartialEq for Event {
@@ -39,12 +53,19 @@ impl PartialEq for Event {
             && self.received_at == other.received_at
             && self.fan_out == other.fan_out
             && self.test == other.test
+            && self.ordering_key == other.ordering_key
+            && self.after == other.after
     }
 }
 
 impl Event {
     pub fn delivery_id(&self, index: usize) -> DeliveryId {
         DeliveryId::for_event(&self.id, index)
+    }
+
+    /// The earlier delivery that delivery `index` waits for, if any.
+    pub fn waits_for(&self, index: usize) -> Option<&DeliveryId> {
+        self.after.iter().find(|a| a.index as usize == index).map(|a| &a.delivery)
     }
 
     /// The target of a delivery of this event, if the id is one of its deliveries.

@@ -6,7 +6,7 @@ mod portal;
 mod project;
 mod webhook;
 
-pub use event::{raw_text, Event, Target};
+pub use event::{raw_text, After, Event, Target};
 pub use event_type::EventType;
 pub use portal::{PortalSession, Theme, ThemeMode};
 pub use project::Project;

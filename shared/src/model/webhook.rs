@@ -104,6 +104,9 @@ pub struct Webhook {
     /// The §15 jq program.
     #[serde(default)]
     pub transform: Option<String>,
+    /// §15: one delivery at a time per event `ordering_key`, in acceptance order.
+    #[serde(default)]
+    pub ordered: bool,
     pub event_types: Vec<String>,
     pub headers: BTreeMap<String, String>,
     /// Write-only `Authorization` header value (the web_hook API's `http_authorization_value`).
@@ -217,6 +220,7 @@ pub(crate) fn fixture() -> Webhook {
         rate_limit: None,
         filter: None,
         transform: None,
+        ordered: false,
         event_types: vec![],
         headers: BTreeMap::new(),
         authorization: None,

@@ -21,11 +21,11 @@ use crate::error::{ApiError, RecordError, StoreError};
 use crate::filter::{Document, Filter};
 use crate::ids::{random_token, EventId, ProjectId, MAX_FAN_OUT};
 use crate::matching::subscribed;
-use crate::model::{ContentType, Event, PayloadFormat, Project, Target, Webhook};
+use crate::model::{After, ContentType, Event, PayloadFormat, Project, Target, Webhook};
 use crate::payload::{self, PayloadSource};
 use crate::queue::{Outgoing, WakeMessage, WakeTarget, GROUP_SIZE};
 use crate::service::catalogue;
-use crate::store::{EventRecord, IdempotencyRecord, Reservation, StoredEvent};
+use crate::store::{EventRecord, IdempotencyRecord, Reservation, Sequence, StoredEvent};
 
 /// An `Idempotency-Key` is remembered this long.
 pub const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -39,6 +39,8 @@ pub struct EventInput {
     /// A JSON object, exactly as sent.
     pub data: Box<RawValue>,
     pub session_id: Option<String>,
+    /// §15: deliveries to ordered webhooks go one at a time per key, in acceptance order.
+    pub ordering_key: Option<String>,
 }
 
 /// What the intake answered for one event.
@@ -97,6 +99,31 @@ pub fn targets(candidates: &[Webhook], event: &Event) -> Vec<Target> {
         .take(MAX_FAN_OUT)
         .map(|w| Target { webhook_id: w.id.clone(), generation: w.generation.clone() })
         .collect()
+}
+
+/// Places each delivery of `event` to an ordered webhook last in its ordering key's
+/// sequence, and notes the delivery it waits for (docs/api.md §15). One write per such
+/// delivery; none for events without a key or webhooks that are not ordered.
+async fn link_ordered(app: &App, webhooks: &[Webhook], event: &mut Event) -> Result<(), StoreError> {
+    let Some(ordering_key) = event.ordering_key.clone() else { return Ok(()) };
+    let expires = app.expires(event.received_at);
+    for (index, target) in event.fan_out.iter().enumerate() {
+        let ordered =
+            webhooks.iter().any(|w| w.id == target.webhook_id && w.generation == target.generation && w.ordered);
+        if !ordered {
+            continue;
+        }
+        let seq = Sequence {
+            project_id: event.project_id,
+            webhook_id: &target.webhook_id,
+            generation: &target.generation,
+            ordering_key: &ordering_key,
+        };
+        if let Some(before) = app.store.append_ordered(seq, &event.delivery_id(index), expires).await? {
+            event.after.push(After { index: index as u32, delivery: before });
+        }
+    }
+    Ok(())
 }
 
 /// The §6 envelope of `event` (without custom parameters), as filters see it.
@@ -207,6 +234,8 @@ fn new_event(project: &Project, id: EventId, received_at: Millis, input: EventIn
         received_at,
         fan_out: Vec::new(),
         test: false,
+        ordering_key: input.ordering_key,
+        after: Vec::new(),
     };
     event.fan_out = targets(candidates, &event);
     event
@@ -328,7 +357,11 @@ pub async fn ingest(
             }
         },
     };
-    let event = new_event(project, event_id, received_at, input, &targets);
+    let mut event = new_event(project, event_id, received_at, input, &targets);
+    if let Err(e) = link_ordered(app, &targets, &mut event).await {
+        release(app, pid, keyed.as_ref()).await;
+        return Err(e.into());
+    }
     let wakes = first_wakes(pid, &[&event], keyed.is_some(), now);
     match commit(app, &event, &wakes).await {
         Ok(calls) => {
@@ -364,6 +397,12 @@ fn request_hash(input: &EventInput) -> String {
     for part in [input.event_type.as_str(), input.data.get(), input.session_id.as_deref().unwrap_or("")] {
         h.update(part.as_bytes());
         h.update([0]);
+    }
+    // Only when given, so the hashes of requests without one (stored before keys existed) hold.
+    if let Some(k) = &input.ordering_key {
+        h.update(b"ordering_key");
+        h.update([0]);
+        h.update(k.as_bytes());
     }
     hex::encode(h.finalize())
 }
@@ -485,17 +524,28 @@ pub async fn ingest_batch(
             return Err(e.into());
         }
     };
-    let mut keyed_events = Vec::new();
-    let mut plain_events = Vec::new();
-    let mut order = Vec::new();
+    let mut built = Vec::with_capacity(accepted.len());
     for (i, input, keyed) in &accepted {
         let (id, at) = match keyed {
             Some(h) => (h.event_id.clone(), h.received_at),
             None => (fresh_id(*i), now),
         };
-        let event = new_event(project, id, at, input.clone(), &webhooks);
-        order.push((*i, event.id.clone(), keyed.is_some()));
-        if keyed.is_some() {
+        built.push((*i, new_event(project, id, at, input.clone(), &webhooks), keyed.is_some()));
+    }
+    // Entry order: a batch's events of one ordering key follow one another as sent.
+    built.sort_by_key(|(i, _, _)| *i);
+    for (_, event, _) in built.iter_mut() {
+        if let Err(e) = link_ordered(app, &webhooks, event).await {
+            release_all(app, pid, &accepted).await;
+            return Err(e.into());
+        }
+    }
+    let mut keyed_events = Vec::new();
+    let mut plain_events = Vec::new();
+    let mut order = Vec::new();
+    for (i, event, keyed) in built {
+        order.push((i, event.id.clone(), keyed));
+        if keyed {
             keyed_events.push(event);
         } else {
             plain_events.push(event);

@@ -74,6 +74,8 @@ pub async fn record(app: &App, event: &OperationalEvent) -> Result<EventId, Reco
         data,
         received_at: now,
         test: false,
+        ordering_key: None,
+        after: Vec::new(),
     };
     event.fan_out = intake::targets(&candidates, &event);
     intake::record(app, &event).await?;

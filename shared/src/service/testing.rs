@@ -41,6 +41,8 @@ async fn send_test(
         received_at: now,
         fan_out: vec![Target { webhook_id: wh.id.clone(), generation: wh.generation.clone() }],
         test: true,
+        ordering_key: None,
+        after: Vec::new(),
     };
     intake::record(app, &event).await?;
     Ok(event)

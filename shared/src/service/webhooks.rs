@@ -36,6 +36,7 @@ pub struct WebhookChanges {
     pub filter: Option<Option<String>>,
     /// A compiled jq program's text; `Some(None)` removes it.
     pub transform: Option<Option<String>>,
+    pub ordered: Option<bool>,
 }
 
 impl WebhookChanges {
@@ -58,6 +59,7 @@ impl WebhookChanges {
             rate_limit,
             filter,
             transform,
+            ordered,
         } = self;
         let mut out = Webhook {
             name: name.unwrap_or(wh.name),
@@ -73,6 +75,7 @@ impl WebhookChanges {
             rate_limit: rate_limit.unwrap_or(wh.rate_limit),
             filter: filter.unwrap_or(wh.filter),
             transform: transform.unwrap_or(wh.transform),
+            ordered: ordered.unwrap_or(wh.ordered),
             // `set_enabled` below changes these three together (docs/api.md §12).
             enabled: wh.enabled,
             disabled_reason: wh.disabled_reason,
@@ -106,6 +109,7 @@ fn new_webhook(id: WebhookId, project_id: ProjectId, now: Millis) -> Webhook {
         rate_limit: None,
         filter: None,
         transform: None,
+        ordered: false,
         event_types: Vec::new(),
         headers: BTreeMap::new(),
         authorization: None,
@@ -152,6 +156,8 @@ pub async fn preview(app: &App, project: &Project, id: &WebhookId, p: Preview) -
         received_at: now,
         fan_out: Vec::new(),
         test: false,
+        ordering_key: None,
+        after: Vec::new(),
     };
     let content_type = match wh.content_type {
         ContentType::Json => "application/json",
@@ -305,6 +311,7 @@ mod tests {
             rate_limit: Some(None),
             filter: Some(Some(r#"{"data":{"n":1}}"#.into())),
             transform: Some(Some("{x: .id}".into())),
+            ordered: Some(true),
         };
         let mut expected = Webhook {
             name: "name".into(),
@@ -320,6 +327,7 @@ mod tests {
             rate_limit: None,
             filter: Some(r#"{"data":{"n":1}}"#.into()),
             transform: Some("{x: .id}".into()),
+            ordered: true,
             ..old.clone()
         };
         expected.set_enabled(true);

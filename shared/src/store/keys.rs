@@ -14,6 +14,7 @@
 //! | event | `EVT#{pid}` | `{evt}` | the project's activity list; TTL retention |
 //! | delivery | `DLV#{pid}#{wh}#{generation}` | `{msg}` | the webhook's log; TTL retention |
 //! | first-attempt claim | `CLAIM#{group}` | `CLAIM` | TTL 1 day |
+//! | an ordering key's last delivery | `ORDER#{pid}#{wh}#{generation}` | `{ordering_key}` | TTL retention |
 //! | idempotency record | `IDEM#{pid}#{sha256(key)}` | `IDEM` | TTL 24 h |
 //! | project rate-limit state | `RATE#{pid}` | `RATE` | TTL 1 day |
 //! | event type | `ETYPE` | `{name}` | the deployment's catalogue |
@@ -115,6 +116,11 @@ pub fn is_deliveries(pk: &str) -> bool {
 /// Whether a sort key is a webhook's.
 pub fn is_webhook_sk(sk: &str) -> bool {
     sk.starts_with(WEBHOOK_SK_PREFIX)
+}
+
+/// The partition of one ordered webhook incarnation's ordering keys (docs/api.md §15).
+pub fn ordering(pid: ProjectId, wh: &WebhookId, generation: &Generation) -> String {
+    format!("ORDER#{pid}#{wh}#{generation}")
 }
 
 pub fn claim(group: &crate::delivery::ClaimKey) -> String {

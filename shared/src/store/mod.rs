@@ -9,6 +9,7 @@ mod event_types;
 mod events;
 mod idempotency;
 pub mod keys;
+mod ordering;
 mod portal;
 mod projects;
 mod ratelimit;
@@ -33,6 +34,7 @@ pub use claims::GroupClaim;
 pub use deliveries::{delivery_key, DeliveryFilter, Listing, WakeContext};
 pub use events::{EventRecord, StoredEvent};
 pub use idempotency::{IdempotencyRecord, Reservation};
+pub use ordering::Sequence;
 pub use ratelimit::{RateDecision, Slot};
 pub use webhooks::WebhookFailureChange;
 

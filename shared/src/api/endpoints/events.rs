@@ -121,7 +121,7 @@ fn custom_event(data: Box<serde_json::value::RawValue>) -> EventInput {
         .and_then(|s| s.as_str())
         .filter(|s| crate::rules::check_session_id(s).is_ok())
         .map(str::to_string);
-    EventInput { event_type, data, session_id }
+    EventInput { event_type, data, session_id, ordering_key: None }
 }
 
 pub struct Batch;

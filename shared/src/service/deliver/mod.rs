@@ -21,7 +21,7 @@ use crate::ids::{random_token, DeliveryId, EventId, ProjectId};
 use crate::queue::{Outgoing, WakeMessage, WakeTarget, MAX_DELAY};
 use crate::retry::random_jitter;
 use crate::sender::Sender;
-use crate::store::{delivery_key, GroupClaim, Listing, Slot, WakeContext};
+use crate::store::{delivery_key, GroupClaim, Listing, Slot, StoredEvent, WakeContext};
 use plan::{Attempting, Due, Record, RecordKind, Work};
 
 pub use request::{build_payload, delivery_headers, plain_payload, sent_payload, transformed};
@@ -103,6 +103,7 @@ async fn load<'a>(
             deliveries.push((m.project_id, t.webhook_id.clone(), t.generation.clone(), t.delivery_id.clone()));
         }
     }
+    let all = messages.clone();
     let mut cx = app.store.load_wake_context(&events, &webhooks, &deliveries, now).await?;
     let racing: Vec<(ProjectId, EventId)> = messages
         .filter(|m| now.since(m.queued_at) < STATE_WAIT)
@@ -116,7 +117,43 @@ async fn load<'a>(
             Err(e) => tracing::warn!(error = %e, "could not re-read events"),
         }
     }
+    load_earlier(app, all, &mut cx).await?;
     Ok(cx)
+}
+
+/// Reads the earlier deliveries (and their events) that the batch's unwritten ordered
+/// deliveries wait for (docs/api.md §15). No call at all when the batch has none.
+async fn load_earlier<'a>(
+    app: &App,
+    messages: impl Iterator<Item = &'a WakeMessage>,
+    cx: &mut WakeContext,
+) -> Result<(), StoreError> {
+    let (mut events, mut deliveries) = (Vec::new(), Vec::new());
+    for m in messages {
+        for t in &m.deliveries {
+            let Some(StoredEvent::Found(e)) = cx.events.get(&(m.project_id, t.delivery_id.event_id())) else {
+                continue;
+            };
+            if t.attempt != 1 || cx.deliveries.contains_key(&t.delivery_id) {
+                continue;
+            }
+            if let Some(before) = e.waits_for(t.delivery_id.index()) {
+                events.push((m.project_id, before.event_id()));
+                deliveries.push((m.project_id, t.webhook_id.clone(), t.generation.clone(), before.clone()));
+            }
+        }
+    }
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    let more = app.store.load_wake_context(&events, &[], &deliveries, Millis::now()).await?;
+    for (k, e) in more.events {
+        cx.events.entry(k).or_insert(e);
+    }
+    for (k, d) in more.deliveries {
+        cx.deliveries.entry(k).or_insert(d);
+    }
+    Ok(())
 }
 
 /// What handling a message recorded, and why SQS should bring it back, if it should.

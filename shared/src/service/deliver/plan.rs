@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::clock::Millis;
-use crate::delivery::{decide, retry_groups, Action, ClaimKey, Context, Delivery, DropReason, Seen};
+use crate::delivery::{ahead, decide, retry_groups, Action, Ahead, ClaimKey, Context, Delivery, DropReason, Seen};
 use crate::ids::ProjectId;
+use crate::ids::{DeliveryId, EventId};
 use crate::model::{Event, Webhook};
 use crate::queue::{Outgoing, WakeMessage, WakeTarget, GROUP_SIZE, MAX_DELAY};
 use crate::store::{StoredEvent, WakeContext};
@@ -95,27 +96,44 @@ pub fn group_claim<'a>(msg: &'a WakeMessage, written: Option<&'a Delivery>) -> O
 /// Decides each delivery the message names from what storage holds.
 pub fn decide_all<'a>(msg: &'a WakeMessage, cx: &'a WakeContext, now: Millis) -> Vec<Planned<'a>> {
     let pid = msg.project_id;
+    let seen = |id: &EventId| match cx.events.get(&(pid, id.clone())) {
+        Some(StoredEvent::Found(e)) => Seen::Found(e),
+        Some(StoredEvent::Withdrawn) => Seen::Withdrawn,
+        Some(StoredEvent::Expired) => Seen::Expired,
+        None => Seen::Missing,
+    };
+    let written = |t: &WakeTarget, id: &DeliveryId| {
+        cx.deliveries.get(id).filter(|d| d.webhook_id == t.webhook_id && d.generation == t.generation)
+    };
     msg.deliveries
         .iter()
         .map(|t| {
-            let stored = cx.events.get(&(pid, t.delivery_id.event_id()));
-            let (seen, event) = match stored {
-                Some(StoredEvent::Found(e)) => (Seen::Found(e), Some(e)),
-                Some(StoredEvent::Withdrawn) => (Seen::Withdrawn, None),
-                Some(StoredEvent::Expired) => (Seen::Expired, None),
-                None => (Seen::Missing, None),
+            let event_seen = seen(&t.delivery_id.event_id());
+            let event = match event_seen {
+                Seen::Found(e) => Some(e),
+                _ => None,
             };
-            let written = cx
-                .deliveries
-                .get(&t.delivery_id)
-                .filter(|d| d.webhook_id == t.webhook_id && d.generation == t.generation);
+            let written_now = written(t, &t.delivery_id);
             let webhook = cx.webhooks.get(&(pid, t.webhook_id.clone()));
             let target = t.target();
-            let action = decide(
-                &msg.wake(t),
-                &Context { event: seen, delivery_id: &t.delivery_id, target: &target, delivery: written, webhook },
-                now,
-            );
+            // Loaded by the engine for the first attempts of ordered deliveries.
+            let before = match (event, written_now) {
+                (Some(e), None) => e.waits_for(t.delivery_id.index()).map(|b| (e, b)),
+                _ => None,
+            };
+            let ahead_of = before.map_or(Ahead::Clear, |(e, b)| {
+                ahead(e, t.delivery_id.index(), written(t, b), seen(&b.event_id()), now)
+            });
+            let context = Context {
+                event: event_seen,
+                delivery_id: &t.delivery_id,
+                target: &target,
+                delivery: written_now,
+                webhook,
+                ahead: ahead_of,
+            };
+            let action = decide(&msg.wake(t), &context, now);
+            let written = written_now;
             tracing::debug!(delivery = %t.delivery_id, ?action, "decided");
             Planned { target: t, action, event, written }
         })
@@ -129,6 +147,7 @@ pub fn sort<'a>(msg: &WakeMessage, plans: &[Planned<'a>], now: Millis, max_attem
     let mut due = Vec::new();
     let mut waiting: Vec<&WakeTarget> = Vec::new();
     let mut postponed: BTreeMap<Millis, Vec<&WakeTarget>> = BTreeMap::new();
+    let mut held: BTreeMap<Millis, Vec<&WakeTarget>> = BTreeMap::new();
     for p in plans {
         match p.action {
             Action::Attempt { event, webhook, .. } => {
@@ -139,6 +158,7 @@ pub fn sort<'a>(msg: &WakeMessage, plans: &[Planned<'a>], now: Millis, max_attem
             // Deliveries due together (a retry group) sleep again together.
             Action::Postpone { until } => postponed.entry(until).or_default().push(p.target),
             Action::Wait => waiting.push(p.target),
+            Action::Hold { until } => held.entry(until).or_default().push(p.target),
             Action::Drop(reason) => {
                 if let Some(d) = p.current(max_attempts) {
                     work.records.push(drop_record(p.written, d, reason));
@@ -157,6 +177,9 @@ pub fn sort<'a>(msg: &WakeMessage, plans: &[Planned<'a>], now: Millis, max_attem
     }
     if !waiting.is_empty() {
         work.outgoing.push(wait_again(msg, &waiting, now));
+    }
+    for (until, targets) in held {
+        work.outgoing.push(part_again(msg, &targets, until.since(now).min(MAX_DELAY)));
     }
     (due, work)
 }
@@ -181,7 +204,14 @@ fn drop_record(written: Option<&Delivery>, d: Delivery, reason: DropReason) -> R
 fn wait_again(msg: &WakeMessage, waiting: &[&WakeTarget], now: Millis) -> Outgoing {
     let age = now.since(msg.queued_at);
     let delay = if age < Duration::from_secs(5) { Duration::from_secs(1) } else { Duration::from_secs(5) };
-    let mut out = again(msg, waiting.to_vec(), delay);
+    part_again(msg, waiting, delay)
+}
+
+/// Sends `part` of a message back after `delay`. A first-attempt message's part gets a
+/// claim of its own (the same for every copy of this message), as the rest of the group
+/// may be claimed by this handling.
+fn part_again(msg: &WakeMessage, part: &[&WakeTarget], delay: Duration) -> Outgoing {
+    let mut out = again(msg, part.to_vec(), delay);
     if let Some(claim) = msg.first_claim() {
         if out.message.deliveries.len() != msg.deliveries.len() {
             // Part of a group: its own claim, the same for every copy of this message.
@@ -266,6 +296,8 @@ mod tests {
                 .map(|w| Target { webhook_id: w.id.clone(), generation: w.generation.clone() })
                 .collect(),
             test: false,
+            ordering_key: None,
+            after: Vec::new(),
         };
         let targets = (0..n)
             .map(|i| WakeTarget {
