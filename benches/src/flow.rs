@@ -78,14 +78,37 @@ pub async fn post_events(
     events: usize,
     per_request: usize,
 ) -> Result<usize, BoxError> {
+    post_events_keyed(app, key, data, events, per_request, 0).await
+}
+
+/// As [`post_events`], the events spread over `ordering_keys` ordering keys (0: none).
+pub async fn post_events_keyed(
+    app: &App,
+    key: &str,
+    data: &str,
+    events: usize,
+    per_request: usize,
+    ordering_keys: usize,
+) -> Result<usize, BoxError> {
     let mut requests = 0;
     let mut left = events;
+    let mut sent = 0;
+    let mut body = || {
+        sent += 1;
+        match ordering_keys {
+            0 => event_body(data),
+            k => format!(
+                r#"{{"event_type":"submission.completed","ordering_key":"key-{}","data":{data}}}"#,
+                sent % k
+            ),
+        }
+    };
     while left > 0 {
         let n = left.min(per_request.max(1));
         let req = if per_request <= 1 {
-            request("/api/v1/events", key, event_body(data), None)
+            request("/api/v1/events", key, body(), None)
         } else {
-            let entries: Vec<String> = (0..n).map(|_| event_body(data)).collect();
+            let entries: Vec<String> = (0..n).map(|_| body()).collect();
             request("/api/v1/events/batch", key, format!(r#"{{"events":[{}]}}"#, entries.join(",")), None)
         };
         post(app, req).await?;

@@ -133,14 +133,26 @@ pub async fn create_webhooks(
     url: &str,
     rate_limit: Option<u32>,
 ) -> Result<Vec<Webhook>, BoxError> {
+    create_webhooks_with(app, pid, n, url, WebhookChanges { rate_limit: Some(rate_limit), ..WebhookChanges::default() })
+        .await
+}
+
+/// `n` webhooks to `url`, each with `base`'s settings (a filter, `ordered`, …).
+pub async fn create_webhooks_with(
+    app: &App,
+    pid: ProjectId,
+    n: usize,
+    url: &str,
+    base: WebhookChanges,
+) -> Result<Vec<Webhook>, BoxError> {
+    let base = &base;
     stream::iter(0..n)
         .map(|i| async move {
             let changes = WebhookChanges {
                 name: Some(format!("bench {i}")),
                 url: Some(url.to_string()),
                 custom_parameters: Some(BTreeMap::from([("region".to_string(), "eu".to_string())])),
-                rate_limit: Some(rate_limit),
-                ..WebhookChanges::default()
+                ..base.clone()
             };
             hookline::service::webhooks::create(app, pid, changes)
                 .await

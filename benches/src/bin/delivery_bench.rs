@@ -32,6 +32,7 @@ use hookline::ids::ProjectId;
 use hookline::model::Webhook;
 use hookline::sender::Sender;
 use hookline::service::deliver::{build_payload, process_batch, Incoming};
+use hookline::service::webhooks::WebhookChanges;
 use hookline::App;
 use hookline_benches::flow::{self, SQS_BATCH};
 use hookline_benches::results::{self, Concurrency, DeliveryResults, DeliveryRun, Duplicates, Scenario};
@@ -71,6 +72,8 @@ struct Fixture {
     key: String,
     webhooks: Vec<Webhook>,
     queue_url: String,
+    /// Ordering keys the fixture's events are spread over (0: none).
+    ordering_keys: usize,
 }
 
 async fn fixture(
@@ -80,6 +83,20 @@ async fn fixture(
     path: &str,
     rate_limit: Option<u32>,
     retry_schedule: Option<Vec<Duration>>,
+) -> Result<Fixture, BoxError> {
+    let base = WebhookChanges { rate_limit: Some(rate_limit), ..WebhookChanges::default() };
+    fixture_with(s, name, webhooks, path, base, retry_schedule, 0).await
+}
+
+/// A fixture whose webhooks have `base`'s settings; its events carry `ordering_keys` keys.
+async fn fixture_with(
+    s: &Setup,
+    name: &str,
+    webhooks: usize,
+    path: &str,
+    base: WebhookChanges,
+    retry_schedule: Option<Vec<Duration>>,
+    ordering_keys: usize,
 ) -> Result<Fixture, BoxError> {
     let queue_url = stack::create_queue(&s.base, &stack::unique("bench-queue")).await?;
     let mut settings = stack::settings(&s.table, &queue_url);
@@ -91,8 +108,8 @@ async fn fixture(
     let stub = App::new(settings.clone(), &stack::sdk_via(&s.base, &s.servers.stub_url()));
     let sender = Sender::new(&settings);
     let (pid, key) = stack::create_project(&direct, name).await?;
-    let webhooks = stack::create_webhooks(&direct, pid, webhooks, &s.servers.receiver_url(path), rate_limit).await?;
-    Ok(Fixture { direct, recorded, stub, sender, pid, key, webhooks, queue_url })
+    let webhooks = stack::create_webhooks_with(&direct, pid, webhooks, &s.servers.receiver_url(path), base).await?;
+    Ok(Fixture { direct, recorded, stub, sender, pid, key, webhooks, queue_url, ordering_keys })
 }
 
 fn shuffled(mut messages: Vec<Incoming>) -> Vec<Incoming> {
@@ -150,7 +167,8 @@ async fn scenario(
     let started = Instant::now();
     let (status_before, attempts_before) = flow::stored_deliveries(&f.direct, &f.webhooks).await?;
     s.servers.reset().await;
-    let requests = flow::post_events(&f.recorded, &f.key, &s.data, events, per_request).await?;
+    let requests =
+        flow::post_events_keyed(&f.recorded, &f.key, &s.data, events, per_request, f.ordering_keys).await?;
     let intake = s.servers.counts().await.record;
     s.servers.reset().await;
     let first = shuffled(flow::take_messages(&s.base, &f.queue_url, Duration::from_secs(5)).await?);
@@ -674,6 +692,32 @@ async fn run() -> Result<(), BoxError> {
         "one webhook with rate_limit 5/s, 20 events in one batch request",
         20,
         20,
+    )
+    .await?;
+    scenarios.push(sc);
+    // Routing and shaping (docs/api.md §15): events no webhook's filter lets through, and
+    // ordered webhooks with events spread over 5 ordering keys.
+    let never = WebhookChanges { filter: Some(Some(r#"{"event": "never.sent"}"#.into())), ..WebhookChanges::default() };
+    let ffiltered = fixture_with(&s, "filtered out", 10, "/hook", never, None, 0).await?;
+    let (sc, _, _) = scenario(
+        &s,
+        &ffiltered,
+        "filtered_out",
+        "fan-out 10, every webhook's filter refuses the event (figures are per event)",
+        20,
+        1,
+    )
+    .await?;
+    scenarios.push(sc);
+    let ordered = WebhookChanges { ordered: Some(true), ..WebhookChanges::default() };
+    let fordered = fixture_with(&s, "ordered", 10, "/hook", ordered, None, 5).await?;
+    let (sc, _, _) = scenario(
+        &s,
+        &fordered,
+        "fanout10_ordered",
+        "fan-out 10, ordered webhooks, events over 5 ordering keys, POST /api/v1/events",
+        20,
+        1,
     )
     .await?;
     scenarios.push(sc);
