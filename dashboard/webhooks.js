@@ -1,7 +1,7 @@
 // Webhooks: the list, the create/edit form and a webhook's page (actions, test,
 // recover, the 24-hour chart and the Logs tab).
 import { useEffect, useId, useRef, useState } from './vendor/hooks.module.js';
-import { request, projectPath, qs, eventTypes, ApiError } from './api.js';
+import { request, projectPath, qs, eventTypes, parseJson, ApiError } from './api.js';
 import {
   html, useApp, useCanWrite, go, flash, PageTitle, Flash, Loading, ErrorBox, splitErrors, Field, Check, Select,
   TextArea, KeyValueRows, rowsFrom, rowsToObject, OnceValue, Confirm, Time, WebhookBadge, DeliveryBadge, useAlive,
@@ -128,6 +128,140 @@ function EventTypesField({ catalogue, picked, setPicked, other, setOther, error 
   </fieldset>`;
 }
 
+/** A stored filter as the form shows it: pretty JSON, '' for none. */
+const filterText = (v) => (v === null || v === undefined ? '' : prettyJson(v));
+
+/** The Filter field's text: null when empty, the object, or an ApiError saying what is wrong with it. */
+function readFilter(text) {
+  if (text.trim() === '') return null;
+  let v;
+  try {
+    v = parseJson(text);
+  } catch (err) {
+    return new ApiError(400, 'The filter is not valid JSON.', [{ field: 'filter', message: `not valid JSON: ${err.message}` }]);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) {
+    return new ApiError(400, 'The filter must be a JSON object.', [{ field: 'filter', message: 'must be a JSON object' }]);
+  }
+  return v;
+}
+
+/** The errors on `name` and below it (filter/data/amount/$gt), each with its JSON pointer. */
+function errorsAt(error, name) {
+  const list = ((error && error.errors) || [])
+    .map((x) => [String(x.field ?? ''), String(x.message)])
+    .filter(([f]) => f === name || f.startsWith(`${name}/`))
+    .map(([f, m]) => (f === name ? m : `${f.slice(name.length)}: ${m}`));
+  return list.length ? list.join('; ') : undefined;
+}
+
+/**
+ * Preview (docs/api.md §15) inside the edit form: the form's Filter and Transform as typed (empty
+ * ones as none) applied to an event of `Event type` and `Data`; nothing is stored or sent. Its
+ * errors on filter and transform are shown by those fields of the form.
+ */
+function PreviewPanel({ webhookId, filter, transform, error, setError, onStart }) {
+  const { session } = useApp();
+  const [catalogue, setCatalogue] = useState([]);
+  const [type, setTypeRaw] = useState('webhook.test');
+  const [data, setDataRaw] = useState('{}');
+  const edited = useRef({ type: false, data: false });
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState(null);
+  const alive = useAlive();
+  const hid = useId();
+  const example = (name, c) => {
+    const t = c.find((x) => x.name === name);
+    return t && t.example !== null && t.example !== undefined ? prettyJson(t.example) : '{}';
+  };
+  useEffect(() => {
+    eventTypes(session).then((c) => {
+      if (!alive.current) return;
+      setCatalogue(c);
+      if (c.length && !edited.current.type) {
+        setTypeRaw(c[0].name);
+        if (!edited.current.data) setDataRaw(example(c[0].name, c));
+      }
+    });
+  }, []);
+  const setType = (v) => {
+    edited.current.type = true;
+    setTypeRaw(v);
+    const t = catalogue.find((x) => x.name === v.trim());
+    if (!edited.current.data || (t && t.example !== null && t.example !== undefined)) {
+      edited.current.data = false;
+      setDataRaw(example(v.trim(), catalogue));
+    }
+  };
+  const setData = (v) => {
+    edited.current.data = true;
+    setDataRaw(v);
+  };
+  const { byField, unmatched } = splitErrors(error, (f) =>
+    f === 'filter' || f.startsWith('filter/') || f === 'transform' ? 'form'
+      : f === 'data' || f.startsWith('data/') ? 'data' : f === 'event_type' ? 'event_type' : null);
+
+  async function run() {
+    if (busy) return;
+    onStart();
+    setError(null);
+    setResult(null);
+    const fv = readFilter(filter);
+    if (fv instanceof ApiError) {
+      setError(fv);
+      return;
+    }
+    let d;
+    try {
+      d = parseJson(data);
+    } catch (err) {
+      setError(new ApiError(400, 'The data is not valid JSON.', [{ field: 'data', message: `not valid JSON: ${err.message}` }]));
+      return;
+    }
+    if (!d || typeof d !== 'object' || Array.isArray(d)) {
+      setError(new ApiError(400, 'The data must be a JSON object.', [{ field: 'data', message: 'must be a JSON object' }]));
+      return;
+    }
+    setBusy(true);
+    try {
+      const body = { event_type: type.trim(), data: d, filter: fv, transform: transform.trim() === '' ? null : transform };
+      const r = await request(session, 'POST', hookPath(session, webhookId, '/preview'), body);
+      if (alive.current) setResult(r);
+    } catch (err) {
+      if (alive.current) setError(err);
+    } finally {
+      if (alive.current) setBusy(false);
+    }
+  }
+  return html`<fieldset class="kv preview" aria-describedby=${hid}>
+    <legend>Preview</legend>
+    <p class="hint" id=${hid}>Runs the Filter and Transform above, as typed, on an event; nothing is stored or sent.
+      Content type and payload format are the saved ones.</p>
+    <${Field} label="Event type" value=${type} onValue=${setType} list=${`${hid}-types`} autocomplete="off" spellcheck="false"
+      error=${byField.event_type} onKeyDown=${(e) => {
+        if (e.key === 'Enter') {
+          e.preventDefault();
+          run();
+        }
+      }} />
+    <datalist id=${`${hid}-types`}>
+      ${catalogue.map((t) => html`<option value=${t.name}>${t.description || ''}</option>`)}
+    </datalist>
+    <${TextArea} label="Data" value=${data} onValue=${setData} error=${errorsAt(error, 'data')} spellcheck="false"
+      class="mono code-input" rows="6" hint="The event's data: a JSON object." />
+    <${ErrorBox} error=${error} unmatched=${unmatched} summary />
+    <button type="button" class="btn" onClick=${run} disabled=${busy}>${busy ? 'Previewing…' : 'Preview'}</button>
+    <div aria-live="polite">
+      ${result &&
+      html`<section class=${result.matches ? 'result ok' : 'result'} aria-label="Preview result">
+        <p><strong>${result.matches ? 'Matches' : 'Does not match the filter'}</strong></p>
+        <p><span class="label">Content type</span> <code>${String(result.content_type)}</code></p>
+        ${result.body !== null && result.body !== undefined && html`<pre class="body">${String(result.body)}</pre>`}
+      </section>`}
+    </div>
+  </fieldset>`;
+}
+
 /** Create (no `id`) or edit a webhook. */
 export function WebhookForm({ id }) {
   const { session } = useApp();
@@ -136,7 +270,7 @@ export function WebhookForm({ id }) {
   const [loadError, setLoadError] = useState(null);
   const [f, setF] = useState({
     name: '', url: '', types: '', enabled: true, contentType: 'json', payloadFormat: 'envelope',
-    secret: '', rateLimit: '', authorization: '', clearAuthorization: false,
+    secret: '', rateLimit: '', authorization: '', clearAuthorization: false, filter: '', transform: '', ordered: false,
   });
   const [headers, setHeaders] = useState([]);
   const [params, setParams] = useState([]);
@@ -145,6 +279,7 @@ export function WebhookForm({ id }) {
   const [created, setCreated] = useState(null);
   const [catalogue, setCatalogue] = useState(null);
   const [picked, setPicked] = useState([]);
+  const [previewError, setPreviewError] = useState(null);
   const set = (k) => (v) => setF((old) => ({ ...old, [k]: v }));
 
   // Once both the webhook and the catalogue are known: its types that have a checkbox are ticked,
@@ -168,6 +303,7 @@ export function WebhookForm({ id }) {
           name: wh.name, url: wh.url, enabled: Boolean(wh.enabled),
           contentType: wh.content_type || 'json', payloadFormat: wh.payload_format || 'envelope',
           rateLimit: wh.rate_limit === null || wh.rate_limit === undefined ? '' : String(wh.rate_limit),
+          filter: filterText(wh.filter), transform: wh.transform ?? '', ordered: Boolean(wh.ordered),
         }));
         setHeaders(rowsFrom(wh.headers));
         setParams(rowsFrom(wh.custom_parameters));
@@ -178,7 +314,9 @@ export function WebhookForm({ id }) {
   const hdrs = rowsToObject(headers, { caseInsensitive: true });
   const prms = rowsToObject(params);
   const { byField, unmatched } = splitErrors(error, (field) => {
-    if (['name', 'url', 'event_types', 'enabled', 'content_type', 'payload_format', 'secret', 'rate_limit', 'authorization'].includes(field)) return field;
+    if (['name', 'url', 'event_types', 'enabled', 'content_type', 'payload_format', 'secret', 'rate_limit', 'authorization',
+      'transform', 'ordered'].includes(field)) return field;
+    if (field === 'filter' || field.startsWith('filter/')) return 'filter';
     if (field.startsWith('headers.') && headers.some((r) => r.name.trim() === field.slice(8))) return field;
     if (field.startsWith('custom_parameters.') && params.some((r) => r.name.trim() === field.slice(18))) return field;
     return null;
@@ -188,9 +326,13 @@ export function WebhookForm({ id }) {
     return p ? p.message : undefined;
   };
 
+  // Filter and Transform show the errors of the last Save or Preview, whichever came last.
+  const shown = error || previewError;
+
   async function submit(e) {
     e.preventDefault();
     if (busy) return;
+    setPreviewError(null);
     if (hdrs.problems.length || prms.problems.length) {
       setError(new ApiError(400, 'Fix the header and parameter rows marked below.', []));
       return;
@@ -198,6 +340,11 @@ export function WebhookForm({ id }) {
     const rate = f.rateLimit.trim();
     if (rate !== '' && !/^\d+$/.test(rate)) {
       setError(new ApiError(400, 'The rate limit must be a whole number.', [{ field: 'rate_limit', message: 'must be a whole number from 1 to 10000, or empty for unlimited' }]));
+      return;
+    }
+    const filter = readFilter(f.filter);
+    if (filter instanceof ApiError) {
+      setError(filter);
       return;
     }
     const body = {
@@ -208,6 +355,12 @@ export function WebhookForm({ id }) {
     // rate_limit is sent only when set or changed, so an API that predates it still accepts the form.
     const origRate = orig && orig.rate_limit !== undefined && orig.rate_limit !== null ? String(orig.rate_limit) : '';
     if (editing ? rate !== origRate : rate !== '') body.rate_limit = rate === '' ? null : Number(rate);
+    // Filter and transform likewise (null clears them); `ordered` only when it differs from the
+    // webhook's (on create: only when ticked), so an API that does not know it yet still accepts the form.
+    if (editing ? f.filter.trim() !== filterText(orig.filter).trim() : filter !== null) body.filter = filter;
+    const program = f.transform.trim() === '' ? null : f.transform;
+    if (editing ? (program ?? '') !== (orig.transform ?? '') : program !== null) body.transform = program;
+    if (editing ? f.ordered !== Boolean(orig.ordered) : f.ordered) body.ordered = f.ordered;
     if (f.authorization) body.authorization = f.authorization;
     else if (editing && f.clearAuthorization) body.authorization = null;
     if (!editing && f.secret) body.secret = f.secret;
@@ -277,6 +430,17 @@ export function WebhookForm({ id }) {
       </div>
       <${Field} label="Rate limit" type="number" value=${f.rateLimit} onValue=${set('rateLimit')} error=${byField.rate_limit}
         min="1" max="10000" inputmode="numeric" hint="Deliveries per second, 1 to 10000; empty for unlimited." />
+      <${Check} label="Ordered" checked=${f.ordered} onValue=${set('ordered')} error=${byField.ordered}
+        hint="One delivery at a time per ordering_key, in the order events were accepted." />
+      <${TextArea} label="Filter" value=${f.filter} onValue=${set('filter')} error=${errorsAt(shown, 'filter')}
+        class="mono code-input" rows="4" spellcheck="false"
+        hint=${html`Only events whose envelope matches this JSON object are delivered, e.g. <code>{"data": {"amount": {"$gte": 100}}}</code>. Empty for all.`} />
+      <${TextArea} label="Transform" value=${f.transform} onValue=${set('transform')} error=${errorsAt(shown, 'transform')}
+        class="mono code-input" rows="4" spellcheck="false"
+        hint=${html`A jq program that turns the payload into the body sent, e.g. <code>{id: .data.id}</code>. Empty for none.`} />
+      ${editing &&
+      html`<${PreviewPanel} webhookId=${id} filter=${f.filter} transform=${f.transform} error=${previewError}
+        setError=${setPreviewError} onStart=${() => setError(null)} />`}
       ${!editing &&
       html`<${Field} label="Secret" type="password" value=${f.secret} onValue=${set('secret')} error=${byField.secret}
         autocomplete="new-password" spellcheck="false" hint="Optional, 16 to 256 characters; leave empty to have one generated." />`}
@@ -506,6 +670,11 @@ function Overview({ wh, canWrite, failing }) {
       <dt>Content type</dt><dd>${wh.content_type === 'xml' ? 'XML' : 'JSON'}</dd>
       <dt>Payload format</dt><dd>${wh.payload_format === 'flat' ? 'Flat' : 'Envelope'}</dd>
       <dt>Rate limit</dt><dd>${wh.rate_limit ? `${wh.rate_limit} per second` : 'Unlimited'}</dd>
+      <dt>Ordered</dt><dd>${wh.ordered ? 'Yes' : 'No'}</dd>
+      <dt>Filter</dt><dd>${wh.filter !== null && wh.filter !== undefined
+        ? html`<pre class="body code">${filterText(wh.filter)}</pre>` : html`<span class="muted">None</span>`}</dd>
+      <dt>Transform</dt><dd>${typeof wh.transform === 'string' && wh.transform !== ''
+        ? html`<pre class="body code">${wh.transform}</pre>` : html`<span class="muted">None</span>`}</dd>
       <dt>Disabled reason</dt><dd>${wh.disabled_reason === 'failing' ? 'Failing' : wh.disabled_reason === 'manual' ? 'Manual' : 'None'}</dd>
       <dt>Failing since</dt><dd><${Time} iso=${wh.failing_since} /></dd>
       <dt>Authorization header</dt><dd>${wh.authorization_set ? 'Set' : 'Not set'}</dd>

@@ -1357,6 +1357,209 @@ def portal_with_a_bad_token_says_expired_without_a_form(t, rx):
 
 
 
+def field_error(page, field):
+    """The text of the error tied to a field by aria-describedby (the field must be marked invalid)."""
+    expect(field).to_have_attribute("aria-invalid", "true")
+    err_id = [i for i in field.get_attribute("aria-describedby").split() if i.endswith("-err")][0]
+    return page.locator(f"[id='{err_id}']")
+
+
+def sent_bodies(page, method, path_part):
+    """Collects the JSON bodies of the page's API requests of `method` whose URL contains `path_part`."""
+    bodies = []
+    page.on("request", lambda r: bodies.append(json.loads(r.post_data or "null"))
+            if r.method == method and path_part in r.url else None)
+    return bodies
+
+
+@test()
+def routing_create_with_filter_and_transform(t, rx):
+    p = Project()
+    page = t.page()
+    sign_in_key(page, p)
+    posts = sent_bodies(page, "POST", p.path("/webhooks"))
+    page.get_by_role("button", name="Add webhook").click()
+    page.get_by_label("Name", exact=True).fill("Big orders")
+    page.get_by_label("URL", exact=True).fill(rx.url("/ok/big"))
+    expect(page.get_by_label("Ordered", exact=True)).not_to_be_checked()
+    expect(page.get_by_role("button", name="Preview")).to_have_count(0)  # the webhook does not exist yet
+    # Not JSON: said at the field before anything is sent.
+    page.get_by_label("Filter", exact=True).fill('{"data": ')
+    page.get_by_role("button", name="Create webhook").click()
+    expect(field_error(page, page.get_by_label("Filter", exact=True))).to_contain_text("not valid JSON")
+    expect(page.get_by_role("alert")).to_contain_text("The filter is not valid JSON.")
+    assert posts == [], posts
+    page.get_by_label("Filter", exact=True).fill('{"data": {"amount": {"$gte": 100}}}')
+    page.get_by_label("Transform", exact=True).fill("{order: .data.id, amount: .data.amount}")
+    page.get_by_role("button", name="Create webhook").click()
+    expect(page.get_by_label("Signing secret")).to_be_visible()
+    # Ordered was left alone: not sent, so an API that does not know it yet accepts the form.
+    assert len(posts) == 1 and "ordered" not in posts[0], posts
+    assert posts[0]["filter"] == {"data": {"amount": {"$gte": 100}}}, posts
+    assert posts[0]["transform"] == "{order: .data.id, amount: .data.amount}", posts
+    page.get_by_role("link", name="Open webhook").click()
+    details = page.locator("dl.details")
+    filter_dd = details.locator("dt", has_text=re.compile("^Filter$")).locator("xpath=following-sibling::dd[1]")
+    expect(filter_dd).to_contain_text('"$gte": 100')
+    transform_dd = details.locator("dt", has_text=re.compile("^Transform$")).locator("xpath=following-sibling::dd[1]")
+    expect(transform_dd).to_have_text("{order: .data.id, amount: .data.amount}")
+    ordered_dd = details.locator("dt", has_text=re.compile("^Ordered$")).locator("xpath=following-sibling::dd[1]")
+    expect(ordered_dd).to_have_text("No")
+    _, doc = api("GET", p.path("/webhooks"), p.key)
+    wh = doc["result"]["items"][0]
+    assert wh["filter"] == {"data": {"amount": {"$gte": 100}}} and wh["transform"] == "{order: .data.id, amount: .data.amount}", wh
+    # Edit: the stored values are in the fields; clearing the transform sends null, the untouched
+    # filter and Ordered are not sent.
+    patches = sent_bodies(page, "PATCH", f"/webhooks/{wh['id']}")
+    page.get_by_role("button", name="Edit", exact=True).click()
+    expect(page.get_by_label("Filter", exact=True)).to_have_value(re.compile(r'"\$gte": 100'))
+    expect(page.get_by_label("Transform", exact=True)).to_have_value("{order: .data.id, amount: .data.amount}")
+    page.get_by_label("Transform", exact=True).fill("")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Webhook saved.")).to_be_visible()
+    assert patches == [{"transform": None}], patches
+    expect(transform_dd).to_have_text("None")
+    expect(filter_dd).to_contain_text('"$gte": 100')
+    # Clearing the filter sends null too.
+    page.get_by_role("button", name="Edit", exact=True).click()
+    page.get_by_label("Filter", exact=True).fill("")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Webhook saved.")).to_be_visible()
+    assert patches[-1] == {"filter": None}, patches
+    expect(filter_dd).to_have_text("None")
+    _, doc = api("GET", p.path(f"/webhooks/{wh['id']}"), p.key)
+    assert doc["result"].get("filter") is None and doc["result"].get("transform") is None, doc
+    # Ticking Ordered sends it alone. An API that has it saves it; one that does not yet says so by the box.
+    page.get_by_role("button", name="Edit", exact=True).click()
+    page.get_by_label("Ordered", exact=True).check()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Webhook saved.").or_(page.get_by_role("alert"))).to_be_visible()
+    assert patches[-1] == {"ordered": True}, patches
+    if page.get_by_text("Webhook saved.").count():
+        expect(ordered_dd).to_have_text("Yes")
+    else:
+        expect(field_error(page, page.get_by_label("Ordered", exact=True))).not_to_be_empty()
+
+
+@test()
+def routing_filter_and_transform_errors_by_the_field(t, rx):
+    p = Project()
+    page = t.page()
+    sign_in_key(page, p)
+    page.get_by_role("button", name="Add webhook").click()
+    page.get_by_label("Name", exact=True).fill("Bad filter")
+    page.get_by_label("URL", exact=True).fill(rx.url("/ok/badf"))
+    page.get_by_label("Filter", exact=True).fill('{"data": {"amount": {"$bogus": 1}}}')
+    page.get_by_role("button", name="Create webhook").click()
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("filter/data/amount/$bogus")
+    expect(summary).to_be_focused()
+    err = field_error(page, page.get_by_label("Filter", exact=True))
+    expect(err).to_contain_text("/data/amount/$bogus: unknown operator $bogus")
+    expect(page.get_by_label("Name", exact=True)).not_to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Transform", exact=True)).not_to_have_attribute("aria-invalid", "true")
+    # A jq program that does not compile: by Transform.
+    page.get_by_label("Filter", exact=True).fill('{"data": {"amount": {"$gt": 1}}}')
+    page.get_by_label("Transform", exact=True).fill("{order: .data.id")
+    page.get_by_role("button", name="Create webhook").click()
+    expect(page.get_by_role("alert")).to_contain_text("transform")
+    expect(field_error(page, page.get_by_label("Transform", exact=True))).not_to_be_empty()
+    expect(page.get_by_label("Filter", exact=True)).not_to_have_attribute("aria-invalid", "true")
+    _, doc = api("GET", p.path("/webhooks"), p.key)
+    assert doc["result"]["items"] == [], doc
+
+
+@test()
+def routing_preview_in_the_form(t, rx):
+    p = Project()
+    wh = p.webhook(name="Shaped", url=rx.url("/ok/shaped"), filter={"data": {"amount": {"$gte": 100}}},
+                   transform="{order: .data.id}")
+    page = t.page()
+    sign_in_key(page, p)
+    open_webhook(page, "Shaped")
+    page.get_by_role("button", name="Edit", exact=True).click()
+    # Defaults: the first catalogue type (else webhook.test) and its example (else {}).
+    _, doc = api("GET", "/event-types?limit=200", p.key)
+    live = [x for x in ((doc or {}).get("result") or {}).get("items", []) if not x.get("archived")]
+    first = live[0] if live else None
+    expect(page.get_by_label("Event type", exact=True)).to_have_value(first["name"] if first else "webhook.test")
+    shown = page.get_by_label("Data", exact=True).input_value()
+    assert json.loads(shown) == ((first or {}).get("example") or {}), (first, shown)
+    # The typed transform is previewed, not the stored one.
+    page.get_by_label("Transform", exact=True).fill("{order: .data.id, amount: .data.amount, type: .event}")
+    page.get_by_label("Event type", exact=True).fill("order.paid")
+    page.get_by_label("Data", exact=True).fill('{"id": "o-1", "amount": 150}')
+    page.get_by_role("button", name="Preview").click()
+    result = page.get_by_role("region", name="Preview result")
+    expect(result).to_contain_text("Matches")
+    expect(result).to_contain_text("application/json")
+    expect(result.locator("pre")).to_have_text('{"order":"o-1","amount":150,"type":"order.paid"}')
+    # Data the filter refuses.
+    page.get_by_label("Data", exact=True).fill('{"id": "o-2", "amount": 99}')
+    page.get_by_role("button", name="Preview").click()
+    expect(result).to_contain_text("Does not match the filter")
+    expect(result.locator("pre")).to_have_count(0)
+    # An emptied filter is previewed as none (not the stored one); an emptied transform gives the envelope.
+    page.get_by_label("Filter", exact=True).fill("")
+    page.get_by_label("Transform", exact=True).fill("")
+    page.get_by_role("button", name="Preview").click()
+    expect(result).to_contain_text("Matches")
+    body = json.loads(result.locator("pre").inner_text())
+    assert body["event"] == "order.paid" and body["data"] == {"id": "o-2", "amount": 99}, body
+    # Errors by the field: a filter operator, a program failing at run time, data that is not an object.
+    page.get_by_label("Filter", exact=True).fill('{"data": {"amount": {"$gt": 1, "$nope": 2}}}')
+    page.get_by_role("button", name="Preview").click()
+    expect(field_error(page, page.get_by_label("Filter", exact=True))).to_contain_text("/data/amount/$nope")
+    expect(page.get_by_role("region", name="Preview result")).to_have_count(0)
+    page.get_by_label("Filter", exact=True).fill("")
+    page.get_by_label("Transform", exact=True).fill('error("nope")')
+    page.get_by_role("button", name="Preview").click()
+    expect(field_error(page, page.get_by_label("Transform", exact=True))).to_contain_text("transform failed")
+    expect(page.get_by_label("Filter", exact=True)).not_to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Transform", exact=True).fill("")
+    page.get_by_label("Data", exact=True).fill("[1]")
+    page.get_by_role("button", name="Preview").click()
+    expect(field_error(page, page.get_by_label("Data", exact=True))).to_contain_text("must be a JSON object")
+    # Enter in Event type previews; it does not save the form.
+    page.get_by_label("Data", exact=True).fill('{"id": "o-3", "amount": 5}')
+    page.get_by_label("Event type", exact=True).press("Enter")
+    expect(page.get_by_role("region", name="Preview result")).to_contain_text("Matches")
+    expect(page.get_by_label("Filter", exact=True)).to_be_visible()
+    # Nothing was stored or sent.
+    _, doc = api("GET", p.path(f"/webhooks/{wh['id']}"), p.key)
+    assert doc["result"]["transform"] == "{order: .data.id}", doc
+    assert not [r for r in rx.requests if r["path"] == "/ok/shaped"], rx.requests
+
+
+@test()
+def routing_form_looks_right(t, rx):
+    """The edit form with a preview result and the overview, at 1280 and 390 px, light and dark."""
+    p = Project()
+    p.webhook(name="Shaped look", url=rx.url("/ok/look"), filter={"data": {"amount": {"$gte": 100}}},
+              transform="{order: .data.id, amount: .data.amount}")
+    for viewport in ("desktop", "mobile"):
+        for scheme in ("light", "dark"):
+            folder = f"{viewport}-{scheme}"
+            page = t.page(viewport, scheme, bypass_csp=True)  # axe is injected as a script tag
+            sign_in_key(page, p)
+            open_webhook(page, "Shaped look")
+            page.wait_for_timeout(150)
+            shot(page, folder, "20-routing-overview")
+            no_overflow(page, f"{folder}/routing overview")
+            page.get_by_role("button", name="Edit", exact=True).click()
+            page.get_by_label("Event type", exact=True).fill("order.paid")
+            page.get_by_label("Data", exact=True).fill('{"id": "o-1", "amount": 150, "note": "' + "long " * 30 + '"}')
+            page.get_by_role("button", name="Preview").click()
+            expect(page.get_by_role("region", name="Preview result")).to_contain_text("Matches")
+            page.get_by_label("Filter", exact=True).fill('{"data": {"amount": {"$bogus": 1}}}')
+            page.get_by_role("button", name="Save", exact=True).click()
+            expect(field_error(page, page.get_by_label("Filter", exact=True))).to_contain_text("$bogus")
+            page.wait_for_timeout(150)
+            shot(page, folder, "21-routing-form")
+            axe(page, f"{folder}/routing form")
+            no_overflow(page, f"{folder}/routing form")
+
+
 def tour(t, rx, viewport, scheme):
     """Every page, in one viewport and colour scheme: screenshot, axe, no sideways scrolling."""
     folder = f"{viewport}-{scheme}"
