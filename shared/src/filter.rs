@@ -83,6 +83,27 @@ impl Filter {
     }
 }
 
+/// The compiled form of a stored filter's text, from the process's cache: intake matches
+/// every event against it, so it is parsed once per distinct text, not per event.
+pub fn cached(text: &str) -> Result<std::sync::Arc<Filter>, FilterError> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    /// Filters kept per process (the cache is emptied when it would grow past this).
+    const CACHE_SIZE: usize = 4096;
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Filter>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(f) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(text) {
+        return Ok(Arc::clone(f));
+    }
+    let filter = Arc::new(Filter::parse(text)?);
+    let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if map.len() >= CACHE_SIZE {
+        map.clear();
+    }
+    map.insert(text.to_owned(), Arc::clone(&filter));
+    Ok(filter)
+}
+
 fn deeper_message() -> String {
     format!("nested deeper than {} levels", Filter::MAX_DEPTH)
 }

@@ -607,9 +607,9 @@ pub struct PreviewWebhook {
     #[serde(default)]
     #[schema(value_type = String, required = true, pattern = "^[A-Za-z0-9_.-]{1,128}$")]
     pub event_type: Field<String>,
-    /// The event's `data`: a JSON object.
+    /// The event's `data`: a JSON object (default `{}`).
     #[serde(default)]
-    #[schema(value_type = Object, required = true)]
+    #[schema(value_type = Object)]
     pub data: Field<Box<RawValue>>,
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -639,12 +639,10 @@ impl Check for PreviewWebhook {
         if let Some(t) = &event_type {
             e.check("event_type", rules::check_event_type(t));
         }
+        // As at intake (§5): `data` defaults to `{}`.
         let data = match &data {
             Field::Given(raw) if raw.get().starts_with('{') => Some(raw.clone()),
-            Field::Absent => {
-                e.add("data", "is required");
-                None
-            }
+            Field::Absent => None,
             _ => {
                 e.add("data", "must be a JSON object");
                 None

@@ -18,7 +18,7 @@ use crate::app::App;
 use crate::clock::Millis;
 use crate::credentials::sha256_hex;
 use crate::error::{ApiError, RecordError, StoreError};
-use crate::filter::{Document, Filter};
+use crate::filter::{self, Document};
 use crate::ids::{random_token, EventId, ProjectId, MAX_FAN_OUT};
 use crate::matching::subscribed;
 use crate::model::{After, ContentType, Event, PayloadFormat, Project, Target, Webhook};
@@ -92,7 +92,7 @@ pub fn targets(candidates: &[Webhook], event: &Event) -> Vec<Target> {
     eligible
         .filter(|w| match (&w.filter, &document) {
             (None, _) => true,
-            (Some(f), Some(doc)) => Filter::parse(f).is_ok_and(|f| f.matches(doc)),
+            (Some(f), Some(doc)) => filter::cached(f).is_ok_and(|f| f.matches(doc)),
             // Unreadable envelope: nothing can match it.
             (Some(_), None) => false,
         })
