@@ -97,10 +97,7 @@ pub async fn post_events_keyed(
         sent += 1;
         match ordering_keys {
             0 => event_body(data),
-            k => format!(
-                r#"{{"event_type":"submission.completed","ordering_key":"key-{}","data":{data}}}"#,
-                sent % k
-            ),
+            k => format!(r#"{{"event_type":"submission.completed","ordering_key":"key-{}","data":{data}}}"#, sent % k),
         }
     };
     while left > 0 {

@@ -167,8 +167,7 @@ async fn scenario(
     let started = Instant::now();
     let (status_before, attempts_before) = flow::stored_deliveries(&f.direct, &f.webhooks).await?;
     s.servers.reset().await;
-    let requests =
-        flow::post_events_keyed(&f.recorded, &f.key, &s.data, events, per_request, f.ordering_keys).await?;
+    let requests = flow::post_events_keyed(&f.recorded, &f.key, &s.data, events, per_request, f.ordering_keys).await?;
     let intake = s.servers.counts().await.record;
     s.servers.reset().await;
     let first = shuffled(flow::take_messages(&s.base, &f.queue_url, Duration::from_secs(5)).await?);

@@ -19,9 +19,9 @@ use crate::clock::Millis;
 use crate::credentials::sha256_hex;
 use crate::error::{ApiError, RecordError, StoreError};
 use crate::filter::{self, Document};
-use crate::ids::{random_token, EventId, ProjectId, MAX_FAN_OUT};
+use crate::ids::{random_token, EventId, ProjectId, WebhookId, MAX_FAN_OUT};
 use crate::matching::subscribed;
-use crate::model::{After, ContentType, Event, PayloadFormat, Project, Target, Webhook};
+use crate::model::{After, ContentType, Event, Generation, PayloadFormat, Project, Target, Webhook};
 use crate::payload::{self, PayloadSource};
 use crate::queue::{Outgoing, WakeMessage, WakeTarget, GROUP_SIZE};
 use crate::service::catalogue;
@@ -106,23 +106,33 @@ pub fn targets(candidates: &[Webhook], event: &Event) -> Vec<Target> {
 /// delivery; none for events without a key or webhooks that are not ordered.
 async fn link_ordered(app: &App, webhooks: &[Webhook], event: &mut Event) -> Result<(), StoreError> {
     let Some(ordering_key) = event.ordering_key.clone() else { return Ok(()) };
+    let ordered: std::collections::HashSet<(&WebhookId, &Generation)> =
+        webhooks.iter().filter(|w| w.ordered).map(|w| (&w.id, &w.generation)).collect();
+    if ordered.is_empty() {
+        return Ok(());
+    }
     let expires = app.expires(event.received_at);
-    for (index, target) in event.fan_out.iter().enumerate() {
-        let ordered =
-            webhooks.iter().any(|w| w.id == target.webhook_id && w.generation == target.generation && w.ordered);
-        if !ordered {
-            continue;
-        }
-        let seq = Sequence {
-            project_id: event.project_id,
-            webhook_id: &target.webhook_id,
-            generation: &target.generation,
-            ordering_key: &ordering_key,
-        };
-        if let Some(before) = app.store.append_ordered(seq, &event.delivery_id(index), expires).await? {
-            event.after.push(After { index: index as u32, delivery: before });
+    // Each webhook's sequence is its own: the appends of one event go at once.
+    let appends =
+        event.fan_out.iter().enumerate().filter(|(_, t)| ordered.contains(&(&t.webhook_id, &t.generation))).map(
+            |(index, target)| {
+                let seq = Sequence {
+                    project_id: event.project_id,
+                    webhook_id: &target.webhook_id,
+                    generation: &target.generation,
+                    ordering_key: &ordering_key,
+                };
+                let id = event.delivery_id(index);
+                async move { (index, app.store.append_ordered(seq, &id, expires).await) }
+            },
+        );
+    let mut after = Vec::new();
+    for (index, appended) in join_all(appends.collect::<Vec<_>>()).await {
+        if let Some(before) = appended? {
+            after.push(After { index: index as u32, delivery: before });
         }
     }
+    event.after = after;
     Ok(())
 }
 
