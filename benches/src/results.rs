@@ -109,8 +109,18 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// What the figures are per: a delivered webhook, or an event when the scenario makes no
+    /// deliveries (events every filter refuses).
+    pub fn unit(&self) -> f64 {
+        if self.deliveries == 0 {
+            self.events.max(1) as f64
+        } else {
+            self.deliveries as f64
+        }
+    }
+
     fn per(&self, v: f64) -> f64 {
-        v / self.deliveries.max(1) as f64
+        v / self.unit()
     }
 
     /// Write and read units per delivered webhook, intake and delivery function
@@ -148,6 +158,9 @@ impl Scenario {
 
     /// Whether every delivery arrived exactly once and is stored as `success`.
     pub fn clean(&self) -> bool {
+        if self.deliveries == 0 {
+            return self.delivered == 0 && self.failed_messages == 0 && self.stored_status.is_empty();
+        }
         self.delivered == self.deliveries
             && self.duplicate_successes == 0
             && self.failed_messages == 0

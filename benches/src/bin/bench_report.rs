@@ -148,7 +148,7 @@ fn intake_entry(i: &IntakeResults, fanout: usize, per_request: usize) -> Option<
 /// One row per (phase, operation and item kind): calls, units as DynamoDB Local reports
 /// them, and what AWS bills beyond that (failed conditional writes, missing-item reads).
 fn print_breakdown(sc: &Scenario) {
-    let n = sc.deliveries.max(1) as f64;
+    let n = sc.unit();
     println!("| phase | call (item kind) | calls | WRU | RRU | failed conditions (+1 WRU each on AWS) |");
     println!("| --- | --- | ---: | ---: | ---: | ---: |");
     for (phase, t) in [("intake", &sc.intake), ("delivery", &sc.delivery)] {
@@ -181,7 +181,7 @@ fn print_scenarios(d: &DeliveryResults) {
     println!("| scenario | deliveries | per invocation | intake WRU / RRU | delivery WRU / RRU | total WRU / RRU (as billed) | SQS requests | delivered once, stored success |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     for s in &d.scenarios {
-        let n = s.deliveries.max(1) as f64;
+        let n = s.unit();
         let (iw, ir) = units(&s.intake, n);
         let (dw, dr) = units(&s.delivery, n);
         println!(

@@ -296,7 +296,7 @@ fn print_scenario(s: &Scenario) {
             s.receiver_span_s, s.receiver_max_per_second
         );
     }
-    let n = s.deliveries.max(1) as f64;
+    let n = s.unit();
     print_tally("intake", &s.intake, n);
     print_tally("delivery function", &s.delivery, n);
     if !s.clean() {
