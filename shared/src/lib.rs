@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod delivery;
+pub mod destination;
 pub mod error;
 pub mod filter;
 pub mod guard;

@@ -1,7 +1,9 @@
 //! A fault-injection proxy for the AWS clients, on loopback: both the DynamoDB and
 //! the SQS client of a test's `App` talk to it, and it forwards each call to the right
-//! emulator (by `X-Amz-Target`) unless a rule says otherwise. Rules name an operation
-//! (`PutItem`, `SendMessageBatch`, … or `*`) and what happens to its next calls:
+//! emulator (by `X-Amz-Target`: DynamoDB's to DynamoDB Local, all others to moto) unless a
+//! rule says otherwise. Rules name an operation (`PutItem`, `SendMessageBatch`, … or `*`;
+//! for query-protocol services such as STS, the form body's `Action`, e.g. `AssumeRole`)
+//! and what happens to its next calls:
 //! - `Fail`: answered at once with a 500 (an outage the SDK sees);
 //! - `Hang`: never answered (a paused emulator); the client's timeouts must fire;
 //! - `Lose`: forwarded, then the connection drops before the answer (the write landed,
@@ -82,9 +84,11 @@ impl FaultProxy {
                                 .to_string();
                             let (service, op) = target.split_once('.').unwrap_or(("", ""));
                             let upstream = if service.starts_with("DynamoDB") { dynamo } else { sqs };
-                            let verdict = judge(&st, op);
                             let (mut parts, body) = req.into_parts();
                             let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                            let op =
+                                if target.is_empty() { query_action(&parts.headers, &body) } else { op.to_string() };
+                            let verdict = judge(&st, &op);
                             let forward = |parts: hyper::http::request::Parts, body: Bytes| {
                                 let mut parts = parts;
                                 let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
@@ -154,6 +158,19 @@ impl FaultProxy {
     fn add(&self, rule: Rule) {
         self.state.lock().unwrap().rules.push(rule);
     }
+}
+
+/// The operation of a query-protocol call (STS, SNS, IAM): the `Action` of its
+/// form-encoded body; empty for anything else.
+fn query_action(headers: &hyper::HeaderMap, body: &[u8]) -> String {
+    let form = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return String::new();
+    }
+    form_urlencoded::parse(body).find(|(k, _)| k == "Action").map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
 fn judge(state: &Mutex<State>, op: &str) -> Verdict {
