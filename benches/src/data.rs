@@ -78,6 +78,8 @@ pub fn webhook(format: PayloadFormat, content_type: ContentType) -> Webhook {
         filter: None,
         transform: None,
         ordered: false,
+        destination: None,
+        external_id: None,
         event_types: vec![],
         headers: BTreeMap::from([("X-Team".to_string(), "kyc".to_string())]),
         authorization: Some("Bearer receiver-token".into()),

@@ -8,6 +8,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::clock::Millis;
 use crate::config::{ConfigError, Settings};
+use crate::destination::Destinations;
 use crate::queue::Queue;
 use crate::store::Store;
 
@@ -23,6 +24,9 @@ pub struct App {
     pub settings: Settings,
     pub store: Store,
     pub queue: Queue,
+    /// Sends to destinations in customers' AWS accounts (docs/api.md §16): one per process,
+    /// caching assumed-role credentials and clients.
+    pub destinations: Destinations,
 }
 
 impl App {
@@ -60,7 +64,11 @@ impl App {
         let cursor_secret = settings.admin_token_sha256.as_deref().unwrap_or_default();
         let store = Store::new(aws_sdk_dynamodb::Client::from_conf(dynamo), settings.table.clone(), cursor_secret);
         let queue = Queue::new(aws_sdk_sqs::Client::from_conf(sqs), settings.queue_url.clone());
-        App { settings, store, queue }
+        let destinations = match endpoint {
+            Some(url) => Destinations::new(&sdk.to_builder().endpoint_url(url).build()),
+            None => Destinations::new(sdk),
+        };
+        App { settings, store, queue, destinations }
     }
 
     /// When the retention of something created at `at` ends.

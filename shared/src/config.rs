@@ -75,6 +75,10 @@ pub struct Settings {
     pub allow_private_destinations: bool,
     /// Non-public ranges that are still allowed as destinations.
     pub allowed_networks: Vec<IpNet>,
+    /// The deployment's own AWS account (docs/api.md §16): destination roles in it are refused
+    /// unless `allow_own_account_roles`.
+    pub aws_account_id: Option<String>,
+    pub allow_own_account_roles: bool,
     pub rate_limit_per_minute: u32,
     pub rate_limit_burst: u32,
     pub retention_days: u32,
@@ -108,6 +112,8 @@ impl Default for Settings {
             allow_http: false,
             allow_private_destinations: false,
             allowed_networks: Vec::new(),
+            aws_account_id: None,
+            allow_own_account_roles: false,
             rate_limit_per_minute: 100,
             rate_limit_burst: 200,
             retention_days: 30,
@@ -122,6 +128,15 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// What a webhook's `destination` may be here (docs/api.md §16).
+    pub fn destination_rules(&self) -> crate::destination::DestinationRules {
+        crate::destination::DestinationRules {
+            own_account: self.aws_account_id.clone(),
+            allow_own_account_roles: self.allow_own_account_roles,
+            allow_local: self.allow_private_destinations,
+        }
+    }
+
     pub fn from_env() -> Result<Settings, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
     }
@@ -157,6 +172,8 @@ impl Settings {
         }
         s.allow_http = parse_bool(&get, "HOOKLINE_ALLOW_HTTP")?.unwrap_or(false);
         s.allow_private_destinations = parse_bool(&get, "HOOKLINE_ALLOW_PRIVATE_DESTINATIONS")?.unwrap_or(false);
+        s.aws_account_id = get("HOOKLINE_AWS_ACCOUNT_ID").filter(|v| !v.trim().is_empty());
+        s.allow_own_account_roles = parse_bool(&get, "HOOKLINE_ALLOW_OWN_ACCOUNT_ROLES")?.unwrap_or(false);
         if let Some(v) = get("HOOKLINE_ALLOWED_NETWORKS") {
             s.allowed_networks = v
                 .split(',')

@@ -152,6 +152,14 @@ pub struct WebhookBody {
     #[serde(default)]
     #[schema(value_type = bool)]
     pub ordered: Field<bool>,
+    /// Deliver to an SQS queue, SNS topic, EventBridge bus or Kinesis stream in the customer's
+    /// AWS account instead of `url` (§16): `{"type": "sqs", "queue_url", "role_arn",
+    /// "message_group_id"?}`, `{"type": "sns", "topic_arn", "role_arn"}`, `{"type":
+    /// "eventbridge", "event_bus_arn", "role_arn", "source"?}` or `{"type": "kinesis",
+    /// "stream_arn", "role_arn"}`; `null` switches back to `url`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub destination: Field<Value>,
     // Read-only fields a client may send back from a GET; they are ignored.
     #[serde(default)]
     #[schema(value_type = Option<String>, read_only)]
@@ -208,6 +216,7 @@ impl WebhookBody {
             filter,
             transform,
             ordered,
+            destination,
             // The read-only fields a GET shows, sent back: ignored.
             id: _,
             project_id: _,
@@ -230,7 +239,32 @@ impl WebhookBody {
         if let Some(n) = &name {
             e.check("name", rules::check_name(n));
         }
-        let url = pick(&mut e, "url", &url);
+        let destination = match &destination {
+            Field::Absent => None,
+            Field::Null => Some(None),
+            Field::Given(v) => match crate::destination::parse_destination(v, &settings.destination_rules()) {
+                Ok(d) => Some(Some(d)),
+                Err(errors) => {
+                    for (field, message) in errors {
+                        e.add(field, message);
+                    }
+                    None
+                }
+            },
+            Field::Invalid => {
+                e.add("destination", "must be an object or null");
+                None
+            }
+        };
+        let with_destination = matches!(&destination, Some(Some(_)));
+        let url = match (&url, with_destination) {
+            (Field::Absent, true) => None,
+            (_, true) => {
+                e.add("url", "does not apply to a webhook with a destination");
+                None
+            }
+            (_, false) => pick(&mut e, "url", &url),
+        };
         if let Some(u) = &url {
             e.check("url", rules::check_url(u, settings));
         }
@@ -293,6 +327,7 @@ impl WebhookBody {
             filter,
             transform,
             ordered,
+            destination,
         };
         done(e, changes)
     }

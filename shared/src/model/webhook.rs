@@ -107,6 +107,12 @@ pub struct Webhook {
     /// §15: one delivery at a time per event `ordering_key`, in acceptance order.
     #[serde(default)]
     pub ordered: bool,
+    /// §16: delivers to the customer's AWS account instead of `url` (which is then empty).
+    #[serde(default)]
+    pub destination: Option<crate::destination::Destination>,
+    /// The project's external id, kept with a destination so a send needs no project read.
+    #[serde(default)]
+    pub external_id: Option<String>,
     pub event_types: Vec<String>,
     pub headers: BTreeMap<String, String>,
     /// Write-only `Authorization` header value (the web_hook API's `http_authorization_value`).
@@ -221,6 +227,8 @@ pub(crate) fn fixture() -> Webhook {
         filter: None,
         transform: None,
         ordered: false,
+        destination: None,
+        external_id: None,
         event_types: vec![],
         headers: BTreeMap::new(),
         authorization: None,

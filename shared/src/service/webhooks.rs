@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 
 use crate::api::requests::Preview;
+use crate::destination::Destination;
+use crate::error::FieldError;
 use crate::app::App;
 use crate::clock::Millis;
 use crate::credentials::{generate_secret, generate_verification_key};
@@ -37,6 +39,9 @@ pub struct WebhookChanges {
     /// A compiled jq program's text; `Some(None)` removes it.
     pub transform: Option<Option<String>>,
     pub ordered: Option<bool>,
+    /// A checked destination (§16), which replaces the URL; `Some(None)` removes it (the same
+    /// change must then give a `url`).
+    pub destination: Option<Option<Destination>>,
 }
 
 impl WebhookChanges {
@@ -60,7 +65,14 @@ impl WebhookChanges {
             filter,
             transform,
             ordered,
+            destination,
         } = self;
+        // A destination and a URL exclude each other: setting one clears the other.
+        let (url, destination) = match (url, destination) {
+            (Some(u), d) => (Some(u), Some(d.flatten())),
+            (None, Some(Some(d))) => (Some(String::new()), Some(Some(d))),
+            (None, d) => (None, d),
+        };
         let mut out = Webhook {
             name: name.unwrap_or(wh.name),
             url: url.unwrap_or(wh.url),
@@ -76,6 +88,9 @@ impl WebhookChanges {
             filter: filter.unwrap_or(wh.filter),
             transform: transform.unwrap_or(wh.transform),
             ordered: ordered.unwrap_or(wh.ordered),
+            destination: destination.unwrap_or(wh.destination),
+            // Set by `create` and `patch` when a destination needs it.
+            external_id: wh.external_id,
             // `set_enabled` below changes these three together (docs/api.md §12).
             enabled: wh.enabled,
             disabled_reason: wh.disabled_reason,
@@ -110,6 +125,8 @@ fn new_webhook(id: WebhookId, project_id: ProjectId, now: Millis) -> Webhook {
         filter: None,
         transform: None,
         ordered: false,
+        destination: None,
+        external_id: None,
         event_types: Vec::new(),
         headers: BTreeMap::new(),
         authorization: None,
@@ -196,11 +213,51 @@ async fn check_room(app: &App, pid: ProjectId) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A webhook delivers by HTTP to its `url`, or to its `destination` (docs/api.md §16) with none
+/// of the HTTP settings; checked on the result of a change, so a `PATCH` cannot mix them.
+fn check_shape(wh: &Webhook) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    let not_with = "does not apply to a webhook with a destination";
+    match &wh.destination {
+        None if wh.url.is_empty() => errors.push(FieldError::new("url", "is required (or a destination)")),
+        None => {}
+        Some(_) => {
+            if !wh.headers.is_empty() {
+                errors.push(FieldError::new("headers", not_with));
+            }
+            if wh.authorization.is_some() {
+                errors.push(FieldError::new("authorization", not_with));
+            }
+            if wh.content_type == ContentType::Xml {
+                errors.push(FieldError::new("content_type", "must be json for a webhook with a destination"));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::from_fields(errors))
+    }
+}
+
+/// The project's external id onto a webhook with a destination: every send assumes the
+/// customer's role with it (docs/api.md §16).
+async fn with_external_id(app: &App, mut wh: Webhook) -> Result<Webhook, ApiError> {
+    if wh.destination.is_some() && wh.external_id.is_none() {
+        let project = app.store.get_project(wh.project_id).await?.ok_or_else(|| ApiError::not_found("project"))?;
+        let project = crate::service::projects::with_external_id(app, &project).await?;
+        wh.external_id = Some(project.external_id);
+    }
+    Ok(wh)
+}
+
 /// Creates a webhook; the answer is the only one that shows its secret.
 pub async fn create(app: &App, pid: ProjectId, changes: WebhookChanges) -> Result<Webhook, ApiError> {
     check_room(app, pid).await?;
     let now = Millis::now();
     let wh = changes.apply(new_webhook(WebhookId::new(now), pid, now));
+    check_shape(&wh)?;
+    let wh = with_external_id(app, wh).await?;
     if !app.store.create_webhook(&wh).await? {
         return Err(ApiError::Conflict("a webhook with this id already exists".into()));
     }
@@ -223,6 +280,8 @@ async fn replace(app: &App, old: &Webhook, mut wh: Webhook) -> Result<Webhook, A
 pub async fn patch(app: &App, pid: ProjectId, id: &WebhookId, changes: WebhookChanges) -> Result<Webhook, ApiError> {
     let old = load(app, pid, id).await?;
     let wh = changes.apply(old.clone());
+    check_shape(&wh)?;
+    let wh = with_external_id(app, wh).await?;
     replace(app, &old, wh).await
 }
 
@@ -312,6 +371,7 @@ mod tests {
             filter: Some(Some(r#"{"data":{"n":1}}"#.into())),
             transform: Some(Some("{x: .id}".into())),
             ordered: Some(true),
+            destination: None,
         };
         let mut expected = Webhook {
             name: "name".into(),
