@@ -264,3 +264,27 @@ impl Destinations {
         client
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expiring_in(d: Duration) -> Credentials {
+        Credentials::new("AKID", "secret", Some("token".into()), Some(SystemTime::now() + d), "test")
+    }
+
+    #[test]
+    fn credentials_are_reused_until_five_minutes_before_they_expire() {
+        assert!(fresh(&expiring_in(Duration::from_secs(3600))));
+        assert!(fresh(&expiring_in(REFRESH_MARGIN + Duration::from_secs(30))));
+        assert!(!fresh(&expiring_in(REFRESH_MARGIN - Duration::from_secs(30))));
+        assert!(!fresh(&Credentials::new("AKID", "secret", None, None, "test")), "no expiry: assume again");
+    }
+
+    #[test]
+    fn the_session_name_names_the_project() {
+        assert_eq!(session_name(42), "hookline-project-42");
+        // AssumeRole takes 2 to 64 characters.
+        assert!(session_name(u64::MAX).len() <= 64);
+    }
+}
