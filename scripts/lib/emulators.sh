@@ -69,6 +69,9 @@ start_emulators() {
   wait_for_port "$ddb_port" "DynamoDB Local" && wait_for_port "$sqs_port" "moto (SQS)" || { stop_emulators; return 1; }
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port"
   export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$sqs_port"
+  # Every other AWS service the stack calls (STS, SNS, EventBridge, Kinesis for destinations)
+  # goes to the same moto server.
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$sqs_port"
   export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
   export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
   export AWS_REGION="${AWS_REGION:-us-east-1}"

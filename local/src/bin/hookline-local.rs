@@ -32,6 +32,10 @@ async fn main() -> Result<(), BoxError> {
     // Local runs deliver to http:// and loopback receivers.
     settings.allow_http = true;
     settings.allow_private_destinations = true;
+    // Destinations (docs/api.md §16) are roles and queues in the emulator's one account.
+    if std::env::var("HOOKLINE_ALLOW_OWN_ACCOUNT_ROLES").is_err() {
+        settings.allow_own_account_roles = true;
+    }
     // A host page on another loopback port may frame the portal (the README's example).
     if std::env::var("HOOKLINE_PORTAL_FRAME_ANCESTORS").is_err() {
         settings.portal_frame_ancestors = LOCAL_FRAME_ANCESTORS.into();
@@ -71,6 +75,10 @@ async fn main() -> Result<(), BoxError> {
     println!("  admin token:     {admin_token}");
     println!("  table:           {}", app.settings.table);
     println!("  delivery queue:  {}", queues.delivery_url);
+    if let Ok(aws) = std::env::var("AWS_ENDPOINT_URL") {
+        // Where destinations (SQS, SNS, EventBridge, Kinesis, and STS) are reached locally.
+        println!("aws endpoint: {aws}");
+    }
     println!("  dead letters:    {}", queues.dead_letter_url);
     println!("  retry schedule:  {:?}", app.settings.retry_schedule);
     println!("  repair sweep:    every {sweep_every:?}");

@@ -83,7 +83,12 @@ pub struct WebhookView {
     pub id: WebhookId,
     pub project_id: ProjectId,
     pub name: String,
-    pub url: String,
+    /// Absent for a webhook with a `destination` (§16).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Where it delivers instead of `url` (§16), or `null`.
+    #[schema(value_type = Option<Object>)]
+    pub destination: Option<crate::destination::Destination>,
     pub enabled: bool,
     /// Why it is disabled: `manual`, or `failing` (auto-disabled, §12).
     pub disabled_reason: Option<DisabledReason>,
@@ -124,6 +129,7 @@ impl From<&Webhook> for WebhookView {
             filter,
             transform,
             ordered,
+            destination,
             event_types,
             headers,
             authorization,
@@ -139,12 +145,15 @@ impl From<&Webhook> for WebhookView {
             // Internal, or 003's view only (`WebHookView`).
             generation: _,
             authorization_enabled: _,
+            // Shown with the project (`GET /api/v1/projects/{id}`), not per webhook.
+            external_id: _,
         } = w;
         WebhookView {
             id: id.clone(),
             project_id: *project_id,
             name: name.clone(),
-            url: url.clone(),
+            url: destination.is_none().then(|| url.clone()),
+            destination: destination.clone(),
             enabled: *enabled,
             disabled_reason: if *enabled { None } else { disabled_reason.or(Some(DisabledReason::Manual)) },
             failing_since: failing_since.map(|m| m.rfc3339()),

@@ -35,6 +35,13 @@ pub enum SendError {
     /// another attempt would fail alike, so the delivery ends at once.
     #[error("transform failed: {0}")]
     Transform(String),
+    /// A destination in the customer's AWS account (docs/api.md §16) refused the send, or did
+    /// not answer: `<service>: <AWS error code>: <message>`.
+    #[error("{0}")]
+    Aws(String),
+    /// The payload is over the destination service's size limit: no later attempt fits better.
+    #[error("{0}")]
+    Oversize(String),
 }
 
 /// What one attempt came to, as the lifecycle needs it.
@@ -62,7 +69,7 @@ impl Outcome {
 
     /// A failure no later attempt can mend: the delivery ends `error` without retries.
     pub fn is_final(&self) -> bool {
-        matches!(self.error, Some(SendError::Transform(_)))
+        matches!(self.error, Some(SendError::Transform(_) | SendError::Oversize(_)))
     }
 
     /// Why it failed, or `None` when it succeeded.

@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 
 use crate::api::requests::Preview;
-use crate::destination::Destination;
-use crate::error::FieldError;
 use crate::app::App;
 use crate::clock::Millis;
 use crate::credentials::{generate_secret, generate_verification_key};
+use crate::destination::Destination;
 use crate::error::ApiError;
+use crate::error::FieldError;
 use crate::ids::{EventId, ProjectId, WebhookId};
 use crate::model::{ContentType, Event, Generation, PayloadFormat, Project, Webhook};
 use crate::service::{deliver, intake};

@@ -317,7 +317,7 @@ async fn attempt(sender: &Sender, app: &App, a: &Attempting<'_>) -> Delivery {
         Ok(payload) => {
             let headers =
                 delivery_headers(a.webhook, &a.event.event_type, a.before.id.as_str(), number, started, &payload);
-            sender.post(&a.webhook.url, &a.webhook.verification_key, headers, payload.body).await
+            request::send(app, sender, a.webhook, a.event, headers, payload).await
         }
         // A transformation runs for up to 100 ms on a thread of its own; nothing is sent.
         Err(e) => Outcome::failed(e, Millis::now().since(started)),

@@ -3,11 +3,14 @@
 
 use reqwest::header::HeaderMap;
 
+use crate::app::App;
 use crate::clock::Millis;
-use crate::delivery::SendError;
+use crate::delivery::{Outcome, SendError};
+use crate::destination::{AwsFailure, Message, Sent};
 use crate::model::{ContentType, Event, Webhook};
 use crate::payload::{self, Payload, PayloadSource};
 use crate::sender::header_map;
+use crate::sender::Sender;
 use crate::signing::{hex_signature, signature_header};
 use crate::transform;
 
@@ -48,6 +51,57 @@ pub fn delivery_headers(
         map.extend(header_map([("authorization", auth)]));
     }
     map
+}
+
+/// Sends one attempt where the webhook delivers: its URL, or its destination in the
+/// customer's AWS account (docs/api.md §16), whose answer becomes the same `Outcome`.
+pub async fn send(
+    app: &App,
+    sender: &Sender,
+    wh: &Webhook,
+    event: &Event,
+    headers: HeaderMap,
+    payload: Payload,
+) -> Outcome {
+    let Some(dest) = &wh.destination else {
+        return sender.post(&wh.url, &wh.verification_key, headers, payload.body).await;
+    };
+    let started = std::time::Instant::now();
+    // The headers of §6 that a message can carry, as SQS and SNS message attributes.
+    let attributes: Vec<(&str, String)> =
+        ["webhook-id", "webhook-timestamp", "webhook-signature", "X-Webhook-Event", "X-Webhook-Attempt"]
+            .into_iter()
+            .filter_map(|name| Some((name, headers.get(name)?.to_str().ok()?.to_string())))
+            .collect();
+    let delivery_id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let message = Message {
+        project_id: wh.project_id.0,
+        external_id: wh.external_id.as_deref().unwrap_or_default(),
+        webhook_id: wh.id.as_str(),
+        delivery_id,
+        event_id: event.id.as_str(),
+        event_type: &event.event_type,
+        ordering_key: event.ordering_key.as_deref(),
+        body: &payload.body,
+        attributes: &attributes,
+    };
+    let sent = app.destinations.send(dest, &message, app.settings.delivery_timeout).await;
+    let duration = started.elapsed();
+    match sent {
+        Ok(Sent { id }) => {
+            Outcome { response_code: Some(200), response_body: Some(id), error: None, duration, retry_after: None }
+        }
+        Err(failure @ AwsFailure::Oversize { .. }) => {
+            Outcome::failed(SendError::Oversize(failure.to_string()), duration)
+        }
+        Err(failure) => Outcome {
+            response_code: failure.status(),
+            response_body: None,
+            error: Some(SendError::Aws(failure.to_string())),
+            duration,
+            retry_after: None,
+        },
+    }
 }
 
 /// The body of one delivery of `event` to `wh`: the payload of §6, or what the webhook's
