@@ -64,10 +64,7 @@ impl App {
         let cursor_secret = settings.admin_token_sha256.as_deref().unwrap_or_default();
         let store = Store::new(aws_sdk_dynamodb::Client::from_conf(dynamo), settings.table.clone(), cursor_secret);
         let queue = Queue::new(aws_sdk_sqs::Client::from_conf(sqs), settings.queue_url.clone());
-        let destinations = match endpoint {
-            Some(url) => Destinations::new(&sdk.to_builder().endpoint_url(url).build()),
-            None => Destinations::new(sdk),
-        };
+        let destinations = Destinations::with_endpoint(sdk, endpoint);
         App { settings, store, queue, destinations }
     }
 

@@ -245,3 +245,42 @@ async fn destinations_are_validated_and_a_webhook_switches_between_http_and_a_de
         (json!("https://example.com/again"), Value::Null)
     );
 }
+
+/// A deployment where every AWS call goes through the fault proxy.
+async fn with_faults(delivery_timeout: Duration) -> (Stack, hookline_tests::faults::FaultProxy) {
+    let mut settings = local_settings();
+    settings.delivery_timeout = delivery_timeout;
+    Stack::with_faults(settings).await
+}
+
+#[tokio::test]
+async fn credentials_are_assumed_once_for_many_deliveries() {
+    let (s, f) = with_faults(Duration::from_secs(5)).await;
+    let (pid, key) = s.project("Once").await;
+    let (role, url) = (role(&s).await, queue(&s, "once").await);
+    s.webhook(pid, &key, json!({"name": "q", "destination": {"type": "sqs", "queue_url": url, "role_arn": role}}))
+        .await;
+    for i in 0..6 {
+        s.event_id(&key, "a.b", json!({"i": i})).await;
+    }
+    messages(&s, &url, 6).await;
+    assert_eq!(f.seen("AssumeRole"), 1, "one AssumeRole for six deliveries");
+}
+
+#[tokio::test]
+async fn a_hanging_sts_fails_the_attempt_within_the_delivery_timeout() {
+    let (s, f) = with_faults(Duration::from_secs(2)).await;
+    let (pid, key) = s.project("Hang").await;
+    let (role, url) = (role(&s).await, queue(&s, "hang").await);
+    s.webhook(pid, &key, json!({"name": "q", "destination": {"type": "sqs", "queue_url": url, "role_arn": role}}))
+        .await;
+    f.always("AssumeRole", hookline_tests::faults::Mode::Hang);
+    let event = s.event_id(&key, "a.b", json!({})).await;
+    let d = settled(&s, &key, pid, &event).await;
+    assert_eq!(d["status"], "error", "retried, then ended: never stuck");
+    for attempt in d["attempts_log"].as_array().unwrap() {
+        let error = attempt["error"].as_str().unwrap();
+        assert!(error.starts_with("sts: timeout"), "{error}");
+        assert!(attempt["duration_ms"].as_u64().unwrap() < 3_000, "{attempt}");
+    }
+}

@@ -38,6 +38,8 @@ pub struct Destinations {
 
 struct Inner {
     base: SdkConfig,
+    /// Every call to this address instead (the tests' fault-injection proxy).
+    endpoint: Option<String>,
     roles: Arc<RoleCache>,
     clients: Mutex<HashMap<ClientKey, ServiceClient>>,
 }
@@ -164,16 +166,23 @@ impl Destinations {
     /// nothing else); its endpoint settings (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`
     /// as aws-config reads them) apply to STS and to every destination client.
     pub fn new(base: &SdkConfig) -> Destinations {
-        let sts = aws_sdk_sts::Client::from_conf(
-            aws_sdk_sts::config::Builder::from(base)
-                .timeout_config(
-                    aws_sdk_sts::config::timeout::TimeoutConfig::builder().operation_timeout(CLIENT_TIMEOUT).build(),
-                )
-                .build(),
+        Destinations::with_endpoint(base, None)
+    }
+
+    /// As `new`, with every call (STS included) sent to `endpoint`, which overrides the
+    /// environment's endpoint settings.
+    pub fn with_endpoint(base: &SdkConfig, endpoint: Option<&str>) -> Destinations {
+        let mut sts = aws_sdk_sts::config::Builder::from(base).timeout_config(
+            aws_sdk_sts::config::timeout::TimeoutConfig::builder().operation_timeout(CLIENT_TIMEOUT).build(),
         );
+        if let Some(url) = endpoint {
+            sts = sts.endpoint_url(url);
+        }
+        let sts = aws_sdk_sts::Client::from_conf(sts.build());
         Destinations {
             inner: Arc::new(Inner {
                 base: base.clone(),
+                endpoint: endpoint.map(str::to_owned),
                 roles: Arc::new(RoleCache { sts, entries: Mutex::new(HashMap::new()) }),
                 clients: Mutex::new(HashMap::new()),
             }),
@@ -236,9 +245,14 @@ impl Destinations {
         }
         let provider = RoleCredentials { roles: self.inner.roles.clone(), key: key.role.clone(), session };
         let base = &self.inner.base;
+        let endpoint = self.inner.endpoint.as_deref();
         macro_rules! build {
             ($krate:ident, $variant:ident) => {{
-                let conf = $krate::config::Builder::from(base)
+                let mut conf = $krate::config::Builder::from(base);
+                if let Some(url) = endpoint {
+                    conf = conf.endpoint_url(url);
+                }
+                let conf = conf
                     .region($krate::config::Region::new(key.region.clone()))
                     .credentials_provider(provider)
                     .identity_cache($krate::config::IdentityCache::no_cache())
