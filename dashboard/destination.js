@@ -71,9 +71,9 @@ export function DestinationFields({ type, values, setValue, byField }) {
 export function DestinationDetails({ d }) {
   return html`
     <dt>Destination</dt><dd>${destTypeName(d.type)}</dd>
-    ${(FIELDS[d.type] || []).map(([name, label, , optional]) => html`<dt>${label}</dt><dd class="mono">${
+    ${(FIELDS[d.type] || []).map(([name, label, , optional]) => html`<dt>${label}</dt><dd>${
       d[name] !== null && d[name] !== undefined && d[name] !== ''
-        ? String(d[name])
+        ? html`<span class="mono">${String(d[name])}</span>`
         : html`<span class="muted">${optional && name === 'source' ? 'hookline (default)' : 'None'}</span>`}</dd>`)}`;
 }
 
