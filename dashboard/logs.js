@@ -5,7 +5,8 @@ import { request, projectPath, qs } from './api.js';
 import { html, useApp, useCanWrite, Loading, ErrorBox, Select, Time, DeliveryBadge, useAlive, pollUntil } from './ui.js';
 
 /** The log of one webhook; `open` names a delivery to show opened (a link from a test or an event). */
-export function DeliveryLogs({ webhookId, open: openId }) {
+/** `responseLabel`: what the response body is called (a destination's is the message id). */
+export function DeliveryLogs({ webhookId, open: openId, responseLabel = 'Response' }) {
   const { session } = useApp();
   const [pinned, setPinned] = useState(null);
   const [status, setStatus] = useState('');
@@ -51,7 +52,7 @@ export function DeliveryLogs({ webhookId, open: openId }) {
       <button type="button" class="btn" onClick=${() => load(null)} disabled=${busy}>Refresh</button>
     </div>
     <${ErrorBox} error=${error} />
-    ${pinned && html`<ul class="cards pinned" aria-label="Linked delivery"><${DeliveryRow} d=${pinned} startOpen /></ul>`}
+    ${pinned && html`<ul class="cards pinned" aria-label="Linked delivery"><${DeliveryRow} d=${pinned} startOpen label=${responseLabel} /></ul>`}
     ${items === null && html`<${Loading} what="deliveries" />`}
     ${items && items.length === 0 && !error &&
     html`<div class="empty"><p>${cursor
@@ -59,14 +60,14 @@ export function DeliveryLogs({ webhookId, open: openId }) {
       : status ? 'No deliveries with this status.' : 'No deliveries yet. Send a test to see one here.'}</p></div>`}
     ${items && items.length > 0 &&
     html`<ul class="cards deliveries" aria-label="Deliveries">
-      ${items.map((d) => html`<${DeliveryRow} key=${d.id} d=${d} startOpen=${d.id === openId} />`)}
+      ${items.map((d) => html`<${DeliveryRow} key=${d.id} d=${d} startOpen=${d.id === openId} label=${responseLabel} />`)}
     </ul>`}
     ${cursor &&
     html`<button type="button" class="btn" disabled=${busy} onClick=${() => load(cursor)}>${busy ? 'Loading…' : 'Load more'}</button>`}
   </div>`;
 }
 
-function DeliveryRow({ d: initial, startOpen = false }) {
+function DeliveryRow({ d: initial, startOpen = false, label = 'Response' }) {
   const { session } = useApp();
   const canWrite = useCanWrite();
   const [d, setD] = useState(initial);
@@ -141,7 +142,7 @@ function DeliveryRow({ d: initial, startOpen = false }) {
     </div>
     ${d.error && html`<p class="delivery-error"><span class="label">Error</span> ${d.error}</p>`}
     ${d.response_body !== null && d.response_body !== undefined && d.response_body !== '' &&
-    html`<div><span class="label">Response</span><pre class="body">${d.response_body}</pre></div>`}
+    html`<div><span class="label">${label}</span><pre class="body">${d.response_body}</pre></div>`}
     <div class="actions">
       <button type="button" class="btn subtle" aria-expanded=${open ? 'true' : 'false'} aria-controls=${id}
         onClick=${() => {

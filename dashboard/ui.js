@@ -194,7 +194,8 @@ export function rowsToObject(rows, { caseInsensitive = false } = {}) {
   return { value: out, problems };
 }
 
-async function copyText(text, input) {
+/** Copies `text`; where the clipboard API is refused, selects `input` and copies that. */
+export async function copyText(text, input) {
   try {
     await navigator.clipboard.writeText(text);
     return true;

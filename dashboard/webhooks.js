@@ -9,6 +9,9 @@ import {
 } from './ui.js';
 import { DeliveryChart, last24h } from './chart.js';
 import { DeliveryLogs } from './logs.js';
+import {
+  DEST_TYPES, destErrorKey, destValues, destBody, sameDest, DestinationFields, DestinationDetails, Target, TrustPolicy,
+} from './destination.js';
 
 const hookPath = (s, id, rest = '') => projectPath(s, `/webhooks/${encodeURIComponent(id)}${rest}`);
 export const hookHash = (id, rest = '') => `#/webhooks/${encodeURIComponent(id)}${rest}`;
@@ -81,7 +84,7 @@ export function WebhookList() {
     html`<ul class="cards hooks" aria-label="Webhooks">
       ${items.map((wh) => html`<li key=${wh.id} class="hook-row">
         <a class="hook-name" href=${rowHash(wh.id)}>${wh.name}</a>
-        <span class="url mono">${wh.url}</span>
+        <${Target} wh=${wh} />
         <${WebhookBadge} wh=${wh} />
         <${HookStats} id=${wh.id} />
       </li>`)}
@@ -271,7 +274,10 @@ export function WebhookForm({ id }) {
   const [f, setF] = useState({
     name: '', url: '', types: '', enabled: true, contentType: 'json', payloadFormat: 'envelope',
     secret: '', rateLimit: '', authorization: '', clearAuthorization: false, filter: '', transform: '', ordered: false,
+    destType: '',
   });
+  // Every destination field typed so far, by name: switching types keeps what they share (role_arn).
+  const [dest, setDest] = useState({});
   const [headers, setHeaders] = useState([]);
   const [params, setParams] = useState([]);
   const [busy, setBusy] = useState(false);
@@ -300,23 +306,29 @@ export function WebhookForm({ id }) {
         setOrig(wh);
         setF((old) => ({
           ...old,
-          name: wh.name, url: wh.url, enabled: Boolean(wh.enabled),
+          name: wh.name, url: wh.url ?? '', enabled: Boolean(wh.enabled), destType: wh.destination ? String(wh.destination.type) : '',
           contentType: wh.content_type || 'json', payloadFormat: wh.payload_format || 'envelope',
           rateLimit: wh.rate_limit === null || wh.rate_limit === undefined ? '' : String(wh.rate_limit),
           filter: filterText(wh.filter), transform: wh.transform ?? '', ordered: Boolean(wh.ordered),
         }));
         setHeaders(rowsFrom(wh.headers));
         setParams(rowsFrom(wh.custom_parameters));
+        setDest(destValues(wh.destination));
       })
       .catch(setLoadError);
   }, [id]);
 
   const hdrs = rowsToObject(headers, { caseInsensitive: true });
   const prms = rowsToObject(params);
+  // A destination the API refuses leaves the webhook with neither it nor a URL, so the API adds
+  // `url: is required`: with an AWS type chosen that says nothing the destination's own errors do not.
+  const destRefused = f.destType && ((error && error.errors) || []).some((x) => String(x.field ?? '').startsWith('destination'));
   const { byField, unmatched } = splitErrors(error, (field) => {
+    if (field === 'url' && f.destType) return destRefused ? 'url-implied' : null;
     if (['name', 'url', 'event_types', 'enabled', 'content_type', 'payload_format', 'secret', 'rate_limit', 'authorization',
       'transform', 'ordered'].includes(field)) return field;
     if (field === 'filter' || field.startsWith('filter/')) return 'filter';
+    if (field === 'destination' || field.startsWith('destination/')) return destErrorKey(f.destType, field);
     if (field.startsWith('headers.') && headers.some((r) => r.name.trim() === field.slice(8))) return field;
     if (field.startsWith('custom_parameters.') && params.some((r) => r.name.trim() === field.slice(18))) return field;
     return null;
@@ -333,7 +345,8 @@ export function WebhookForm({ id }) {
     e.preventDefault();
     if (busy) return;
     setPreviewError(null);
-    if (hdrs.problems.length || prms.problems.length) {
+    const aws = f.destType !== '';
+    if ((!aws && hdrs.problems.length) || prms.problems.length) {
       setError(new ApiError(400, 'Fix the header and parameter rows marked below.', []));
       return;
     }
@@ -352,6 +365,16 @@ export function WebhookForm({ id }) {
       content_type: f.contentType, payload_format: f.payloadFormat,
       headers: hdrs.value, custom_parameters: prms.value,
     };
+    if (aws) {
+      // A destination replaces the URL and takes none of the HTTP settings: JSON, no headers, no Authorization.
+      delete body.url;
+      body.destination = destBody(f.destType, dest);
+      body.content_type = 'json';
+      body.headers = {};
+      if (!editing) delete body.headers;
+    } else if (editing && orig.destination) {
+      body.destination = null; // back to HTTPS, with the URL
+    }
     // rate_limit is sent only when set or changed, so an API that predates it still accepts the form.
     const origRate = orig && orig.rate_limit !== undefined && orig.rate_limit !== null ? String(orig.rate_limit) : '';
     if (editing ? rate !== origRate : rate !== '') body.rate_limit = rate === '' ? null : Number(rate);
@@ -361,7 +384,9 @@ export function WebhookForm({ id }) {
     const program = f.transform.trim() === '' ? null : f.transform;
     if (editing ? (program ?? '') !== (orig.transform ?? '') : program !== null) body.transform = program;
     if (editing ? f.ordered !== Boolean(orig.ordered) : f.ordered) body.ordered = f.ordered;
-    if (f.authorization) body.authorization = f.authorization;
+    if (aws) {
+      if (editing && orig.authorization_set) body.authorization = null;
+    } else if (f.authorization) body.authorization = f.authorization;
     else if (editing && f.clearAuthorization) body.authorization = null;
     if (!editing && f.secret) body.secret = f.secret;
     if (editing) {
@@ -369,6 +394,7 @@ export function WebhookForm({ id }) {
       for (const [k, v] of Object.entries(body)) {
         if (k in orig && JSON.stringify(orig[k] ?? null) === JSON.stringify(v)) delete body[k];
       }
+      if (body.destination && sameDest(body.destination, orig.destination)) delete body.destination;
       const sameTypes = (x, y) => x.length === y.length && x.every((t) => y.includes(t));
       if (body.event_types && sameTypes(body.event_types, orig.event_types || [])) delete body.event_types;
       if (Object.keys(body).length === 0) {
@@ -417,14 +443,21 @@ export function WebhookForm({ id }) {
     <form class="form" onSubmit=${submit} novalidate>
       <${ErrorBox} error=${error} unmatched=${unmatched} summary />
       <${Field} label="Name" value=${f.name} onValue=${set('name')} error=${byField.name} maxlength="100" autocomplete="off" />
-      <${Field} label="URL" type="url" value=${f.url} onValue=${set('url')} error=${byField.url} spellcheck="false"
-        hint="Where deliveries are POSTed; https:// (may contain {VerificationKey})." autocomplete="off" />
+      <${Select} label="Destination type" value=${f.destType} onValue=${set('destType')} error=${byField['destination/type']}
+        options=${DEST_TYPES} hint=${f.destType ? 'Deliveries go to this service in your AWS account, as JSON.' : undefined} />
+      ${f.destType
+        ? html`<${DestinationFields} type=${f.destType} values=${dest} byField=${byField}
+            setValue=${(k, v) => setDest((old) => ({ ...old, [k]: v }))} />
+          <${TrustPolicy} />`
+        : html`<${Field} label="URL" type="url" value=${f.url} onValue=${set('url')} error=${byField.url} spellcheck="false"
+            hint="Where deliveries are POSTed; https:// (may contain {VerificationKey})." autocomplete="off" />`}
       <${EventTypesField} catalogue=${catalogue || []} picked=${picked} setPicked=${setPicked} other=${f.types}
         setOther=${set('types')} error=${byField.event_types} />
       <${Check} label="Enabled" checked=${f.enabled} onValue=${set('enabled')} error=${byField.enabled} />
       <div class="row">
-        <${Select} label="Content type" value=${f.contentType} onValue=${set('contentType')} error=${byField.content_type}
-          options=${[['json', 'JSON'], ['xml', 'XML']]} />
+        <${Select} label="Content type" value=${f.destType ? 'json' : f.contentType} onValue=${set('contentType')}
+          error=${byField.content_type} options=${f.destType ? [['json', 'JSON']] : [['json', 'JSON'], ['xml', 'XML']]}
+          hint=${f.destType ? 'Destinations take JSON.' : undefined} />
         <${Select} label="Payload format" value=${f.payloadFormat} onValue=${set('payloadFormat')} error=${byField.payload_format}
           options=${[['envelope', 'Envelope'], ['flat', 'Flat']]} />
       </div>
@@ -444,16 +477,16 @@ export function WebhookForm({ id }) {
       ${!editing &&
       html`<${Field} label="Secret" type="password" value=${f.secret} onValue=${set('secret')} error=${byField.secret}
         autocomplete="new-password" spellcheck="false" hint="Optional, 16 to 256 characters; leave empty to have one generated." />`}
-      <${Field} label="Authorization header" type="password" value=${f.authorization} onValue=${set('authorization')}
+      ${!f.destType && html`<${Field} label="Authorization header" type="password" value=${f.authorization} onValue=${set('authorization')}
         error=${byField.authorization} autocomplete="new-password" spellcheck="false"
         hint=${editing && orig.authorization_set
           ? 'Write-only. A value is set; type a new one to replace it.'
-          : 'Optional, write-only: sent as the Authorization header of every delivery.'} />
-      ${editing && orig.authorization_set &&
+          : 'Optional, write-only: sent as the Authorization header of every delivery.'} />`}
+      ${!f.destType && editing && orig.authorization_set &&
       html`<${Check} label="Remove the Authorization header" checked=${f.clearAuthorization} onValue=${set('clearAuthorization')} />`}
-      <${KeyValueRows} legend="Custom headers" rows=${headers} setRows=${setHeaders} addLabel="Add header"
+      ${!f.destType && html`<${KeyValueRows} legend="Custom headers" rows=${headers} setRows=${setHeaders} addLabel="Add header"
         nameLabel="Header name" valueLabel="Header value" removeLabel="Remove header"
-        errorFor=${(name) => byField[`headers.${name.trim()}`] || localProblem(hdrs, name)} />
+        errorFor=${(name) => byField[`headers.${name.trim()}`] || localProblem(hdrs, name)} />`}
       <${KeyValueRows} legend="Custom parameters" rows=${params} setRows=${setParams} addLabel="Add parameter"
         nameLabel="Parameter name" valueLabel="Parameter value" removeLabel="Remove parameter"
         hint="Added as top-level keys of every payload."
@@ -571,7 +604,7 @@ export function WebhookPage({ id, tab: initialTab, delivery }) {
       <${PageTitle}>${wh.name}<//>
       <${WebhookBadge} wh=${wh} />
     </div>
-    <p class="url mono">${wh.url}</p>
+    <${Target} wh=${wh} tag="p" />
     <${Flash} />
     <${StateNote} wh=${wh} webhookId=${id} />
     ${canWrite &&
@@ -615,7 +648,7 @@ export function WebhookPage({ id, tab: initialTab, delivery }) {
       ${tab === 'overview' && html`<${Overview} wh=${wh} canWrite=${canWrite} failing=${failing} />`}
     </div>
     <div role="tabpanel" id=${`${tabsId}-logs-panel`} aria-labelledby=${`${tabsId}-logs`} hidden=${tab !== 'logs'} tabindex="0">
-      ${tab === 'logs' && html`<${DeliveryLogs} webhookId=${id} open=${delivery} />`}
+      ${tab === 'logs' && html`<${DeliveryLogs} webhookId=${id} open=${delivery} responseLabel=${wh.destination ? 'Message ID' : 'Response'} />`}
     </div>
   </section>`;
 }
@@ -666,6 +699,7 @@ function Overview({ wh, canWrite, failing }) {
   return html`<div class="overview">
     <dl class="details">
       <dt>ID</dt><dd class="mono">${wh.id}</dd>
+      ${wh.destination && html`<${DestinationDetails} d=${wh.destination} />`}
       <dt>Event types</dt><dd>${(wh.event_types || []).length ? (wh.event_types || []).map((t) => html`<code class="tag">${t}</code> `) : 'All events'}</dd>
       <dt>Content type</dt><dd>${wh.content_type === 'xml' ? 'XML' : 'JSON'}</dd>
       <dt>Payload format</dt><dd>${wh.payload_format === 'flat' ? 'Flat' : 'Envelope'}</dd>
@@ -677,8 +711,8 @@ function Overview({ wh, canWrite, failing }) {
         ? html`<pre class="body code">${wh.transform}</pre>` : html`<span class="muted">None</span>`}</dd>
       <dt>Disabled reason</dt><dd>${wh.disabled_reason === 'failing' ? 'Failing' : wh.disabled_reason === 'manual' ? 'Manual' : 'None'}</dd>
       <dt>Failing since</dt><dd><${Time} iso=${wh.failing_since} /></dd>
-      <dt>Authorization header</dt><dd>${wh.authorization_set ? 'Set' : 'Not set'}</dd>
-      <dt>Custom headers</dt><dd>${kv(wh.headers)}</dd>
+      ${!wh.destination && html`<dt>Authorization header</dt><dd>${wh.authorization_set ? 'Set' : 'Not set'}</dd>
+      <dt>Custom headers</dt><dd>${kv(wh.headers)}</dd>`}
       <dt>Custom parameters</dt><dd>${kv(wh.custom_parameters)}</dd>
       <dt>Created</dt><dd><${Time} iso=${wh.created_at} /></dd>
       <dt>Updated</dt><dd><${Time} iso=${wh.updated_at} /></dd>

@@ -1559,6 +1559,249 @@ def routing_form_looks_right(t, rx):
             no_overflow(page, f"{folder}/routing form")
 
 
+QUEUE = "https://sqs.eu-west-1.amazonaws.com/444455556666/orders"
+ROLE = "arn:aws:iam::444455556666:role/hookline-orders"
+
+
+def detail(page, name):
+    """The <dd> of the overview's <dt> called `name`."""
+    return page.locator("dl.details").locator("dt", has_text=re.compile(f"^{re.escape(name)}$")) \
+        .locator("xpath=following-sibling::dd[1]")
+
+
+@test()
+def destination_sqs_created_through_the_form(t, rx):
+    p = Project()
+    page = t.page()
+    sign_in_key(page, p)
+    posts = sent_bodies(page, "POST", p.path("/webhooks"))
+    page.get_by_role("button", name="Add webhook").click()
+    page.get_by_label("Name", exact=True).fill("Orders queue")
+    kind = page.get_by_label("Destination type", exact=True)
+    expect(kind.locator("option")).to_have_text(
+        ["HTTPS endpoint", "Amazon SQS", "Amazon SNS", "Amazon EventBridge", "Amazon Kinesis"])
+    expect(kind.locator("option:checked")).to_have_text("HTTPS endpoint")
+    expect(page.get_by_label("URL", exact=True)).to_be_visible()
+    page.get_by_label("Content type", exact=True).select_option("xml")
+    kind.select_option(label="Amazon SQS")
+    # No URL, custom headers or Authorization for a destination; JSON only.
+    expect(page.get_by_label("URL", exact=True)).to_have_count(0)
+    expect(page.get_by_label("Authorization header", exact=True)).to_have_count(0)
+    expect(page.get_by_role("group", name="Custom headers")).to_have_count(0)
+    expect(page.get_by_role("button", name="Add header")).to_have_count(0)
+    expect(page.get_by_label("Content type", exact=True)).to_have_value("json")
+    expect(page.get_by_label("Content type", exact=True).locator("option")).to_have_text(["JSON"])
+    expect(page.get_by_label("Message group ID", exact=True)).to_have_value("")
+    page.get_by_label("Queue URL", exact=True).fill(QUEUE)
+    page.get_by_label("Role ARN", exact=True).fill(ROLE)
+    page.get_by_role("button", name="Create webhook").click()
+    expect(page.get_by_label("Signing secret")).to_be_visible()
+    # The destination with its own fields only (the empty message group id left out), no URL.
+    assert len(posts) == 1, posts
+    body = posts[0]
+    assert body["destination"] == {"type": "sqs", "queue_url": QUEUE, "role_arn": ROLE}, body
+    assert "url" not in body and "headers" not in body and "authorization" not in body, body
+    assert body["content_type"] == "json", body
+    page.get_by_role("link", name="Open webhook").click()
+    expect(heading(page, "Orders queue")).to_be_visible()
+    expect(page.locator("p.url")).to_have_text(f"Amazon SQS {QUEUE}")
+    expect(detail(page, "Destination")).to_have_text("Amazon SQS")
+    expect(detail(page, "Queue URL")).to_have_text(QUEUE)
+    expect(detail(page, "Role ARN")).to_have_text(ROLE)
+    expect(detail(page, "Message group ID")).to_have_text("None")
+    expect(detail(page, "Content type")).to_have_text("JSON")
+    for gone in ("URL", "Authorization header", "Custom headers"):
+        expect(page.locator("dl.details dt", has_text=re.compile(f"^{gone}$"))).to_have_count(0)
+    expect(page.get_by_text("undefined")).to_have_count(0)
+    nav(page, "Webhooks")
+    row = page.get_by_role("listitem").filter(has_text="Orders queue")
+    expect(row).to_contain_text(f"Amazon SQS {QUEUE}")
+    expect(row).not_to_contain_text("undefined")
+    _, doc = api("GET", p.path("/webhooks"), p.key)
+    wh = doc["result"]["items"][0]
+    assert "url" not in wh and wh["destination"] == {"type": "sqs", "queue_url": QUEUE, "role_arn": ROLE}, wh
+
+
+@test()
+def destination_errors_by_the_field(t, rx):
+    p = Project()
+    page = t.page()
+    sign_in_key(page, p)
+    page.get_by_role("button", name="Add webhook").click()
+    page.get_by_label("Name", exact=True).fill("Bad queue")
+    page.get_by_label("Destination type", exact=True).select_option(label="Amazon SQS")
+    page.get_by_label("Queue URL", exact=True).fill("https://example.com/orders")
+    page.get_by_label("Role ARN", exact=True).fill(ROLE)
+    page.get_by_role("button", name="Create webhook").click()
+    summary = page.get_by_role("alert")
+    expect(summary).to_be_focused()
+    # The API also says `url: is required` (no destination was stored): not shown for an AWS type.
+    expect(summary).not_to_contain_text("is required")
+    expect(field_error(page, page.get_by_label("Queue URL", exact=True))).to_contain_text("not an SQS queue URL")
+    expect(page.get_by_label("Role ARN", exact=True)).not_to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Name", exact=True)).not_to_have_attribute("aria-invalid", "true")
+    # A missing role and a bad stream ARN, both by their fields.
+    page.get_by_label("Destination type", exact=True).select_option(label="Amazon Kinesis")
+    page.get_by_label("Role ARN", exact=True).fill("")
+    page.get_by_label("Stream ARN", exact=True).fill("arn:aws:kinesis:eu-west-1:444455556666:nope")
+    page.get_by_role("button", name="Create webhook").click()
+    expect(field_error(page, page.get_by_label("Role ARN", exact=True))).to_contain_text("is required")
+    expect(field_error(page, page.get_by_label("Stream ARN", exact=True))).not_to_be_empty()
+    _, doc = api("GET", p.path("/webhooks"), p.key)
+    assert doc["result"]["items"] == [], doc
+
+
+@test()
+def destination_trust_policy_with_copy(t, rx):
+    p = Project()
+    _, doc = api("GET", p.path(), p.key, expect_status=200)
+    ext = doc["result"]["external_id"]
+    assert re.fullmatch(r"ext_[0-9a-f]{32}", ext), ext
+    page = t.page()
+    sign_in_key(page, p)
+    page.get_by_role("button", name="Add webhook").click()
+    expect(page.get_by_role("region", name="Trust policy")).to_have_count(0)
+    kind = page.get_by_label("Destination type", exact=True)
+    # Each type's own fields.
+    for label, fields in (("Amazon SNS", ["Topic ARN", "Role ARN"]),
+                          ("Amazon EventBridge", ["Event bus ARN", "Role ARN", "Source"]),
+                          ("Amazon Kinesis", ["Stream ARN", "Role ARN"]),
+                          ("Amazon SQS", ["Queue URL", "Role ARN", "Message group ID"])):
+        kind.select_option(label=label)
+        for f in fields:
+            expect(page.get_by_label(f, exact=True)).to_be_visible()
+        others = {"Topic ARN", "Event bus ARN", "Source", "Stream ARN", "Queue URL", "Message group ID"} - set(fields)
+        for f in others:
+            expect(page.get_by_label(f, exact=True)).to_have_count(0)
+    region = page.get_by_role("region", name="Trust policy")
+    expect(region).to_be_visible()
+    expect(region.get_by_label("External ID")).to_have_value(ext)
+    expect(region).to_contain_text("<HOOKLINE_ACCOUNT_ID>")
+    policy = region.get_by_label("Trust policy JSON")
+    want = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::<HOOKLINE_ACCOUNT_ID>:root"}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": ext}}}]}
+    assert json.loads(policy.input_value()) == want, policy.input_value()
+    region.get_by_role("button", name="Copy", exact=True).click()
+    expect(region.get_by_text("Copied.")).to_be_visible()
+    assert json.loads(page.evaluate("navigator.clipboard.readText()")) == want
+    region.get_by_role("button", name="Copy external ID").click()
+    wait_until("the external id on the clipboard", lambda: page.evaluate("navigator.clipboard.readText()") == ext, 5, page=page)
+    # Back to HTTPS: no trust policy, the URL again.
+    kind.select_option(label="HTTPS endpoint")
+    expect(page.get_by_role("region", name="Trust policy")).to_have_count(0)
+    expect(page.get_by_label("URL", exact=True)).to_be_visible()
+    expect(page.get_by_label("Authorization header", exact=True)).to_be_visible()
+
+
+@test()
+def destination_switch_back_to_https(t, rx):
+    p = Project()
+    wh = p.webhook(name="Queue then HTTP", destination={"type": "sqs", "queue_url": QUEUE, "role_arn": ROLE,
+                                                       "message_group_id": "orders"})
+    page = t.page()
+    sign_in_key(page, p)
+    patches = sent_bodies(page, "PATCH", f"/webhooks/{wh['id']}")
+    open_webhook(page, "Queue then HTTP")
+    expect(detail(page, "Message group ID")).to_have_text("orders")
+    page.get_by_role("button", name="Edit", exact=True).click()
+    expect(page.get_by_label("Destination type", exact=True)).to_have_value("sqs")
+    expect(page.get_by_label("Queue URL", exact=True)).to_have_value(QUEUE)
+    expect(page.get_by_label("Role ARN", exact=True)).to_have_value(ROLE)
+    expect(page.get_by_label("Message group ID", exact=True)).to_have_value("orders")
+    # Unchanged: nothing sent.
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("No changes to save.")).to_be_visible()
+    assert patches == [], patches
+    # Clearing the optional message group id sends the destination without it.
+    page.get_by_role("button", name="Edit", exact=True).click()
+    page.get_by_label("Message group ID", exact=True).fill("")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Webhook saved.")).to_be_visible()
+    assert patches == [{"destination": {"type": "sqs", "queue_url": QUEUE, "role_arn": ROLE}}], patches
+    expect(detail(page, "Message group ID")).to_have_text("None")
+    # Back to HTTPS: destination null with the URL.
+    page.get_by_role("button", name="Edit", exact=True).click()
+    page.get_by_label("Destination type", exact=True).select_option(label="HTTPS endpoint")
+    expect(page.get_by_label("URL", exact=True)).to_have_value("")
+    page.get_by_label("URL", exact=True).fill(rx.url("/ok/back"))
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Webhook saved.")).to_be_visible()
+    assert patches[-1] == {"destination": None, "url": rx.url("/ok/back")}, patches
+    expect(page.locator("p.url")).to_have_text(rx.url("/ok/back"))
+    expect(page.locator("dl.details dt", has_text=re.compile("^Destination$"))).to_have_count(0)
+    expect(detail(page, "Authorization header")).to_have_text("Not set")
+    _, doc = api("GET", p.path(f"/webhooks/{wh['id']}"), p.key)
+    assert doc["result"]["destination"] is None and doc["result"]["url"] == rx.url("/ok/back"), doc
+    # And to a destination again from an HTTP webhook with a header and an Authorization value:
+    # those do not apply to a destination, so they are cleared with it.
+    api("PATCH", p.path(f"/webhooks/{wh['id']}"), p.key, {"headers": {"X-Team": "billing"}, "authorization": "Bearer x"},
+        expect_status=200)
+    page.reload()
+    expect(heading(page, "Queue then HTTP")).to_be_visible()
+    page.get_by_role("button", name="Edit", exact=True).click()
+    page.get_by_label("Destination type", exact=True).select_option(label="Amazon SQS")
+    page.get_by_label("Queue URL", exact=True).fill(QUEUE)
+    page.get_by_label("Role ARN", exact=True).fill(ROLE)
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Webhook saved.")).to_be_visible()
+    assert patches[-1] == {"destination": {"type": "sqs", "queue_url": QUEUE, "role_arn": ROLE}, "headers": {},
+                           "authorization": None}, patches
+    _, doc = api("GET", p.path(f"/webhooks/{wh['id']}"), p.key)
+    got = doc["result"]
+    assert "url" not in got and got["destination"]["queue_url"] == QUEUE and got["headers"] == {}, got
+    assert not got["authorization_set"], got
+
+
+@test()
+def destination_read_only_portal(t, rx):
+    p = Project()
+    wh = p.webhook(name="Queue look", destination={"type": "sns", "role_arn": ROLE,
+                                                  "topic_arn": "arn:aws:sns:eu-west-1:444455556666:orders"})
+    s = p.portal(read_only=True)
+    page = t.page()
+    page.goto(DASH + "#token=" + s["token"])
+    expect(heading(page, "Webhooks")).to_be_visible()
+    row = page.get_by_role("listitem").filter(has_text="Queue look")
+    expect(row).to_contain_text("Amazon SNS arn:aws:sns:eu-west-1:444455556666:orders")
+    open_webhook(page, "Queue look")
+    expect(detail(page, "Topic ARN")).to_have_text("arn:aws:sns:eu-west-1:444455556666:orders")
+    no_write_controls(page, "destination overview")
+    page.goto(DASH + f"#/webhooks/{wh['id']}/edit")
+    expect(heading(page, re.compile("Webhooks|Queue look"))).to_be_visible()
+    no_write_controls(page, "destination edit by address")
+    expect(page.get_by_role("region", name="Trust policy")).to_have_count(0)
+
+
+@test()
+def destination_form_looks_right(t, rx):
+    """The form for an AWS type with its trust policy and a field error, at 1280 and 390 px, light and dark."""
+    p = Project()
+    p.webhook(name="Queue look", destination={"type": "sqs", "queue_url": QUEUE, "role_arn": ROLE})
+    for viewport in ("desktop", "mobile"):
+        for scheme in ("light", "dark"):
+            folder = f"{viewport}-{scheme}"
+            page = t.page(viewport, scheme, bypass_csp=True)  # axe is injected as a script tag
+            sign_in_key(page, p)
+            open_webhook(page, "Queue look")
+            page.wait_for_timeout(150)
+            shot(page, folder, "30-destination-overview")
+            no_overflow(page, f"{folder}/destination overview")
+            nav(page, "Webhooks")
+            page.get_by_role("button", name="Add webhook").click()
+            page.get_by_label("Name", exact=True).fill("New queue")
+            page.get_by_label("Destination type", exact=True).select_option(label="Amazon SQS")
+            page.get_by_label("Queue URL", exact=True).fill("https://example.com/not-a-queue")
+            page.get_by_label("Role ARN", exact=True).fill(ROLE)
+            expect(page.get_by_role("region", name="Trust policy").get_by_label("External ID")).to_have_value(re.compile("^ext_"))
+            page.get_by_role("button", name="Create webhook").click()
+            expect(field_error(page, page.get_by_label("Queue URL", exact=True))).not_to_be_empty()
+            page.wait_for_timeout(150)
+            shot(page, folder, "31-destination-form")
+            axe(page, f"{folder}/destination form")
+            no_overflow(page, f"{folder}/destination form")
+
+
 def tour(t, rx, viewport, scheme):
     """Every page, in one viewport and colour scheme: screenshot, axe, no sideways scrolling."""
     folder = f"{viewport}-{scheme}"
