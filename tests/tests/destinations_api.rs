@@ -209,6 +209,7 @@ async fn destinations_are_validated_and_a_webhook_switches_between_http_and_a_de
         let a = s.call("POST", &path, Some(&key), Some(json!({"name": "d", "destination": destination}))).await;
         assert_eq!(a.status, 400, "{destination}: {:?}", a.body);
         assert_eq!(a.body["errors"][0]["field"], field, "{destination}: {:?}", a.body);
+        assert_eq!(a.body["errors"].as_array().unwrap().len(), 1, "no `url` error beside it: {:?}", a.body);
     }
     let ok = json!({"type": "sqs", "queue_url": queue_url, "role_arn": role});
     for (extra, field) in [

@@ -239,7 +239,8 @@ impl WebhookBody {
         if let Some(n) = &name {
             e.check("name", rules::check_name(n));
         }
-        let destination = match &destination {
+        let destination_field = destination;
+        let destination = match &destination_field {
             Field::Absent => None,
             Field::Null => Some(None),
             Field::Given(v) => match crate::destination::parse_destination(v, &settings.destination_rules()) {
@@ -256,7 +257,9 @@ impl WebhookBody {
                 None
             }
         };
-        let with_destination = matches!(&destination, Some(Some(_)));
+        // A destination given, even an invalid one, stands in for the URL: its own errors say
+        // what is wrong, not a missing `url`.
+        let with_destination = matches!(&destination, Some(Some(_))) || matches!(&destination_field, Field::Given(_));
         let url = match (&url, with_destination) {
             (Field::Absent, true) => None,
             (_, true) => {
