@@ -39,6 +39,7 @@ pub static ALL: &[RouteInfo] = &[
     info::<webhooks::Delete>(),
     info::<webhooks::RotateSecret>(),
     info::<webhooks::Recover>(),
+    info::<webhooks::Preview>(),
     info::<web_hook::Get>(),
     info::<web_hook::Put>(),
     info::<web_hook::Delete>(),
