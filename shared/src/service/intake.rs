@@ -7,7 +7,7 @@
 //! event was never written, or was withdrawn) nor delivered, and a 202 means both are
 //! durable, whatever the queue's backlog.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -22,9 +22,8 @@ use crate::filter::{self, Document};
 use crate::ids::{random_token, EventId, ProjectId, WebhookId, MAX_FAN_OUT};
 use crate::matching::subscribed;
 use crate::model::{After, ContentType, Event, Generation, PayloadFormat, Project, Target, Webhook};
-use crate::payload::{self, PayloadSource};
 use crate::queue::{Outgoing, WakeMessage, WakeTarget, GROUP_SIZE};
-use crate::service::catalogue;
+use crate::service::{catalogue, deliver};
 use crate::store::{EventRecord, IdempotencyRecord, Reservation, Sequence, StoredEvent};
 
 /// An `Idempotency-Key` is remembered this long.
@@ -138,19 +137,7 @@ async fn link_ordered(app: &App, webhooks: &[Webhook], event: &mut Event) -> Res
 
 /// The §6 envelope of `event` (without custom parameters), as filters see it.
 pub fn envelope_document(event: &Event) -> Option<Document> {
-    let empty = std::collections::BTreeMap::new();
-    let envelope = payload::build(&PayloadSource {
-        event_id: event.id.as_str(),
-        event_type: &event.event_type,
-        received_at_ms: event.received_at.0,
-        project_id: event.project_id.0,
-        client_id: event.client_id,
-        session_id: event.session_id.as_deref(),
-        data: &event.data,
-        custom_parameters: &empty,
-        format: PayloadFormat::Envelope,
-        content_type: ContentType::Json,
-    });
+    let envelope = deliver::event_payload(event, &BTreeMap::new(), PayloadFormat::Envelope, ContentType::Json);
     Document::parse(std::str::from_utf8(&envelope.body).ok()?)
 }
 

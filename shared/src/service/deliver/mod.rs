@@ -24,7 +24,7 @@ use crate::sender::Sender;
 use crate::store::{delivery_key, GroupClaim, Listing, Slot, StoredEvent, WakeContext};
 use plan::{Attempting, Due, Record, RecordKind, Work};
 
-pub use request::{build_payload, delivery_headers, plain_payload, sent_payload, transformed};
+pub use request::{build_payload, delivery_headers, event_payload, plain_payload, sent_payload, transformed};
 
 /// When an event a young wake-up names is not visible yet (the intake writes it right
 /// after queueing), look once more after this before sending the message back.

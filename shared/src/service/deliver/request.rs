@@ -1,13 +1,15 @@
 //! What one attempt sends: the body (docs/api.md §6 payload formats) and the headers
 //! (signatures, attempt number, custom headers).
 
+use std::collections::BTreeMap;
+
 use reqwest::header::HeaderMap;
 
 use crate::app::App;
 use crate::clock::Millis;
 use crate::delivery::{Outcome, SendError};
 use crate::destination::{AwsFailure, Message, Sent};
-use crate::model::{ContentType, Event, Webhook};
+use crate::model::{ContentType, Event, PayloadFormat, Webhook};
 use crate::payload::{self, Payload, PayloadSource};
 use crate::sender::header_map;
 use crate::sender::Sender;
@@ -126,6 +128,17 @@ pub fn build_payload(event: &Event, wh: &Webhook) -> Payload {
 
 /// The §6 payload in a given content type.
 pub fn plain_payload(event: &Event, wh: &Webhook, content_type: ContentType) -> Payload {
+    event_payload(event, &wh.custom_parameters, wh.payload_format, content_type)
+}
+
+/// The §6 payload of `event` in a given shape: every payload of an event, the envelope that
+/// filters see (docs/api.md §15) included, is built here.
+pub fn event_payload(
+    event: &Event,
+    custom_parameters: &BTreeMap<String, String>,
+    format: PayloadFormat,
+    content_type: ContentType,
+) -> Payload {
     payload::build(&PayloadSource {
         event_id: event.id.as_str(),
         event_type: &event.event_type,
@@ -134,8 +147,8 @@ pub fn plain_payload(event: &Event, wh: &Webhook, content_type: ContentType) -> 
         client_id: event.client_id,
         session_id: event.session_id.as_deref(),
         data: &event.data,
-        custom_parameters: &wh.custom_parameters,
-        format: wh.payload_format,
+        custom_parameters,
+        format,
         content_type,
     })
 }
