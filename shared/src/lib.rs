@@ -8,6 +8,7 @@ pub mod config;
 pub mod credentials;
 pub mod delivery;
 pub mod destination;
+pub mod endpoint;
 pub mod error;
 pub mod filter;
 pub mod guard;

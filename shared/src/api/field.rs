@@ -66,8 +66,73 @@ impl Expect for serde_json::Value {
 impl Expect for crate::model::ContentType {
     const EXPECTED: &'static str = "must be \"json\" or \"xml\"";
 }
+impl Expect for crate::signing::SignatureScheme {
+    const EXPECTED: &'static str = "must be \"hmac\" or \"ed25519\"";
+}
 impl Expect for crate::model::PayloadFormat {
     const EXPECTED: &'static str = "must be \"envelope\" or \"flat\"";
+}
+
+/// The string fields of a nested object (`destination`, `auth`, `tls`), each checked; errors
+/// are `(<object>/<field>, message)`, collected so that every problem is told at once.
+pub struct ObjectFields<'a> {
+    pub object: &'static str,
+    pub obj: &'a serde_json::Map<String, serde_json::Value>,
+    pub errors: &'a mut Vec<(String, String)>,
+}
+
+impl ObjectFields<'_> {
+    pub fn path(&self, field: &str) -> String {
+        format!("{}/{field}", self.object)
+    }
+
+    pub fn error(&mut self, field: &str, message: impl Into<String>) {
+        let path = self.path(field);
+        self.errors.push((path, message.into()));
+    }
+
+    /// The string field `name`, checked; `None` (with an error unless optional and absent
+    /// or null) otherwise.
+    pub fn get(
+        &mut self,
+        name: &str,
+        required: bool,
+        check: impl FnOnce(&str) -> Result<(), String>,
+    ) -> Option<String> {
+        use serde_json::Value;
+        match self.obj.get(name) {
+            None | Some(Value::Null) => {
+                if required {
+                    self.error(name, "is required");
+                }
+                None
+            }
+            Some(Value::String(s)) => match check(s) {
+                Ok(()) => Some(s.clone()),
+                Err(m) => {
+                    self.error(name, m);
+                    None
+                }
+            },
+            Some(_) => {
+                self.error(name, "must be a string");
+                None
+            }
+        }
+    }
+
+    /// Refuses keys that are not in `known` (read-only keys a GET shows are in `ignored`).
+    pub fn only(&mut self, known: &[&str], ignored: &[&str]) {
+        let unknown: Vec<String> = self
+            .obj
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()) && !ignored.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        for k in unknown {
+            self.error(&k, "unknown field");
+        }
+    }
 }
 
 /// Collects a request's field errors in order.

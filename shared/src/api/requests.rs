@@ -20,6 +20,7 @@ use crate::rules;
 use crate::service::catalogue::EventTypeChanges;
 use crate::service::intake::EventInput;
 use crate::service::webhooks::WebhookChanges;
+use crate::signing::SignatureScheme;
 
 /// A webhook's `rate_limit` range (deliveries per second, §12).
 const RATE_LIMIT_RANGE: std::ops::RangeInclusive<u32> = 1..=10_000;
@@ -94,6 +95,32 @@ fn check_transform(e: &mut Errors, f: &Field<String>) -> Option<Option<String>> 
     }
 }
 
+/// A nested object given (or `null`), checked by `parse`, whose errors name their fields.
+fn nested<T>(
+    e: &mut Errors,
+    name: &str,
+    f: &Field<Value>,
+    parse: impl FnOnce(&Value) -> Result<T, Vec<(String, String)>>,
+) -> Option<Option<T>> {
+    match f {
+        Field::Absent => None,
+        Field::Null => Some(None),
+        Field::Given(v) => match parse(v) {
+            Ok(t) => Some(Some(t)),
+            Err(errors) => {
+                for (field, message) in errors {
+                    e.add(field, message);
+                }
+                None
+            }
+        },
+        Field::Invalid => {
+            e.add(name, "must be an object or null");
+            None
+        }
+    }
+}
+
 /// A webhook as created or changed (§4, §12). On create `name` and `url` are required.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -160,7 +187,26 @@ pub struct WebhookBody {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub destination: Field<Value>,
+    /// How Hookline authenticates to the receiver (§17): `{"type": "oauth2", "token_url",
+    /// "client_id", "client_secret", "scope"?, "audience"?}` or `{"type": "basic", "username",
+    /// "password"}`; secrets are write-only (a `PATCH` of the same type may leave them out to
+    /// keep them); excludes `authorization`; `null` removes it.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub auth: Field<Value>,
+    /// Mutual TLS and private roots (§17): `{"client_certificate": "<PEM>", "client_key":
+    /// "<PEM>", "ca_certificates": "<PEM>"?}`; the key is write-only; `null` removes it.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub tls: Field<Value>,
+    /// `hmac` (default) or `ed25519`; on create only.
+    #[serde(default)]
+    #[schema(value_type = SignatureScheme)]
+    pub signature_scheme: Field<SignatureScheme>,
     // Read-only fields a client may send back from a GET; they are ignored.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, read_only)]
+    pub public_key: Field<Value>,
     #[serde(default)]
     #[schema(value_type = Option<String>, read_only)]
     pub id: Field<Value>,
@@ -217,7 +263,11 @@ impl WebhookBody {
             transform,
             ordered,
             destination,
+            auth,
+            tls,
+            signature_scheme,
             // The read-only fields a GET shows, sent back: ignored.
+            public_key: _,
             id: _,
             project_id: _,
             created_at: _,
@@ -240,23 +290,9 @@ impl WebhookBody {
             e.check("name", rules::check_name(n));
         }
         let destination_field = destination;
-        let destination = match &destination_field {
-            Field::Absent => None,
-            Field::Null => Some(None),
-            Field::Given(v) => match crate::destination::parse_destination(v, &settings.destination_rules()) {
-                Ok(d) => Some(Some(d)),
-                Err(errors) => {
-                    for (field, message) in errors {
-                        e.add(field, message);
-                    }
-                    None
-                }
-            },
-            Field::Invalid => {
-                e.add("destination", "must be an object or null");
-                None
-            }
-        };
+        let rules = settings.destination_rules();
+        let destination =
+            nested(&mut e, "destination", &destination_field, |v| crate::destination::parse_destination(v, &rules));
         // A destination given, even an invalid one, stands in for the URL: its own errors say
         // what is wrong, not a missing `url`.
         let with_destination = matches!(&destination, Some(Some(_))) || matches!(&destination_field, Field::Given(_));
@@ -313,6 +349,12 @@ impl WebhookBody {
         let filter = check_filter(&mut e, &filter);
         let transform = check_transform(&mut e, &transform);
         let ordered = e.optional("ordered", &ordered).copied();
+        let signature_scheme = e.optional("signature_scheme", &signature_scheme).copied();
+        if signature_scheme == Some(SignatureScheme::Ed25519) && secret.is_some() {
+            e.add("secret", "does not apply to an ed25519 webhook: it gets a key pair");
+        }
+        let auth = nested(&mut e, "auth", &auth, |v| crate::endpoint::parse_auth(v, settings, !creating));
+        let tls = nested(&mut e, "tls", &tls, crate::endpoint::tls::parse_tls);
         let changes = WebhookChanges {
             name,
             url,
@@ -331,6 +373,9 @@ impl WebhookBody {
             transform,
             ordered,
             destination,
+            auth,
+            tls,
+            signature_scheme,
         };
         done(e, changes)
     }

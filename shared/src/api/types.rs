@@ -106,6 +106,15 @@ pub struct WebhookView {
     pub event_types: Vec<String>,
     pub headers: BTreeMap<String, String>,
     pub authorization_set: bool,
+    /// How Hookline authenticates to the receiver (§17), secrets left out.
+    pub auth: Option<crate::endpoint::AuthView>,
+    /// Mutual TLS and private roots (§17), the key left out.
+    pub tls: Option<crate::endpoint::TlsView>,
+    /// `hmac` or `ed25519` (§17).
+    pub signature_scheme: crate::signing::SignatureScheme,
+    /// An `ed25519` webhook's public key, `whpk_…`, to verify its `v1a` signatures with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
     pub custom_parameters: BTreeMap<String, String>,
     pub content_type: ContentType,
     pub payload_format: PayloadFormat,
@@ -147,6 +156,9 @@ impl From<&Webhook> for WebhookView {
             authorization_enabled: _,
             // Shown with the project (`GET /api/v1/projects/{id}`), not per webhook.
             external_id: _,
+            auth,
+            tls,
+            signature_scheme,
         } = w;
         WebhookView {
             id: id.clone(),
@@ -165,6 +177,10 @@ impl From<&Webhook> for WebhookView {
             event_types: event_types.clone(),
             headers: headers.clone(),
             authorization_set: authorization.is_some(),
+            auth: auth.as_ref().map(Into::into),
+            tls: tls.as_ref().map(Into::into),
+            signature_scheme: *signature_scheme,
+            public_key: w.public_key(),
             custom_parameters: custom_parameters.clone(),
             content_type: *content_type,
             payload_format: *payload_format,
@@ -179,14 +195,20 @@ impl From<&Webhook> for WebhookView {
 pub struct WebhookWithSecrets {
     #[serde(flatten)]
     pub webhook: WebhookView,
-    /// `whsec_…` (or the secret supplied on create).
-    pub secret: String,
+    /// `whsec_…` (or the secret supplied on create); absent for an `ed25519` webhook, whose
+    /// private key is never shown (its `public_key` is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
     pub verification_key: String,
 }
 
 impl From<&Webhook> for WebhookWithSecrets {
     fn from(w: &Webhook) -> Self {
-        WebhookWithSecrets { webhook: w.into(), secret: w.secret.clone(), verification_key: w.verification_key.clone() }
+        let secret = match w.signature_scheme {
+            crate::signing::SignatureScheme::Hmac => Some(w.secret.clone()),
+            crate::signing::SignatureScheme::Ed25519 => None,
+        };
+        WebhookWithSecrets { webhook: w.into(), secret, verification_key: w.verification_key.clone() }
     }
 }
 

@@ -42,6 +42,10 @@ pub enum SendError {
     /// The payload is over the destination service's size limit: no later attempt fits better.
     #[error("{0}")]
     Oversize(String),
+    /// No OAuth 2.0 access token for the webhook's `auth` (docs/api.md §17): nothing was
+    /// sent; retried like a connection failure.
+    #[error("oauth2 token: {0}")]
+    OAuthToken(String),
 }
 
 /// What one attempt came to, as the lifecycle needs it.

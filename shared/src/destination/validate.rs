@@ -1,9 +1,10 @@
 //! The `destination` object as the API receives it: every problem at once, by field.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::arn::{QueueUrl, ResourceArn, RoleArn};
 use super::Destination;
+use crate::api::field::ObjectFields;
 
 /// What a deployment allows in a destination.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,7 +62,7 @@ pub fn parse_destination(v: &Value, rules: &DestinationRules) -> Result<Destinat
             errors.push((path(key), "unknown field".into()));
         }
     }
-    let mut fields = Fields { obj, errors: &mut errors };
+    let mut fields = ObjectFields { object: "destination", obj, errors: &mut errors };
     let role_arn = fields.get("role_arn", true, |s| check_role(s, rules));
     let d = match kind {
         "sqs" => {
@@ -95,37 +96,6 @@ pub fn parse_destination(v: &Value, rules: &DestinationRules) -> Result<Destinat
         Ok(d)
     } else {
         Err(errors)
-    }
-}
-
-struct Fields<'a> {
-    obj: &'a Map<String, Value>,
-    errors: &'a mut Errors,
-}
-
-impl Fields<'_> {
-    /// The string field `name`, checked; `None` (with an error unless optional and absent
-    /// or null) otherwise.
-    fn get(&mut self, name: &str, required: bool, check: impl FnOnce(&str) -> Result<(), String>) -> Option<String> {
-        match self.obj.get(name) {
-            None | Some(Value::Null) => {
-                if required {
-                    self.errors.push((path(name), "is required".into()));
-                }
-                None
-            }
-            Some(Value::String(s)) => match check(s) {
-                Ok(()) => Some(s.clone()),
-                Err(m) => {
-                    self.errors.push((path(name), m));
-                    None
-                }
-            },
-            Some(_) => {
-                self.errors.push((path(name), "must be a string".into()));
-                None
-            }
-        }
     }
 }
 

@@ -113,6 +113,15 @@ pub struct Webhook {
     /// The project's external id, kept with a destination so a send needs no project read.
     #[serde(default)]
     pub external_id: Option<String>,
+    /// §17: how Hookline authenticates to the receiver (OAuth 2.0 client credentials, Basic).
+    #[serde(default)]
+    pub auth: Option<crate::endpoint::EndpointAuth>,
+    /// §17: a client certificate for mutual TLS, and private roots.
+    #[serde(default)]
+    pub tls: Option<crate::endpoint::TlsConfig>,
+    /// §17: `hmac` (a `whsec_` secret) or `ed25519` (`secret` is then a `whsk_` private key).
+    #[serde(default)]
+    pub signature_scheme: crate::signing::SignatureScheme,
     pub event_types: Vec<String>,
     pub headers: BTreeMap<String, String>,
     /// Write-only `Authorization` header value (the web_hook API's `http_authorization_value`).
@@ -156,8 +165,21 @@ impl Webhook {
         self.verification_key = new_verification_key;
     }
 
-    pub fn authorization_header(&self) -> Option<&str> {
-        self.authorization.as_deref().filter(|_| self.authorization_enabled)
+    /// The `Authorization` value every attempt carries: Basic auth (§17), or the stored value
+    /// (§4) while enabled. An OAuth 2.0 bearer token is added at send time.
+    pub fn authorization_header(&self) -> Option<std::borrow::Cow<'_, str>> {
+        if let Some(crate::endpoint::EndpointAuth::Basic { username, password }) = &self.auth {
+            return Some(crate::endpoint::basic_header(username, password).into());
+        }
+        self.authorization.as_deref().filter(|_| self.authorization_enabled).map(Into::into)
+    }
+
+    /// The public key of an Ed25519 webhook (`whpk_…`).
+    pub fn public_key(&self) -> Option<String> {
+        match self.signature_scheme {
+            crate::signing::SignatureScheme::Ed25519 => crate::signing::ed25519_public_key(&self.secret),
+            crate::signing::SignatureScheme::Hmac => None,
+        }
     }
 
     /// Sets `enabled` as a person asks (docs/api.md §12): enabling clears the failure state,
@@ -229,6 +251,9 @@ pub(crate) fn fixture() -> Webhook {
         ordered: false,
         destination: None,
         external_id: None,
+        auth: None,
+        tls: None,
+        signature_scheme: Default::default(),
         event_types: vec![],
         headers: BTreeMap::new(),
         authorization: None,

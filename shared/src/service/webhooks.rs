@@ -7,11 +7,13 @@ use crate::app::App;
 use crate::clock::Millis;
 use crate::credentials::{generate_secret, generate_verification_key};
 use crate::destination::Destination;
+use crate::endpoint::{check_auth_complete, tls, AuthInput, TlsConfig};
 use crate::error::ApiError;
 use crate::error::FieldError;
 use crate::ids::{EventId, ProjectId, WebhookId};
 use crate::model::{ContentType, Event, Generation, PayloadFormat, Project, Webhook};
 use crate::service::{deliver, intake};
+use crate::signing::{generate_ed25519_key, SignatureScheme};
 use crate::store::{ListError, Page};
 
 /// Webhooks a project may have: the event keeps its whole fan-out in one item.
@@ -42,6 +44,12 @@ pub struct WebhookChanges {
     /// A checked destination (§16), which replaces the URL; `Some(None)` removes it (the same
     /// change must then give a `url`).
     pub destination: Option<Option<Destination>>,
+    /// §17; `Some(None)` removes it. A missing secret keeps the stored one (`AuthInput::merge`).
+    pub auth: Option<Option<AuthInput>>,
+    /// §17; `Some(None)` removes it. A missing key keeps the stored one (`TlsConfig::merge`).
+    pub tls: Option<Option<TlsConfig>>,
+    /// §17, on create only: `create` makes the key pair; `patch` refuses a different one.
+    pub signature_scheme: Option<SignatureScheme>,
 }
 
 impl WebhookChanges {
@@ -66,6 +74,10 @@ impl WebhookChanges {
             transform,
             ordered,
             destination,
+            auth,
+            tls,
+            // Chosen by `create` before the changes apply, never changed after.
+            signature_scheme: _,
         } = self;
         // A destination and a URL exclude each other: setting one clears the other.
         let (url, destination) = match (url, destination) {
@@ -89,6 +101,15 @@ impl WebhookChanges {
             transform: transform.unwrap_or(wh.transform),
             ordered: ordered.unwrap_or(wh.ordered),
             destination: destination.unwrap_or(wh.destination),
+            auth: match auth {
+                Some(a) => a.map(|a| a.merge(wh.auth.as_ref())),
+                None => wh.auth,
+            },
+            tls: match tls {
+                Some(t) => t.map(|t| t.merge(wh.tls.as_ref())),
+                None => wh.tls,
+            },
+            signature_scheme: wh.signature_scheme,
             // Set by `create` and `patch` when a destination needs it.
             external_id: wh.external_id,
             // `set_enabled` below changes these three together (docs/api.md §12).
@@ -127,6 +148,9 @@ fn new_webhook(id: WebhookId, project_id: ProjectId, now: Millis) -> Webhook {
         ordered: false,
         destination: None,
         external_id: None,
+        auth: None,
+        tls: None,
+        signature_scheme: SignatureScheme::Hmac,
         event_types: Vec::new(),
         headers: BTreeMap::new(),
         authorization: None,
@@ -231,8 +255,19 @@ fn check_shape(wh: &Webhook) -> Result<(), ApiError> {
             if wh.content_type == ContentType::Xml {
                 errors.push(FieldError::new("content_type", "must be json for a webhook with a destination"));
             }
+            if wh.auth.is_some() {
+                errors.push(FieldError::new("auth", not_with));
+            }
+            if wh.tls.is_some() {
+                errors.push(FieldError::new("tls", not_with));
+            }
         }
     }
+    if wh.auth.is_some() && wh.authorization.is_some() {
+        errors.push(FieldError::new("auth", "excludes authorization: remove one of them (null clears it)"));
+    }
+    errors.extend(wh.auth.as_ref().and_then(check_auth_complete));
+    errors.extend(wh.tls.as_ref().map(tls::check_complete).unwrap_or_default());
     if errors.is_empty() {
         Ok(())
     } else {
@@ -255,7 +290,12 @@ async fn with_external_id(app: &App, mut wh: Webhook) -> Result<Webhook, ApiErro
 pub async fn create(app: &App, pid: ProjectId, changes: WebhookChanges) -> Result<Webhook, ApiError> {
     check_room(app, pid).await?;
     let now = Millis::now();
-    let wh = changes.apply(new_webhook(WebhookId::new(now), pid, now));
+    let mut base = new_webhook(WebhookId::new(now), pid, now);
+    if changes.signature_scheme == Some(SignatureScheme::Ed25519) {
+        base.signature_scheme = SignatureScheme::Ed25519;
+        base.secret = generate_ed25519_key();
+    }
+    let wh = changes.apply(base);
     check_shape(&wh)?;
     let wh = with_external_id(app, wh).await?;
     if !app.store.create_webhook(&wh).await? {
@@ -279,6 +319,9 @@ async fn replace(app: &App, old: &Webhook, mut wh: Webhook) -> Result<Webhook, A
 
 pub async fn patch(app: &App, pid: ProjectId, id: &WebhookId, changes: WebhookChanges) -> Result<Webhook, ApiError> {
     let old = load(app, pid, id).await?;
+    if changes.signature_scheme.is_some_and(|s| s != old.signature_scheme) {
+        return Err(ApiError::invalid("signature_scheme", "can only be set on create"));
+    }
     let wh = changes.apply(old.clone());
     check_shape(&wh)?;
     let wh = with_external_id(app, wh).await?;
@@ -298,7 +341,11 @@ pub async fn delete(app: &App, pid: ProjectId, id: &WebhookId) -> Result<(), Api
 pub async fn rotate_secret(app: &App, pid: ProjectId, id: &WebhookId) -> Result<Webhook, ApiError> {
     let old = load(app, pid, id).await?;
     let mut wh = old.clone();
-    wh.rotate(generate_secret(), generate_verification_key(), Millis::now());
+    let secret = match wh.signature_scheme {
+        SignatureScheme::Hmac => generate_secret(),
+        SignatureScheme::Ed25519 => generate_ed25519_key(),
+    };
+    wh.rotate(secret, generate_verification_key(), Millis::now());
     replace(app, &old, wh).await
 }
 
@@ -311,6 +358,7 @@ pub async fn put_web_hook(app: &App, pid: ProjectId, changes: WebhookChanges) ->
     match app.store.get_webhook(pid, &WebhookId::default_web_hook()).await? {
         Some(old) => {
             let wh = changes.apply(old.clone());
+            check_shape(&wh)?;
             replace(app, &old, wh).await
         }
         None => {
@@ -372,6 +420,11 @@ mod tests {
             transform: Some(Some("{x: .id}".into())),
             ordered: Some(true),
             destination: None,
+            auth: Some(Some(AuthInput {
+                auth: crate::endpoint::EndpointAuth::Basic { username: "u".into(), password: "p".into() },
+            })),
+            tls: None,
+            signature_scheme: None,
         };
         let mut expected = Webhook {
             name: "name".into(),
@@ -388,6 +441,7 @@ mod tests {
             filter: Some(r#"{"data":{"n":1}}"#.into()),
             transform: Some("{x: .id}".into()),
             ordered: true,
+            auth: Some(crate::endpoint::EndpointAuth::Basic { username: "u".into(), password: "p".into() }),
             ..old.clone()
         };
         expected.set_enabled(true);

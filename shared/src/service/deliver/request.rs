@@ -13,7 +13,7 @@ use crate::model::{ContentType, Event, PayloadFormat, Webhook};
 use crate::payload::{self, Payload, PayloadSource};
 use crate::sender::header_map;
 use crate::sender::Sender;
-use crate::signing::{hex_signature, signature_header};
+use crate::signing::{ed25519_header, hex_signature, signature_header, SignatureScheme};
 use crate::transform;
 
 /// The headers of docs/api.md §6 for one attempt.
@@ -26,9 +26,17 @@ pub fn delivery_headers(
     payload: &Payload,
 ) -> HeaderMap {
     let timestamp = now.epoch_secs();
-    let signature = signature_header(&wh.signing_secrets(now), msg_id, timestamp, &payload.body);
-    let hex = hex_signature(&wh.secret, &payload.body);
-    let previous_hex = wh.previous_secret(now).map(|old| hex_signature(old, &payload.body));
+    let (signature, hex, previous_hex) = match wh.signature_scheme {
+        SignatureScheme::Hmac => (
+            signature_header(&wh.signing_secrets(now), msg_id, timestamp, &payload.body),
+            Some(hex_signature(&wh.secret, &payload.body)),
+            wh.previous_secret(now).map(|old| hex_signature(old, &payload.body)),
+        ),
+        // §17: asymmetric `v1a` signatures only; 004's HMAC header needs a shared secret.
+        SignatureScheme::Ed25519 => {
+            (ed25519_header(&wh.signing_secrets(now), msg_id, timestamp, &payload.body), None, None)
+        }
+    };
     let attempt = attempt.to_string();
     let timestamp = timestamp.to_string();
     // Custom headers first, so that nothing configured can replace Hookline's own (docs/api.md §6 lists
@@ -40,17 +48,19 @@ pub fn delivery_headers(
         ("webhook-id", msg_id),
         ("webhook-timestamp", timestamp.as_str()),
         ("webhook-signature", signature.as_str()),
-        ("x-webhook-signature", hex.as_str()),
         ("x-webhook-event", event_type),
         ("x-webhook-attempt", attempt.as_str()),
         ("x-webhook-verification-key", wh.verification_key.as_str()),
     ]);
     map.extend(ours);
+    if let Some(hex) = &hex {
+        map.extend(header_map([("x-webhook-signature", hex.as_str())]));
+    }
     if let Some(prev) = &previous_hex {
         map.extend(header_map([("x-webhook-signature-previous", prev.as_str())]));
     }
     if let Some(auth) = wh.authorization_header() {
-        map.extend(header_map([("authorization", auth)]));
+        map.extend(header_map([("authorization", auth.as_ref())]));
     }
     map
 }
@@ -66,7 +76,7 @@ pub async fn send(
     payload: Payload,
 ) -> Outcome {
     let Some(dest) = &wh.destination else {
-        return sender.post(&wh.url, &wh.verification_key, headers, payload.body).await;
+        return sender.deliver(wh, headers, payload.body).await;
     };
     let started = std::time::Instant::now();
     // The headers of §6 that a message can carry, as SQS and SNS message attributes.
