@@ -25,6 +25,7 @@ use lambda_http::Body;
 use serde_json::{json, Value};
 
 pub mod faults;
+pub mod pki;
 pub mod process;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
@@ -472,6 +473,8 @@ impl Plan {
 pub struct Receiver {
     pub addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
+    https: bool,
+    handshake_failures: Arc<Mutex<Vec<String>>>,
 }
 
 impl Receiver {
@@ -497,15 +500,43 @@ impl Receiver {
     where
         F: Fn(&Received) -> BoxFuture<'static, Plan> + Send + Sync + 'static,
     {
+        Receiver::serve(respond, None).await
+    }
+
+    /// The same over HTTPS with `tls` (a server certificate, and maybe a client certificate
+    /// requirement): `url` then gives `https://127.0.0.1:<port>`.
+    pub async fn start_tls(plans: Vec<Plan>, tls: Arc<rustls::ServerConfig>) -> Receiver {
+        let plans = Arc::new(Mutex::new(VecDeque::from(plans)));
+        let respond = move |_: &Received| {
+            let plan = {
+                let mut p = plans.lock().unwrap();
+                if p.len() > 1 {
+                    p.pop_front().unwrap()
+                } else {
+                    p.front().cloned().unwrap_or(Plan::status(200))
+                }
+            };
+            Box::pin(async move { plan }) as BoxFuture<'static, Plan>
+        };
+        Receiver::serve(respond, Some(tokio_rustls::TlsAcceptor::from(tls))).await
+    }
+
+    async fn serve<F>(respond: F, tls: Option<tokio_rustls::TlsAcceptor>) -> Receiver
+    where
+        F: Fn(&Received) -> BoxFuture<'static, Plan> + Send + Sync + 'static,
+    {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
         let respond = Arc::new(respond);
         let rec = received.clone();
+        let handshakes = Arc::new(Mutex::new(Vec::new()));
+        let failed = handshakes.clone();
+        let https = tls.is_some();
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
-                let (rec, respond) = (rec.clone(), respond.clone());
+                let (rec, respond, tls, failed) = (rec.clone(), respond.clone(), tls.clone(), failed.clone());
                 tokio::spawn(async move {
                     let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                         let (rec, respond) = (rec.clone(), respond.clone());
@@ -533,15 +564,31 @@ impl Receiver {
                             )
                         }
                     });
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                    match tls {
+                        None => {
+                            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                        }
+                        Some(acceptor) => match acceptor.accept(stream).await {
+                            Ok(tls_stream) => {
+                                let _ = http1::Builder::new().serve_connection(TokioIo::new(tls_stream), svc).await;
+                            }
+                            Err(e) => failed.lock().unwrap().push(e.to_string()),
+                        },
+                    }
                 });
             }
         });
-        Receiver { addr, received }
+        Receiver { addr, received, https, handshake_failures: handshakes }
+    }
+
+    /// TLS handshakes this receiver refused, with rustls' reason.
+    pub fn handshake_failures(&self) -> Vec<String> {
+        self.handshake_failures.lock().unwrap().clone()
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.addr)
     }
 
     pub fn received(&self) -> Vec<Received> {
