@@ -10,6 +10,8 @@
 #   scripts/bench.sh            everything (about 30 minutes on 2 cores the first time, with the builds)
 #   scripts/bench.sh hot        only the Criterion benches
 #   scripts/bench.sh delivery   only the delivery function  (also: intake, cold, report)
+#   scripts/bench.sh destination  only fan-out 10 to an SQS queue destination beside fan-out 10
+#                               over HTTP (units, STS calls, CPU; builds only the drivers, no report)
 #   scripts/bench.sh before     the previous code (HOOKLINE_BENCH_BEFORE_REV, default ccef751,
 #                               the parent of the data-path rewrite) built and measured now:
 #                               its delivery stub run (also under callgrind) and its cold starts,
@@ -22,8 +24,8 @@ cd "$HOOKLINE_ROOT"
 
 what="${1:-all}"
 case "$what" in
-  all|hot|delivery|intake|cold|before|report) ;;
-  *) echo "usage: scripts/bench.sh [all|hot|delivery|intake|cold|before|report]" >&2; exit 2 ;;
+  all|hot|delivery|destination|intake|cold|before|report) ;;
+  *) echo "usage: scripts/bench.sh [all|hot|delivery|destination|intake|cold|before|report]" >&2; exit 2 ;;
 esac
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOOKLINE_ROOT/target-bench}"
 export HOOKLINE_BENCH_OUT="${HOOKLINE_BENCH_OUT:-$CARGO_TARGET_DIR/bench-results}"
@@ -37,8 +39,13 @@ if [ "${HOOKLINE_BENCH_CALLGRIND:-1}" = 0 ] || ! command -v valgrind >/dev/null 
   export HOOKLINE_BENCH_CALLGRIND=0
 fi
 
-log "building release binaries (functions and benchmark drivers) into $CARGO_TARGET_DIR"
-cargo build --release -q -p config-api -p event-intake -p delivery -p test-trigger -p hookline-benches --bins
+if [ "$what" = destination ]; then
+  log "building the benchmark drivers into $CARGO_TARGET_DIR"
+  cargo build --release -q -p hookline-benches --bins
+else
+  log "building release binaries (functions and benchmark drivers) into $CARGO_TARGET_DIR"
+  cargo build --release -q -p config-api -p event-intake -p delivery -p test-trigger -p hookline-benches --bins
+fi
 
 runs() { [ "$what" = all ] || [ "$what" = "$1" ]; }
 
@@ -76,6 +83,12 @@ if [ "$what" != hot ] && [ "$what" != report ]; then
     fresh_emulators
     log "delivery function: units per delivered webhook end to end (fan-out 1, 10, 1000, with and without the batch route, a failed attempt, throttling), speed, concurrency"
     "$bin/delivery_bench" | tee "$HOOKLINE_BENCH_OUT/delivery.txt"
+  fi
+  if [ "$what" = destination ]; then
+    fresh_emulators
+    log "delivery function: fan-out 10 to an SQS queue destination beside fan-out 10 over HTTP"
+    "$bin/delivery_bench" destination | tee "$HOOKLINE_BENCH_OUT/destination.txt"
+    exit 0
   fi
   if runs intake; then
     fresh_emulators

@@ -139,6 +139,19 @@ impl Scenario {
         self.per((self.intake.service("sqs:") + self.delivery.service("sqs:")) as f64 + 2.0 * self.invocations as f64)
     }
 
+    /// STS `AssumeRole` calls per delivered webhook (docs/api.md §16: one per role and
+    /// external id per process while its credentials are fresh).
+    pub fn assume_role_calls(&self) -> f64 {
+        let n = |t: &Tally| t.calls.get("sts:AssumeRole").copied().unwrap_or(0);
+        self.per((n(&self.intake) + n(&self.delivery)) as f64)
+    }
+
+    /// Calls to destinations in the customer's account (`customer:sqs:SendMessage`, …) per
+    /// delivered webhook: the service calls that replace the HTTP POST.
+    pub fn destination_calls(&self) -> f64 {
+        self.per(self.delivery.service("customer:") as f64)
+    }
+
     pub fn deliveries_per_invocation(&self) -> f64 {
         self.deliveries as f64 / self.invocations.max(1) as f64
     }
@@ -205,6 +218,29 @@ pub struct DeliveryResults {
     pub concurrency_stub: Concurrency,
     #[serde(default)]
     pub duplicates: Duplicates,
+    /// As `stub`, for the batches of the `fanout10_destination` scenario (SQS destinations).
+    #[serde(default)]
+    pub stub_destination: Option<DeliveryRun>,
+}
+
+/// `delivery_bench destination`: fan-out 10 to an SQS queue destination (docs/api.md §16)
+/// beside fan-out 10 over HTTP, the same number of events and batches of the same size.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DestinationResults {
+    pub data_bytes: usize,
+    /// The two scenarios, counted at the proxy.
+    pub http: Scenario,
+    pub destination: Scenario,
+    /// Their first round of batches, timed through the recording proxy.
+    pub http_through_proxy: DeliveryRun,
+    pub destination_through_proxy: DeliveryRun,
+    /// Their batches replayed with storage (and the destination's SQS) answered instantly,
+    /// on the functions' current-thread runtime, the two alternating.
+    pub http_stub: DeliveryRun,
+    pub destination_stub: DeliveryRun,
+    /// Calls at the stub per delivery, every pass (warm-up included).
+    pub http_stub_calls_per_delivery: BTreeMap<String, f64>,
+    pub destination_stub_calls_per_delivery: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -163,6 +163,8 @@ struct State {
     dynamodb: String,
     sqs: String,
     client: reqwest::Client,
+    /// The access key the functions' own clients sign with (`AWS_ACCESS_KEY_ID`).
+    own_key: Option<String>,
     exact: Mutex<HashMap<String, Arc<Recorded>>>,
     shape: Mutex<HashMap<String, Arc<Recorded>>>,
     by_op: Mutex<HashMap<String, Arc<Recorded>>>,
@@ -195,6 +197,35 @@ pub fn operation(target: &str) -> String {
         Some((svc, op)) if svc.starts_with("DynamoDB") => format!("dynamodb:{op}"),
         Some(("AmazonSQS", op)) => format!("sqs:{op}"),
         _ => format!("other:{target}"),
+    }
+}
+
+/// The operation of a call as the proxy names it: from `X-Amz-Target` for the JSON protocols
+/// (DynamoDB, SQS); for a query-protocol call (STS), the form body's `Action` and the service
+/// of the signature's credential scope (`sts:AssumeRole`). A call signed with other credentials
+/// than `own_key` (the access key the functions' clients use) was signed with an assumed role's:
+/// a send to a destination in a customer's account (docs/api.md §16), named
+/// `customer:sqs:SendMessage`, so that it is never counted as Hookline's own SQS traffic.
+pub fn call_operation(target: &str, authorization: &str, body: &[u8], own_key: Option<&str>) -> String {
+    let scope = authorization.split("Credential=").nth(1).unwrap_or("");
+    let mut scope = scope.split(['/', ',', ' ']);
+    let (key, service) = (scope.next().unwrap_or(""), scope.nth(2).unwrap_or(""));
+    let op = if target.is_empty() {
+        let action = std::str::from_utf8(body)
+            .ok()
+            .and_then(|b| b.split('&').find_map(|kv| kv.strip_prefix("Action=")))
+            .unwrap_or("");
+        if action.is_empty() || service.is_empty() {
+            format!("other:{target}")
+        } else {
+            format!("{service}:{action}")
+        }
+    } else {
+        operation(target)
+    };
+    match own_key {
+        Some(own) if !key.is_empty() && key != own => format!("customer:{op}"),
+        _ => op,
     }
 }
 
@@ -481,8 +512,8 @@ async fn handle(state: Arc<State>, role: Role, req: Request<hyper::body::Incomin
             _ => respond(404, &[], Bytes::new()),
         },
         Role::Record | Role::Stub => {
-            let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-            let op = operation(&target);
+            let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let op = call_operation(header("x-amz-target"), header("authorization"), &body, state.own_key.as_deref());
             let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let exact_key = format!("{op} {}", canonical(&parsed));
             let shape_key = format!("{op} {}", canonical(&shape(&parsed)));
@@ -582,6 +613,7 @@ pub async fn run(dynamodb: String, sqs: String) -> std::io::Result<Ports> {
         dynamodb,
         sqs,
         client: reqwest::Client::builder().no_proxy().build().expect("static client configuration"),
+        own_key: std::env::var("AWS_ACCESS_KEY_ID").ok().filter(|k| !k.is_empty()),
         exact: Mutex::default(),
         shape: Mutex::default(),
         by_op: Mutex::default(),
@@ -719,6 +751,29 @@ mod tests {
             400,
             br#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"}"#
         ));
+    }
+
+    #[test]
+    fn names_query_protocol_calls_and_calls_signed_with_an_assumed_role() {
+        let own = Some("local");
+        let auth = |key: &str, service: &str| {
+            format!("AWS4-HMAC-SHA256 Credential={key}/20261205/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=x")
+        };
+        let assume = b"Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr";
+        assert_eq!(call_operation("", &auth("local", "sts"), assume, own), "sts:AssumeRole");
+        assert_eq!(
+            call_operation("AmazonSQS.SendMessageBatch", &auth("local", "sqs"), b"{}", own),
+            "sqs:SendMessageBatch"
+        );
+        assert_eq!(
+            call_operation("AmazonSQS.SendMessage", &auth("ASIAEXAMPLE", "sqs"), b"{}", own),
+            "customer:sqs:SendMessage"
+        );
+        assert_eq!(
+            call_operation("AmazonSQS.SendMessage", &auth("ASIAEXAMPLE", "sqs"), b"{}", None),
+            "sqs:SendMessage"
+        );
+        assert_eq!(call_operation("", "", b"", own), "other:");
     }
 
     #[test]

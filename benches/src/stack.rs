@@ -148,9 +148,11 @@ pub async fn create_webhooks_with(
     let base = &base;
     stream::iter(0..n)
         .map(|i| async move {
+            // A webhook with a destination has no URL (docs/api.md §16).
+            let url = if matches!(base.destination, Some(Some(_))) { None } else { Some(url.to_string()) };
             let changes = WebhookChanges {
                 name: Some(format!("bench {i}")),
-                url: Some(url.to_string()),
+                url,
                 custom_parameters: Some(BTreeMap::from([("region".to_string(), "eu".to_string())])),
                 ..base.clone()
             };

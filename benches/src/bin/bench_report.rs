@@ -281,7 +281,8 @@ fn print_delivery(d: &DeliveryResults, before: Option<&Value>, before_ir: Option
     println!("\n## Delivery function ({} B of event data, {}-byte payloads)\n", d.data_bytes, d.body_bytes);
     println!("| storage | deliveries | deliveries/s | wall ms/delivery | CPU ms/delivery | instructions/delivery | invocation p50 | invocation p99 |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for r in [&d.direct, &d.through_proxy, &d.stub, &d.stub_multi_thread, &d.stub_fanout1] {
+    let runs = [&d.direct, &d.through_proxy, &d.stub, &d.stub_multi_thread, &d.stub_fanout1];
+    for r in runs.into_iter().chain(d.stub_destination.as_ref()) {
         println!(
             "| {} | {} | {:.0} | {:.3} | {:.3} | {} | {:.2} ms | {:.2} ms |",
             r.label,

@@ -8,8 +8,10 @@
 //!    function is counted by operation and item kind, with the request units DynamoDB
 //!    Local reports. Fan-out 1, 10 and 1000 with and without the batch route; a receiver
 //!    answering 500 then 200 (a failed attempt and its retry); a webhook with a
-//!    `rate_limit` of 5 a second getting 20 deliveries (throttling). Each scenario checks
-//!    that every delivery arrived once and is stored as `success`.
+//!    `rate_limit` of 5 a second getting 20 deliveries (throttling); fan-out 10 to an SQS
+//!    queue destination in moto through an assumed role (docs/api.md §16) instead of HTTP,
+//!    whose messages are taken off that queue as they arrive. Each scenario checks that
+//!    every delivery arrived once and is stored as `success`.
 //! 2. **Speed**: the same batches against the emulators, through the proxy, and with
 //!    storage answered instantly by the stub (`delivery_bench replay …`, a child process
 //!    so that it can also run under callgrind for an instruction count that does not
@@ -22,12 +24,19 @@
 //! Wall and process CPU time (`getrusage`, every thread of the process; the receiver
 //! and the proxy run in the separate `bench-servers` process). Run by scripts/bench.sh;
 //! the figures go to stdout and `delivery.json`.
+//!
+//! `delivery_bench destination` (`scripts/bench.sh destination`) runs only fan-out 10 over
+//! HTTP and to the SQS destination, counted, then their batches replayed against the stub
+//! alternately, and writes `destination.json`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
+use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
+use hookline::config::Settings;
+use hookline::destination::parse_destination;
 use hookline::ids::ProjectId;
 use hookline::model::Webhook;
 use hookline::sender::Sender;
@@ -35,7 +44,9 @@ use hookline::service::deliver::{build_payload, process_batch, Incoming};
 use hookline::service::webhooks::WebhookChanges;
 use hookline::App;
 use hookline_benches::flow::{self, SQS_BATCH};
-use hookline_benches::results::{self, Concurrency, DeliveryResults, DeliveryRun, Duplicates, Scenario};
+use hookline_benches::results::{
+    self, Concurrency, DeliveryResults, DeliveryRun, DestinationResults, Duplicates, Scenario,
+};
 use hookline_benches::rusage::Meter;
 use hookline_benches::servers::{Servers, Tally};
 use hookline_benches::stack::{self, BoxError};
@@ -53,6 +64,10 @@ const STUB_RUNS: usize = 5;
 const CALLGRIND_PASSES: usize = 2;
 /// How long a scenario may wait for retries and postponed deliveries.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
+/// moto's one account: the destination's role and queue are in it, and so is "the
+/// deployment", whose settings must then allow roles in its own account (docs/api.md §16).
+const MOTO_ACCOUNT: &str = "123456789012";
+const DESTINATION: &str = "fan-out 10 to an SQS queue destination through an assumed role, POST /api/v1/events";
 
 /// What every part of the run shares.
 struct Setup {
@@ -74,6 +89,8 @@ struct Fixture {
     queue_url: String,
     /// Ordering keys the fixture's events are spread over (0: none).
     ordering_keys: usize,
+    /// The SQS queue the webhooks deliver to instead of the receiver (docs/api.md §16).
+    destination_queue: Option<String>,
 }
 
 async fn fixture(
@@ -103,13 +120,128 @@ async fn fixture_with(
     if let Some(r) = retry_schedule {
         settings.retry_schedule = r;
     }
+    let destination_queue = match &base.destination {
+        Some(Some(hookline::destination::Destination::Sqs { queue_url, .. })) => {
+            allow_moto_roles(&mut settings);
+            Some(queue_url.clone())
+        }
+        _ => None,
+    };
     let direct = App::new(settings.clone(), &s.base);
     let recorded = App::new(settings.clone(), &stack::sdk_via(&s.base, &s.servers.record_url()));
     let stub = App::new(settings.clone(), &stack::sdk_via(&s.base, &s.servers.stub_url()));
     let sender = Sender::new(&settings);
     let (pid, key) = stack::create_project(&direct, name).await?;
     let webhooks = stack::create_webhooks_with(&direct, pid, webhooks, &s.servers.receiver_url(path), base).await?;
-    Ok(Fixture { direct, recorded, stub, sender, pid, key, webhooks, queue_url, ordering_keys })
+    Ok(Fixture { direct, recorded, stub, sender, pid, key, webhooks, queue_url, ordering_keys, destination_queue })
+}
+
+/// Settings of a deployment whose destination roles are in moto's one account.
+fn allow_moto_roles(settings: &mut Settings) {
+    settings.aws_account_id = Some(MOTO_ACCOUNT.to_string());
+    settings.allow_own_account_roles = true;
+}
+
+/// A fixture of `webhooks` webhooks that deliver to one new SQS queue in moto through one
+/// role (docs/api.md §16), checked as the API checks a `destination`. moto's STS answers
+/// `AssumeRole` for any role ARN, so no IAM role is created.
+async fn destination_fixture(s: &Setup, name: &str, webhooks: usize) -> Result<Fixture, BoxError> {
+    let sqs = aws_sdk_sqs::Client::new(&s.base);
+    let url = sqs.create_queue().queue_name(stack::unique("bench-destination")).send().await?.queue_url;
+    let url = url.ok_or("no queue URL")?;
+    let mut settings = stack::settings(&s.table, "");
+    allow_moto_roles(&mut settings);
+    let role = format!("arn:aws:iam::{MOTO_ACCOUNT}:role/hookline-bench-destination");
+    let destination = parse_destination(
+        &serde_json::json!({"type": "sqs", "queue_url": url, "role_arn": role}),
+        &settings.destination_rules(),
+    )
+    .map_err(|e| format!("destination refused: {e:?}"))?;
+    let base = WebhookChanges { destination: Some(Some(destination)), ..WebhookChanges::default() };
+    fixture_with(s, name, webhooks, "/unused", base, None, 0).await
+}
+
+/// Takes every message now on a destination queue, deleting it (moto's SendMessage slows
+/// down as a queue grows); returns their `webhook-id` attributes.
+async fn take_destination_messages(sdk: &SdkConfig, url: &str) -> Result<Vec<String>, BoxError> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let mut ids = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .message_attribute_names("webhook-id")
+            .send()
+            .await?
+            .messages
+            .unwrap_or_default();
+        if got.is_empty() {
+            return Ok(ids);
+        }
+        let entries = got
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
+                    .build()
+                    .expect("id and handle set")
+            })
+            .collect::<Vec<_>>();
+        sqs.delete_message_batch().queue_url(url).set_entries(Some(entries)).send().await?;
+        ids.extend(got.into_iter().map(|m| {
+            m.message_attributes
+                .and_then(|mut a| a.remove("webhook-id"))
+                .and_then(|v| v.string_value)
+                .unwrap_or_default()
+        }));
+    }
+}
+
+/// What arrived where a fixture's webhooks deliver since a scenario began: 2xx answers of
+/// the receiver, or messages on the destination queue (taken off it as they come).
+#[derive(Default)]
+struct Arrivals {
+    /// Distinct deliveries that arrived, and arrivals of a delivery that had already arrived.
+    delivered: u64,
+    doubled: u64,
+    /// Requests the receiver got, or messages the destination queue got.
+    requests: u64,
+    ids: HashSet<String>,
+}
+
+impl Arrivals {
+    async fn update(&mut self, s: &Setup, f: &Fixture) -> Result<(), BoxError> {
+        match &f.destination_queue {
+            None => {
+                let c = s.servers.counts().await;
+                self.delivered = c.received_ok - c.duplicate_successes;
+                self.doubled = c.duplicate_successes;
+                self.requests = c.received;
+            }
+            Some(url) => {
+                for id in take_destination_messages(&s.base, url).await? {
+                    self.requests += 1;
+                    if !self.ids.insert(id) {
+                        self.doubled += 1;
+                    }
+                }
+                self.delivered = self.ids.len() as u64;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Deliveries of `n` events through the fixture's own clients, before anything is counted:
+/// connections, the emulators' first-call costs (and, for a destination, its queue emptied).
+async fn warm_up(s: &Setup, f: &Fixture, n: usize) -> Result<(), BoxError> {
+    flow::post_events(&f.direct, &f.key, &s.data, n, 1).await?;
+    let warm = flow::take_messages(&s.base, &f.queue_url, Duration::from_secs(5)).await?;
+    flow::deliver(&f.direct, &f.sender, &warm).await;
+    Arrivals::default().update(s, f).await
 }
 
 fn shuffled(mut messages: Vec<Incoming>) -> Vec<Incoming> {
@@ -176,17 +308,17 @@ async fn scenario(
     let meter = Meter::start();
     let round = flow::deliver(&f.recorded, &f.sender, &first).await;
     let m = meter.stop();
-    let received = s.servers.counts().await.received;
-    let timing = run_of("through the recording proxy", deliveries, &round, m, received);
+    let mut arrivals = Arrivals::default();
+    arrivals.update(s, f).await?;
+    let timing = run_of("through the recording proxy", deliveries, &round, m, arrivals.requests);
     let (mut messages, mut invocations, mut failed) = (first.len(), round.invocations, round.failed);
     // Retries and postponed deliveries come back through the queue; then one last look
     // for any message left over.
     let deadline = Instant::now() + SCENARIO_TIMEOUT;
     let mut last_look = false;
     loop {
-        let c = s.servers.counts().await;
-        let delivered = c.received_ok - c.duplicate_successes;
-        let done = delivered as usize >= deliveries;
+        arrivals.update(s, f).await?;
+        let done = arrivals.delivered as usize >= deliveries;
         if (done && last_look) || Instant::now() > deadline {
             break;
         }
@@ -202,6 +334,7 @@ async fn scenario(
         failed += r.failed;
     }
     let counts = s.servers.counts().await;
+    arrivals.update(s, f).await?;
     let log = s.servers.received().await;
     // What this scenario's deliveries left in storage (the fixture's earlier ones subtracted).
     let (mut stored_status, mut stored_attempts) = flow::stored_deliveries(&f.direct, &f.webhooks).await?;
@@ -230,9 +363,9 @@ async fn scenario(
         events_per_request: per_request,
         requests,
         deliveries,
-        delivered: (counts.received_ok - counts.duplicate_successes) as usize,
-        duplicate_successes: counts.duplicate_successes,
-        receiver_requests: counts.received,
+        delivered: arrivals.delivered as usize,
+        duplicate_successes: arrivals.doubled,
+        receiver_requests: arrivals.requests,
         failed_attempts: log.iter().filter(|r| r.status >= 300).count() as u64,
         messages,
         invocations,
@@ -272,13 +405,14 @@ fn print_tally(title: &str, t: &Tally, per: f64) {
 
 fn print_scenario(s: &Scenario) {
     println!(
-        "scenario {}: {} — fan-out {}, {} events in {} requests, {} deliveries; receiver: {} requests, {} distinct 2xx, {} doubled, {} failed attempts; {} messages in {} invocations ({} reported failed); stored {:?}, {} attempts; {:.1} s",
+        "scenario {}: {} — fan-out {}, {} events in {} requests, {} deliveries; {}: {} requests, {} distinct 2xx, {} doubled, {} failed attempts; {} messages in {} invocations ({} reported failed); stored {:?}, {} attempts; {:.1} s",
         s.name,
         s.description,
         s.fanout,
         s.events,
         s.requests,
         s.deliveries,
+        if s.destination_calls() > 0.0 { "destination queue (a message counts as a 2xx)" } else { "receiver" },
         s.receiver_requests,
         s.delivered,
         s.duplicate_successes,
@@ -299,6 +433,14 @@ fn print_scenario(s: &Scenario) {
     let n = s.unit();
     print_tally("intake", &s.intake, n);
     print_tally("delivery function", &s.delivery, n);
+    if s.destination_calls() > 0.0 || s.assume_role_calls() > 0.0 {
+        println!(
+            "  destination: {:.4} STS AssumeRole calls and {:.3} calls in the customer's account per delivered webhook; Hookline's own SQS requests {:.3} per delivery",
+            s.assume_role_calls(),
+            s.destination_calls(),
+            s.sqs_requests()
+        );
+    }
     if !s.clean() {
         println!(
             "  !! PROBLEM: {} of {} delivered, {} doubled, {} messages failed, stored {:?}",
@@ -466,11 +608,56 @@ impl Replayer<'_> {
         let mut all = Vec::new();
         let mut tally = Tally::default();
         for _ in 0..runs {
-            let (r, _, t) = self.once(file, flavor, STUB_PASSES, false).await?;
-            let received = self.s.servers.counts().await.received;
+            let (r, t) = self.timed(file, flavor).await?;
             tally = t;
-            all.push((r, received));
+            all.push(r);
         }
+        Ok((self.summarize(label, all, file, flavor, callgrind).await, tally))
+    }
+
+    /// As `median` for several sets of batches on the current-thread runtime, their runs
+    /// alternating (A B A B …) so that a change in the machine's load falls on all of them.
+    async fn alternating(
+        &self,
+        sets: &[(&str, &std::path::Path)],
+        runs: usize,
+        callgrind: bool,
+    ) -> Result<Vec<(DeliveryRun, Tally)>, BoxError> {
+        let mut all: Vec<Vec<(ReplayOut, u64)>> = sets.iter().map(|_| Vec::new()).collect();
+        let mut tallies = vec![Tally::default(); sets.len()];
+        for _ in 0..runs {
+            for (i, (_, file)) in sets.iter().enumerate() {
+                let (r, t) = self.timed(file, "current").await?;
+                all[i].push(r);
+                tallies[i] = t;
+            }
+        }
+        let mut out = Vec::new();
+        for ((label, file), (runs, tally)) in sets.iter().zip(all.into_iter().zip(tallies)) {
+            out.push((self.summarize(label, runs, file, "current", callgrind).await, tally));
+        }
+        Ok(out)
+    }
+
+    /// One timed child run of `STUB_PASSES` passes: what it measured, the requests the
+    /// receiver got, and the calls at the stub.
+    async fn timed(&self, file: &std::path::Path, flavor: &str) -> Result<((ReplayOut, u64), Tally), BoxError> {
+        let (r, _, t) = self.once(file, flavor, STUB_PASSES, false).await?;
+        let received = self.s.servers.counts().await.received;
+        Ok(((r, received), t))
+    }
+
+    /// The run with the median CPU per delivery of `all`, every run's figure kept; with
+    /// `callgrind`, one more run under callgrind for the instruction count.
+    async fn summarize(
+        &self,
+        label: &str,
+        mut all: Vec<(ReplayOut, u64)>,
+        file: &std::path::Path,
+        flavor: &str,
+        callgrind: bool,
+    ) -> DeliveryRun {
+        let runs = all.len();
         all.sort_by(|a, b| (a.0.cpu_s / a.0.deliveries as f64).total_cmp(&(b.0.cpu_s / b.0.deliveries as f64)));
         let per_run: Vec<f64> = all.iter().map(|(r, _)| r.cpu_s * 1000.0 / r.deliveries as f64).collect();
         let (r, received) = &all[all.len() / 2];
@@ -507,7 +694,7 @@ impl Replayer<'_> {
             run.instructions_per_delivery
                 .map_or(String::new(), |i| format!("; callgrind: {i:.0} instructions per delivery"))
         );
-        Ok((run, tally))
+        run
     }
 }
 
@@ -720,6 +907,12 @@ async fn run() -> Result<(), BoxError> {
     )
     .await?;
     scenarios.push(sc);
+    // A destination in the customer's account (docs/api.md §16): fan-out 10 to an SQS queue.
+    let fdest = destination_fixture(&s, "destination", 10).await?;
+    warm_up(&s, &fdest, 20).await?;
+    let (sc, dest_batches, dest_proxy) = scenario(&s, &fdest, "fanout10_destination", DESTINATION, EVENTS, 1).await?;
+    print_run(&dest_proxy);
+    scenarios.push(sc);
 
     // 3. The recorded batches again, answered instantly (child processes).
     let replayer = Replayer { s: &s, queue_url: f10.queue_url.clone() };
@@ -733,8 +926,16 @@ async fn run() -> Result<(), BoxError> {
         replayer.median("stub, fan-out 1 (10 one-delivery messages)", &file1, "current", 3, callgrind).await?;
     println!(
         "  calls at the stub: {} per delivery; answers found by {:?}",
-        stub_tally.describe_per(stub.deliveries as f64 / STUB_PASSES as f64 * (STUB_PASSES + 1) as f64),
+        stub_tally.describe_per(stub_calls_per(&stub)),
         stub_tally.matched
+    );
+    let file_dest = write_batches("fanout10_destination", &dest_batches)?;
+    let (stub_dest, dest_tally) =
+        replayer.median("stub, current-thread, SQS destination", &file_dest, "current", STUB_RUNS, callgrind).await?;
+    println!(
+        "  calls at the stub (destination): {} per delivery; answers found by {:?}",
+        dest_tally.describe_per(stub_calls_per(&stub_dest)),
+        dest_tally.matched
     );
 
     // 4. Duplicate messages (SQS is at-least-once).
@@ -751,7 +952,7 @@ async fn run() -> Result<(), BoxError> {
     print_concurrency("emulators", &conc_direct);
     print_concurrency("stub", &conc_stub);
 
-    let per = stub.deliveries as f64 / STUB_PASSES as f64 * (STUB_PASSES + 1) as f64;
+    let per = stub_calls_per(&stub);
     let results = DeliveryResults {
         webhooks: 10,
         data_bytes: s.data.len(),
@@ -767,6 +968,7 @@ async fn run() -> Result<(), BoxError> {
         concurrency_emulators: conc_direct,
         concurrency_stub: conc_stub,
         duplicates: dups,
+        stub_destination: Some(stub_dest),
     };
     let path = results::write("delivery", &results)?;
     println!("figures written to {}", path.display());
@@ -777,11 +979,140 @@ async fn run() -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Deliveries a stub replay's calls are spread over: its passes and the warm-up pass.
+fn stub_calls_per(r: &DeliveryRun) -> f64 {
+    r.deliveries as f64 / STUB_PASSES as f64 * (STUB_PASSES + 1) as f64
+}
+
+/// `delivery_bench destination`: fan-out 10 over HTTP and to an SQS queue destination, the
+/// same number of events posted the same way, counted at the proxy; then the two sets of
+/// batches replayed against the stub, alternating.
+async fn run_destination() -> Result<(), BoxError> {
+    let (_, servers, base, table) = stack::start("bench-destination").await?;
+    let raw = data::raw_data(DATA_BYTES);
+    let s = Setup { base, servers, table, data: raw.get().to_string() };
+    println!(
+        "destination vs HTTP: fan-out 10, {EVENTS} events one per request, {} bytes of event data; SQS batches of {SQS_BATCH} messages, one invocation at a time",
+        s.data.len()
+    );
+    let f10 = fixture(&s, "fan-out 10", 10, "/hook", None, None).await?;
+    let fdest = destination_fixture(&s, "destination", 10).await?;
+    warm_up(&s, &f10, 20).await?;
+    warm_up(&s, &fdest, 20).await?;
+    let (http, http_batches, http_proxy) =
+        scenario(&s, &f10, "fanout10", "fan-out 10, POST /api/v1/events", EVENTS, 1).await?;
+    print_run(&http_proxy);
+    let (dest, dest_batches, dest_proxy) = scenario(&s, &fdest, "fanout10_destination", DESTINATION, EVENTS, 1).await?;
+    print_run(&dest_proxy);
+
+    let replayer = Replayer { s: &s, queue_url: f10.queue_url.clone() };
+    let file_http = write_batches("fanout10", &http_batches)?;
+    let file_dest = write_batches("fanout10_destination", &dest_batches)?;
+    let sets =
+        [("stub, current-thread, HTTP", file_http.as_path()), ("stub, current-thread, SQS destination", &file_dest)];
+    let mut stubs = replayer.alternating(&sets, STUB_RUNS, has_valgrind()).await?.into_iter();
+    let (http_stub, http_tally) = stubs.next().ok_or("no HTTP replay")?;
+    let (dest_stub, dest_tally) = stubs.next().ok_or("no destination replay")?;
+    let per_delivery = |t: &Tally, r: &DeliveryRun| -> BTreeMap<String, f64> {
+        t.calls.iter().map(|(k, v)| (k.clone(), *v as f64 / stub_calls_per(r))).collect()
+    };
+    let results = DestinationResults {
+        data_bytes: s.data.len(),
+        http_stub_calls_per_delivery: per_delivery(&http_tally, &http_stub),
+        destination_stub_calls_per_delivery: per_delivery(&dest_tally, &dest_stub),
+        http,
+        destination: dest,
+        http_through_proxy: http_proxy,
+        destination_through_proxy: dest_proxy,
+        http_stub,
+        destination_stub: dest_stub,
+    };
+    print_destination_comparison(&results);
+    let path = results::write("destination", &results)?;
+    println!("figures written to {}", path.display());
+    let Setup { base, servers, table, .. } = s;
+    drop(servers);
+    if let Some(url) = &fdest.destination_queue {
+        aws_sdk_sqs::Client::new(&base).delete_queue().queue_url(url).send().await?;
+    }
+    aws_sdk_dynamodb::Client::new(&base).delete_table().table_name(&table).send().await?;
+    Ok(())
+}
+
+fn print_destination_comparison(r: &DestinationResults) {
+    let (h, d) = (&r.http, &r.destination);
+    let change = |a: f64, b: f64| if a > 0.0 { format!("{:+.0} %", (b / a - 1.0) * 100.0) } else { "-".into() };
+    let units = |sc: &Scenario| {
+        let n = sc.unit();
+        format!(
+            "{:.3} / {:.3} (intake {:.3} / {:.3} + delivery {:.3} / {:.3})",
+            sc.billed_wru(),
+            sc.billed_rru(),
+            sc.intake.billed_write_units() / n,
+            sc.intake.billed_read_units() / n,
+            sc.delivery.billed_write_units() / n,
+            sc.delivery.billed_read_units() / n
+        )
+    };
+    println!(
+        "\nfan-out 10, {} events one per request: HTTP {} deliveries, SQS destination {} deliveries",
+        h.events, h.deliveries, d.deliveries
+    );
+    println!("  WRU / RRU per delivered webhook, as billed:  HTTP {}", units(h));
+    println!("                                               destination {}", units(d));
+    println!(
+        "  STS AssumeRole per delivered webhook: HTTP {:.4}, destination {:.4} (calls: {} for the {} deliveries of a fresh process)",
+        h.assume_role_calls(),
+        d.assume_role_calls(),
+        d.delivery.calls.get("sts:AssumeRole").copied().unwrap_or(0),
+        d.deliveries
+    );
+    println!(
+        "  calls in the customer's account per delivery: HTTP {:.3}, destination {:.3} ({:?}); Hookline's own SQS requests per delivery: {:.3} / {:.3}",
+        h.destination_calls(),
+        d.destination_calls(),
+        d.delivery.calls.iter().filter(|(k, _)| k.starts_with("customer:")).collect::<Vec<_>>(),
+        h.sqs_requests(),
+        d.sqs_requests()
+    );
+    let (hp, dp) = (&r.http_through_proxy, &r.destination_through_proxy);
+    println!(
+        "  process CPU per delivery, first round through the recording proxy ({} batches): HTTP {:.3} ms, destination {:.3} ms ({})",
+        hp.batches,
+        hp.cpu_ms_per_delivery,
+        dp.cpu_ms_per_delivery,
+        change(hp.cpu_ms_per_delivery, dp.cpu_ms_per_delivery)
+    );
+    let (hs, ds) = (&r.http_stub, &r.destination_stub);
+    println!(
+        "  process CPU per delivery, stub, median of {} alternating runs of {} deliveries: HTTP {:.3} ms {:?}, destination {:.3} ms {:?} ({})",
+        hs.cpu_ms_per_delivery_runs.len(),
+        hs.deliveries,
+        hs.cpu_ms_per_delivery,
+        hs.cpu_ms_per_delivery_runs.iter().map(|v| (v * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
+        ds.cpu_ms_per_delivery,
+        ds.cpu_ms_per_delivery_runs.iter().map(|v| (v * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
+        change(hs.cpu_ms_per_delivery, ds.cpu_ms_per_delivery)
+    );
+    if let (Some(a), Some(b)) = (hs.instructions_per_delivery, ds.instructions_per_delivery) {
+        println!("  instructions per delivery (callgrind): HTTP {a:.0}, destination {b:.0} ({})", change(a, b));
+    }
+    let calls = |m: &BTreeMap<String, f64>| m.iter().map(|(k, v)| format!("{k} {v:.2}")).collect::<Vec<_>>().join(", ");
+    println!("  calls at the stub per delivery: HTTP {}", calls(&r.http_stub_calls_per_delivery));
+    println!("                                   destination {}", calls(&r.destination_stub_calls_per_delivery));
+    if !h.clean() || !d.clean() {
+        println!("  !! PROBLEM: a scenario did not deliver every delivery exactly once, stored success");
+    }
+}
+
 fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().is_some_and(|a| a == "replay") {
-        return replay_child(&args[1..]);
-    }
     // The driver runs on a current-thread runtime, as the functions do.
-    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(run())
+    let rt = || tokio::runtime::Builder::new_current_thread().enable_all().build();
+    match args.first().map(String::as_str) {
+        Some("replay") => replay_child(&args[1..]),
+        Some("destination") => rt()?.block_on(run_destination()),
+        None => rt()?.block_on(run()),
+        Some(other) => Err(format!("usage: delivery_bench [destination | replay …]; got {other:?}").into()),
+    }
 }
