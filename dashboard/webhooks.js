@@ -12,6 +12,9 @@ import { DeliveryLogs } from './logs.js';
 import {
   DEST_TYPES, destErrorKey, destValues, destBody, sameDest, DestinationFields, DestinationDetails, Target, TrustPolicy,
 } from './destination.js';
+import {
+  endpointValues, endpointBody, endpointErrorKey, AuthFields, TlsFields, SchemeField, EndpointDetails, PublicKey,
+} from './endpoint.js';
 
 const hookPath = (s, id, rest = '') => projectPath(s, `/webhooks/${encodeURIComponent(id)}${rest}`);
 export const hookHash = (id, rest = '') => `#/webhooks/${encodeURIComponent(id)}${rest}`;
@@ -278,6 +281,9 @@ export function WebhookForm({ id }) {
   });
   // Every destination field typed so far, by name: switching types keeps what they share (role_arn).
   const [dest, setDest] = useState({});
+  // Authentication, TLS and the signature scheme (endpoint.js), by field name.
+  const [ep, setEp] = useState(() => endpointValues({}));
+  const setE = (k) => (v) => setEp((old) => ({ ...old, [k]: v }));
   const [headers, setHeaders] = useState([]);
   const [params, setParams] = useState([]);
   const [busy, setBusy] = useState(false);
@@ -314,6 +320,7 @@ export function WebhookForm({ id }) {
         setHeaders(rowsFrom(wh.headers));
         setParams(rowsFrom(wh.custom_parameters));
         setDest(destValues(wh.destination));
+        setEp(endpointValues(wh));
       })
       .catch(setLoadError);
   }, [id]);
@@ -329,6 +336,7 @@ export function WebhookForm({ id }) {
       'transform', 'ordered'].includes(field)) return field;
     if (field === 'filter' || field.startsWith('filter/')) return 'filter';
     if (field === 'destination' || field.startsWith('destination/')) return destErrorKey(f.destType, field);
+    if (/^(auth|tls)(\/|$)|^signature_scheme$/.test(field)) return f.destType ? null : endpointErrorKey(ep.authType, field);
     if (field.startsWith('headers.') && headers.some((r) => r.name.trim() === field.slice(8))) return field;
     if (field.startsWith('custom_parameters.') && params.some((r) => r.name.trim() === field.slice(18))) return field;
     return null;
@@ -386,9 +394,21 @@ export function WebhookForm({ id }) {
     if (editing ? f.ordered !== Boolean(orig.ordered) : f.ordered) body.ordered = f.ordered;
     if (aws) {
       if (editing && orig.authorization_set) body.authorization = null;
-    } else if (f.authorization) body.authorization = f.authorization;
-    else if (editing && f.clearAuthorization) body.authorization = null;
-    if (!editing && f.secret) body.secret = f.secret;
+      // Authentication and TLS are for HTTPS endpoints only: cleared with a switch to a destination.
+      if (editing && orig.auth) body.auth = null;
+      if (editing && orig.tls) body.tls = null;
+    } else {
+      Object.assign(body, endpointBody(ep, editing ? orig : null));
+      // `auth` and the Authorization header exclude each other: with a type chosen the header is not sent (and a stored one goes).
+      if (ep.authType) {
+        if (editing && orig.authorization_set) body.authorization = null;
+      } else if (f.authorization) body.authorization = f.authorization;
+      else if (editing && f.clearAuthorization) body.authorization = null;
+    }
+    const ed25519 = !editing && !aws && ep.scheme === 'ed25519';
+    // Sent only when not the default, so an API that predates it still accepts the form.
+    if (ed25519) body.signature_scheme = 'ed25519';
+    if (!editing && f.secret && !ed25519) body.secret = f.secret;
     if (editing) {
       // Send only what changed: re-sending `enabled: false` would turn a "failing" reason into "manual".
       for (const [k, v] of Object.entries(body)) {
@@ -424,8 +444,12 @@ export function WebhookForm({ id }) {
   if (created) {
     return html`<section>
       <${PageTitle}>Webhook created<//>
-      <p>The webhook <strong>${created.name}</strong> is set up. Its signing secret is shown only this once: store it now.</p>
-      <${OnceValue} label="Signing secret" value=${created.secret} note="Verify the webhook-signature header with it." />
+      ${created.secret
+        ? html`<p>The webhook <strong>${created.name}</strong> is set up. Its signing secret is shown only this once: store it now.</p>
+          <${OnceValue} label="Signing secret" value=${created.secret} note="Verify the webhook-signature header with it." />`
+        : html`<p>The webhook <strong>${created.name}</strong> is set up. Its deliveries are signed with Ed25519: there is no
+          shared secret, and the private key never leaves Hookline. The public key is also on the webhook's page.</p>
+          <${PublicKey} wh=${created} />`}
       ${created.verification_key &&
       html`<${OnceValue} label="Verification key" value=${created.verification_key} copyLabel="Copy verification key"
         note="Sent in X-Webhook-Verification-Key and substituted for {VerificationKey} in the URL." />`}
@@ -474,19 +498,28 @@ export function WebhookForm({ id }) {
       ${editing &&
       html`<${PreviewPanel} webhookId=${id} filter=${f.filter} transform=${f.transform} error=${previewError}
         setError=${setPreviewError} onStart=${() => setError(null)} />`}
-      ${!editing &&
+      ${!f.destType && html`<${SchemeField} v=${ep} set=${setE} byField=${byField} editing=${editing} />`}
+      ${!editing && (f.destType || ep.scheme !== 'ed25519') &&
       html`<${Field} label="Secret" type="password" value=${f.secret} onValue=${set('secret')} error=${byField.secret}
         autocomplete="new-password" spellcheck="false" hint="Optional, 16 to 256 characters; leave empty to have one generated." />`}
-      ${!f.destType && html`<${Field} label="Authorization header" type="password" value=${f.authorization} onValue=${set('authorization')}
-        error=${byField.authorization} autocomplete="new-password" spellcheck="false"
-        hint=${editing && orig.authorization_set
-          ? 'Write-only. A value is set; type a new one to replace it.'
-          : 'Optional, write-only: sent as the Authorization header of every delivery.'} />`}
-      ${!f.destType && editing && orig.authorization_set &&
+      ${!f.destType && html`<fieldset class="kv">
+      <legend>Endpoint authentication</legend>
+      <${AuthFields} v=${ep} set=${setE} byField=${byField} orig=${orig} />
+      <${Field} label="Authorization header" type="password" value=${ep.authType ? '' : f.authorization}
+        onValue=${set('authorization')} error=${byField.authorization} autocomplete="new-password" spellcheck="false"
+        disabled=${Boolean(ep.authType)}
+        hint=${ep.authType
+          ? `Not used with Authentication: the two exclude each other.${editing && orig.authorization_set ? ' The stored value is removed on save.' : ''}`
+          : editing && orig.authorization_set
+            ? 'Write-only. A value is set; type a new one to replace it.'
+            : 'Optional, write-only: sent as the Authorization header of every delivery.'} />
+      ${!ep.authType && editing && orig.authorization_set &&
       html`<${Check} label="Remove the Authorization header" checked=${f.clearAuthorization} onValue=${set('clearAuthorization')} />`}
+      </fieldset>`}
       ${!f.destType && html`<${KeyValueRows} legend="Custom headers" rows=${headers} setRows=${setHeaders} addLabel="Add header"
         nameLabel="Header name" valueLabel="Header value" removeLabel="Remove header"
         errorFor=${(name) => byField[`headers.${name.trim()}`] || localProblem(hdrs, name)} />`}
+      ${!f.destType && html`<${TlsFields} v=${ep} set=${setE} byField=${byField} orig=${orig} />`}
       <${KeyValueRows} legend="Custom parameters" rows=${params} setRows=${setParams} addLabel="Add parameter"
         nameLabel="Parameter name" valueLabel="Parameter value" removeLabel="Remove parameter"
         hint="Added as top-level keys of every payload."
@@ -562,7 +595,10 @@ export function WebhookPage({ id, tab: initialTab, delivery }) {
     return act('rotate', async () => {
       const next = await request(session, 'POST', hookPath(session, id, '/rotate-secret'));
       setSecret(next);
-      return 'Secret rotated. The previous secret keeps signing deliveries for 24 hours.';
+      if (!next.public_key) return 'Secret rotated. The previous secret keeps signing deliveries for 24 hours.';
+      const { secret: _s, verification_key: _v, ...view } = next;
+      setWh(view); // the new public key in the overview
+      return 'Key pair rotated: the new public key is in the overview. The previous key keeps signing deliveries for 24 hours.';
     });
   };
   const enableAndRecover = () =>
@@ -625,10 +661,10 @@ export function WebhookPage({ id, tab: initialTab, delivery }) {
       ${action && action.text && html`<p class="notice success">${action.text}</p>`}
     </div>
     ${action && action.error && html`<${ErrorBox} error=${action.error} />`}
-    ${secret &&
+    ${secret && (secret.secret || secret.verification_key) &&
     html`<div class="panel">
-      <h2>New signing secret</h2>
-      <${OnceValue} label="Signing secret" value=${secret.secret} note="Shown only this once: store it now." />
+      <h2>${secret.secret ? 'New signing secret' : 'New verification key'}</h2>
+      ${secret.secret && html`<${OnceValue} label="Signing secret" value=${secret.secret} note="Shown only this once: store it now." />`}
       ${secret.verification_key && html`<${OnceValue} label="Verification key" value=${secret.verification_key} copyLabel="Copy verification key" />`}
       <button type="button" class="btn" onClick=${() => setSecret(null)}>Done</button>
     </div>`}
@@ -638,7 +674,9 @@ export function WebhookPage({ id, tab: initialTab, delivery }) {
     <//>
     <${Confirm} open=${confirmRotate} title="Rotate this webhook's secret?" confirmLabel="Rotate secret" danger=${false}
       onConfirm=${rotate} onClose=${() => setConfirmRotate(false)}>
-      <p>A new secret is issued and shown once. For 24 hours deliveries are signed with both the old and the new secret.</p>
+      <p>${wh.public_key
+        ? 'A new key pair is made; its public key is shown on this page. For 24 hours deliveries are signed with both the old and the new key.'
+        : 'A new secret is issued and shown once. For 24 hours deliveries are signed with both the old and the new secret.'}</p>
     <//>
     <div class="tabs" role="tablist" aria-label="Webhook sections">
       ${tabBtn('overview', 'Overview')}
@@ -713,10 +751,12 @@ function Overview({ wh, canWrite, failing }) {
       <dt>Failing since</dt><dd><${Time} iso=${wh.failing_since} /></dd>
       ${!wh.destination && html`<dt>Authorization header</dt><dd>${wh.authorization_set ? 'Set' : 'Not set'}</dd>
       <dt>Custom headers</dt><dd>${kv(wh.headers)}</dd>`}
+      <${EndpointDetails} wh=${wh} />
       <dt>Custom parameters</dt><dd>${kv(wh.custom_parameters)}</dd>
       <dt>Created</dt><dd><${Time} iso=${wh.created_at} /></dd>
       <dt>Updated</dt><dd><${Time} iso=${wh.updated_at} /></dd>
     </dl>
+    <${PublicKey} wh=${wh} />
     <${DeliveryChart} webhookId=${wh.id} />
     ${canWrite && html`<${SendTest} webhookId=${wh.id} />`}
     ${canWrite && !failing && html`<${Recover} webhookId=${wh.id} />`}

@@ -172,6 +172,8 @@ install_schemathesis() {
 # .local/node for the accessibility checks.
 PLAYWRIGHT_VERSION="1.65.2"
 AXE_VERSION="4.14.1"
+# The tests make the client certificates of the mTLS form with it (moto brings the same version).
+CRYPTOGRAPHY_VERSION="50.0.2"
 
 install_browser() {
   if [ ! -x /usr/bin/chromium ]; then
@@ -184,6 +186,10 @@ install_browser() {
   if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('playwright') != '$PLAYWRIGHT_VERSION')" 2>/dev/null; then
     log "installing playwright $PLAYWRIGHT_VERSION into .venv"
     "$VENV/bin/pip" install -q --disable-pip-version-check "playwright==$PLAYWRIGHT_VERSION"
+  fi
+  if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('cryptography') != '$CRYPTOGRAPHY_VERSION')" 2>/dev/null; then
+    log "installing cryptography $CRYPTOGRAPHY_VERSION into .venv"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "cryptography==$CRYPTOGRAPHY_VERSION"
   fi
   if [ ! -f "$(axe_script)" ] || ! grep -q "\"version\": \"$AXE_VERSION\"" "$NODE_DIR/node_modules/axe-core/package.json" 2>/dev/null; then
     if ! command -v npm >/dev/null 2>&1; then

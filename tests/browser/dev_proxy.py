@@ -55,6 +55,9 @@ class H(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         data = self.rfile.read(n) if n else None
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "content-length")}
+        # Portal URLs are made from the host the request came in on: this proxy's, not the stack's.
+        if self.headers.get("Host"):
+            headers["X-Forwarded-Host"] = self.headers["Host"]
         req = urllib.request.Request(UPSTREAM + self.path, data=data, method=self.command, headers=headers)
         try:
             r = urllib.request.urlopen(req, timeout=30)

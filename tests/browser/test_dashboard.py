@@ -9,6 +9,7 @@ Environment:
 Arguments: substrings of test names to run (default: all).
 Prints "N passed, M failed" and exits non-zero when a test failed.
 """
+import base64
 import json
 import os
 import re
@@ -103,7 +104,8 @@ def wait_until(what, fn, timeout=20.0, every=0.25, page=None):
 # ---------------------------------------------------------------- receiver
 
 class Receiver:
-    """Loopback receiver: /ok* answers 200 "ok", /fail* 500 "boom", /xss* 200 with markup in the body."""
+    """Loopback receiver: /ok* answers 200 "ok", /fail* 500 "boom", /xss* 200 with markup in the body,
+    /token* an OAuth 2.0 token response (access token "tok-" + the path's last segment)."""
 
     def __init__(self):
         self.requests = []
@@ -117,9 +119,14 @@ class Receiver:
                     code, text = 500, b"boom"
                 elif self.path.startswith("/xss"):
                     code, text = 200, XSS.encode()
+                elif self.path.startswith("/token"):
+                    code, text = 200, json.dumps({"access_token": "tok-" + self.path.rsplit("/", 1)[-1],
+                                                  "token_type": "Bearer", "expires_in": 3600}).encode()
                 else:
                     code, text = 200, b"ok"
                 self.send_response(code)
+                if self.path.startswith("/token"):
+                    self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(text)))
                 self.end_headers()
                 self.wfile.write(text)
@@ -1800,6 +1807,401 @@ def destination_form_looks_right(t, rx):
             shot(page, folder, "31-destination-form")
             axe(page, f"{folder}/destination form")
             no_overflow(page, f"{folder}/destination form")
+
+
+# ---------------------------------------------------------------- endpoint authentication (§17)
+
+def pem_pair(cn, ca=False, issuer=None):
+    """A certificate and its private key (EC P-256) as PEM text: self-signed, or signed by `issuer` (cert, key)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    issuer_cert, issuer_key = issuer if issuer else (None, key)
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name)
+            .issuer_name(issuer_cert.subject if issuer_cert else name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .sign(issuer_key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem, (cert, key)
+
+
+def received(rx, path, timeout=20):
+    """The first request the receiver got on `path`."""
+    return wait_until(f"a request to {path}", lambda: next((r for r in rx.requests if r["path"] == path), None), timeout)
+
+
+def no_endpoint_fields(page):
+    for label in ("Authentication", "Client certificate", "Client key", "CA certificates", "Signature scheme"):
+        expect(page.get_by_label(label, exact=True)).to_have_count(0)
+
+
+@test()
+def endpoint_oauth2_through_the_form_secret_kept_on_edit(t, rx):
+    p = Project()
+    page = t.page()
+    sign_in_key(page, p)
+    posts = sent_bodies(page, "POST", p.path("/webhooks"))
+    page.get_by_role("button", name="Add webhook").click()
+    page.get_by_label("Name", exact=True).fill("OAuth receiver")
+    page.get_by_label("URL", exact=True).fill(rx.url("/ok/oauth"))
+    auth = page.get_by_label("Authentication", exact=True)
+    expect(auth.locator("option")).to_have_text(["None", "OAuth 2.0 client credentials", "Basic"])
+    expect(auth.locator("option:checked")).to_have_text("None")
+    expect(page.get_by_label("Authorization header", exact=True)).to_be_enabled()
+    # Each type's own fields; the secrets are password inputs.
+    auth.select_option(label="Basic")
+    expect(page.get_by_label("Username", exact=True)).to_be_visible()
+    expect(page.get_by_label("Password", exact=True)).to_have_attribute("type", "password")
+    expect(page.get_by_label("Token URL", exact=True)).to_have_count(0)
+    auth.select_option(label="OAuth 2.0 client credentials")
+    for label in ("Token URL", "Client ID", "Client secret", "Scope", "Audience"):
+        expect(page.get_by_label(label, exact=True)).to_be_visible()
+    expect(page.get_by_label("Username", exact=True)).to_have_count(0)
+    expect(page.get_by_label("Client secret", exact=True)).to_have_attribute("type", "password")
+    # They exclude the Authorization header.
+    expect(page.get_by_label("Authorization header", exact=True)).to_be_disabled()
+    page.get_by_label("Token URL", exact=True).fill(rx.url("/token/first"))
+    page.get_by_label("Client ID", exact=True).fill("hookline-client")
+    page.get_by_label("Client secret", exact=True).fill("s3cret value")
+    page.get_by_label("Scope", exact=True).fill("hooks:write")
+    page.get_by_role("button", name="Create webhook").click()
+    expect(page.get_by_label("Signing secret")).to_have_value(re.compile(r"^whsec_"))
+    assert len(posts) == 1, posts
+    assert posts[0]["auth"] == {"type": "oauth2", "token_url": rx.url("/token/first"), "client_id": "hookline-client",
+                                "client_secret": "s3cret value", "scope": "hooks:write"}, posts
+    assert "authorization" not in posts[0] and "tls" not in posts[0] and "signature_scheme" not in posts[0], posts
+    _, doc = api("GET", p.path("/webhooks"), p.key)
+    wh = doc["result"]["items"][0]
+    assert wh["auth"] == {"type": "oauth2", "token_url": rx.url("/token/first"), "client_id": "hookline-client",
+                          "scope": "hooks:write", "secret_set": True}, wh
+    page.get_by_role("link", name="Open webhook").click()
+    expect(detail(page, "Authentication")).to_contain_text("OAuth 2.0 client credentials")
+    expect(detail(page, "Authentication")).to_contain_text("Client ID: hookline-client")
+    expect(detail(page, "Authentication")).to_contain_text("Client secret: set")
+    expect(detail(page, "Mutual TLS")).to_have_text("None")
+    expect(detail(page, "Signature scheme")).to_have_text("HMAC-SHA256 (shared secret)")
+    expect(page.get_by_text("s3cret value")).to_have_count(0)
+    # Edit without retyping the secret: the field is empty, says the stored one is kept, and is not sent.
+    patches = sent_bodies(page, "PATCH", f"/webhooks/{wh['id']}")
+    page.get_by_role("button", name="Edit", exact=True).click()
+    expect(page.get_by_label("Authentication", exact=True)).to_have_value("oauth2")
+    expect(page.get_by_label("Client ID", exact=True)).to_have_value("hookline-client")
+    secret = page.get_by_label("Client secret", exact=True)
+    expect(secret).to_have_value("")
+    hint_id = [i for i in secret.get_attribute("aria-describedby").split() if i.endswith("-hint")][0]
+    expect(page.locator(f"[id='{hint_id}']")).to_contain_text("leave empty to keep it")
+    # Unchanged: nothing sent.
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("No changes to save.")).to_be_visible()
+    assert patches == [], patches
+    page.get_by_role("button", name="Edit", exact=True).click()
+    page.get_by_label("Token URL", exact=True).fill(rx.url("/token/second"))
+    page.get_by_label("Scope", exact=True).fill("")
+    page.get_by_label("Audience", exact=True).fill("https://api.example")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Webhook saved.")).to_be_visible()
+    assert patches == [{"auth": {"type": "oauth2", "token_url": rx.url("/token/second"), "client_id": "hookline-client",
+                                 "audience": "https://api.example"}}], patches
+    _, doc = api("GET", p.path(f"/webhooks/{wh['id']}"), p.key)
+    assert doc["result"]["auth"]["secret_set"] is True and "scope" not in doc["result"]["auth"], doc
+    # The kept secret is the one typed at creation: the token request authenticates with it, and the
+    # delivery carries the token.
+    api("POST", p.path(f"/webhooks/{wh['id']}/test"), p.key, {}, expect_status=202)
+    token_req = received(rx, "/token/second")
+    assert header(token_req, "Authorization") == "Basic " + base64.b64encode(b"hookline-client:s3cret+value").decode(), token_req
+    assert "grant_type=client_credentials" in token_req["body"] and "audience=" in token_req["body"], token_req
+    delivery = received(rx, "/ok/oauth")
+    assert header(delivery, "Authorization") == "Bearer tok-second", delivery
+    # None removes it.
+    page.get_by_role("button", name="Edit", exact=True).click()
+    page.get_by_label("Authentication", exact=True).select_option(label="None")
+    expect(page.get_by_label("Token URL", exact=True)).to_have_count(0)
+    expect(page.get_by_label("Authorization header", exact=True)).to_be_enabled()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Webhook saved.")).to_be_visible()
+    assert patches[-1] == {"auth": None}, patches
+    expect(detail(page, "Authentication")).to_have_text("None")
+    # None of it applies to an AWS destination.
+    nav(page, "Webhooks")
+    page.get_by_role("button", name="Add webhook").click()
+    expect(page.get_by_label("Authentication", exact=True)).to_be_visible()
+    page.get_by_label("Destination type", exact=True).select_option(label="Amazon SQS")
+    no_endpoint_fields(page)
+
+
+@test()
+def endpoint_basic_replaces_the_authorization_header(t, rx):
+    p = Project()
+    wh = p.webhook(name="Basic receiver", url=rx.url("/ok/basic"), authorization="Bearer legacy")
+    page = t.page()
+    sign_in_key(page, p)
+    patches = sent_bodies(page, "PATCH", f"/webhooks/{wh['id']}")
+    open_webhook(page, "Basic receiver")
+    expect(detail(page, "Authorization header")).to_have_text("Set")
+    page.get_by_role("button", name="Edit", exact=True).click()
+    expect(page.get_by_label("Remove the Authorization header", exact=True)).to_be_visible()
+    page.get_by_label("Authentication", exact=True).select_option(label="Basic")
+    authz = page.get_by_label("Authorization header", exact=True)
+    expect(authz).to_be_disabled()
+    hint_id = [i for i in authz.get_attribute("aria-describedby").split() if i.endswith("-hint")][0]
+    expect(page.locator(f"[id='{hint_id}']")).to_contain_text("removed on save")
+    expect(page.get_by_label("Remove the Authorization header", exact=True)).to_have_count(0)
+    page.get_by_label("Username", exact=True).fill("hooks")
+    page.get_by_label("Password", exact=True).fill("pa ss")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Webhook saved.")).to_be_visible()
+    assert patches == [{"auth": {"type": "basic", "username": "hooks", "password": "pa ss"}, "authorization": None}], patches
+    expect(detail(page, "Authentication")).to_contain_text("Basic")
+    expect(detail(page, "Authentication")).to_contain_text("Username: hooks")
+    expect(detail(page, "Authentication")).to_contain_text("Password: set")
+    expect(detail(page, "Authorization header")).to_have_text("Not set")
+    expect(page.get_by_text("pa ss")).to_have_count(0)
+    _, doc = api("GET", p.path(f"/webhooks/{wh['id']}"), p.key)
+    assert doc["result"]["auth"] == {"type": "basic", "username": "hooks", "secret_set": True}, doc
+    assert doc["result"]["authorization_set"] is False, doc
+    # A new username without retyping the password: the password stays.
+    page.get_by_role("button", name="Edit", exact=True).click()
+    expect(page.get_by_label("Password", exact=True)).to_have_value("")
+    page.get_by_label("Username", exact=True).fill("hooks2")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Webhook saved.")).to_be_visible()
+    assert patches[-1] == {"auth": {"type": "basic", "username": "hooks2"}}, patches
+    api("POST", p.path(f"/webhooks/{wh['id']}/test"), p.key, {}, expect_status=202)
+    assert header(received(rx, "/ok/basic"), "Authorization") == "Basic " + base64.b64encode(b"hooks2:pa ss").decode()
+    # Switching type without a secret: the API says it is required, by the field.
+    page.get_by_role("button", name="Edit", exact=True).click()
+    page.get_by_label("Authentication", exact=True).select_option(label="OAuth 2.0 client credentials")
+    secret = page.get_by_label("Client secret", exact=True)
+    hint_id = [i for i in secret.get_attribute("aria-describedby").split() if i.endswith("-hint")][0]
+    expect(page.locator(f"[id='{hint_id}']")).not_to_contain_text("keep")
+    page.get_by_label("Token URL", exact=True).fill(rx.url("/token/x"))
+    page.get_by_label("Client ID", exact=True).fill("c")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(field_error(page, secret)).to_contain_text("is required")
+    expect(page.get_by_label("Client ID", exact=True)).not_to_have_attribute("aria-invalid", "true")
+
+
+@test()
+def endpoint_mtls_certificate_and_key(t, rx):
+    cert, key, _ = pem_pair("hookline-client")
+    ca, _, _ = pem_pair("Private Root", ca=True)
+    p = Project()
+    page = t.page()
+    sign_in_key(page, p)
+    posts = sent_bodies(page, "POST", p.path("/webhooks"))
+    page.get_by_role("button", name="Add webhook").click()
+    page.get_by_label("Name", exact=True).fill("mTLS receiver")
+    page.get_by_label("URL", exact=True).fill(rx.url("/ok/mtls"))
+    page.get_by_label("Client certificate", exact=True).fill(cert)
+    page.get_by_label("Client key", exact=True).fill(key)
+    page.get_by_role("button", name="Create webhook").click()
+    expect(page.get_by_label("Signing secret")).to_be_visible()
+    assert posts[0]["tls"] == {"client_certificate": cert.strip(), "client_key": key.strip()}, posts
+    _, doc = api("GET", p.path("/webhooks"), p.key)
+    wh = doc["result"]["items"][0]
+    assert wh["tls"]["client_certificate"].strip() == cert.strip() and wh["tls"]["client_key_set"] is True, wh
+    assert wh["tls"].get("ca_certificates") is None and "client_key" not in wh["tls"], wh
+    page.get_by_role("link", name="Open webhook").click()
+    expect(detail(page, "Mutual TLS")).to_have_text("Client certificate and key")
+    expect(page.get_by_text("BEGIN PRIVATE KEY")).to_have_count(0)
+    # Edit: the certificate is there, the key is not (it is kept); adding CA certificates keeps the key.
+    patches = sent_bodies(page, "PATCH", f"/webhooks/{wh['id']}")
+    page.get_by_role("button", name="Edit", exact=True).click()
+    expect(page.get_by_label("Client certificate", exact=True)).to_have_value(cert.strip())
+    key_field = page.get_by_label("Client key", exact=True)
+    expect(key_field).to_have_value("")
+    hint_id = [i for i in key_field.get_attribute("aria-describedby").split() if i.endswith("-hint")][0]
+    expect(page.locator(f"[id='{hint_id}']")).to_contain_text("A key is stored")
+    page.get_by_label("CA certificates", exact=True).fill(ca)
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Webhook saved.")).to_be_visible()
+    assert patches == [{"tls": {"client_certificate": cert.strip(), "ca_certificates": ca.strip()}}], patches
+    expect(detail(page, "Mutual TLS")).to_have_text("Client certificate and key; CA certificates")
+    _, doc = api("GET", p.path(f"/webhooks/{wh['id']}"), p.key)
+    assert doc["result"]["tls"]["client_key_set"] is True and doc["result"]["tls"]["ca_certificates"].strip() == ca.strip(), doc
+    # Clearing every TLS field removes it.
+    page.get_by_role("button", name="Edit", exact=True).click()
+    page.get_by_label("Client certificate", exact=True).fill("")
+    page.get_by_label("CA certificates", exact=True).fill("")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Webhook saved.")).to_be_visible()
+    assert patches[-1] == {"tls": None}, patches
+    expect(detail(page, "Mutual TLS")).to_have_text("None")
+    # Moving an HTTPS webhook with TLS to an AWS destination clears what does not apply there.
+    api("PATCH", p.path(f"/webhooks/{wh['id']}"), p.key, {"tls": {"ca_certificates": ca}}, expect_status=200)
+    page.reload()
+    page.get_by_role("button", name="Edit", exact=True).click()
+    page.get_by_label("Destination type", exact=True).select_option(label="Amazon SQS")
+    no_endpoint_fields(page)
+    page.get_by_label("Queue URL", exact=True).fill(QUEUE)
+    page.get_by_label("Role ARN", exact=True).fill(ROLE)
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Webhook saved.")).to_be_visible()
+    assert patches[-1].get("tls", "absent") is None and "auth" not in patches[-1], patches
+    expect(page.locator("dl.details dt", has_text=re.compile("^Mutual TLS$"))).to_have_count(0)
+    _, doc = api("GET", p.path(f"/webhooks/{wh['id']}"), p.key)
+    assert doc["result"]["tls"] is None and doc["result"]["destination"]["type"] == "sqs", doc
+
+
+@test()
+def endpoint_tls_pem_errors_by_the_field(t, rx):
+    cert, key, _ = pem_pair("hookline-client")
+    _, other_key, _ = pem_pair("someone-else")
+    p = Project()
+    page = t.page()
+    sign_in_key(page, p)
+    page.get_by_role("button", name="Add webhook").click()
+    page.get_by_label("Name", exact=True).fill("Bad PEM")
+    page.get_by_label("URL", exact=True).fill(rx.url("/ok/badpem"))
+    page.get_by_label("Client certificate", exact=True).fill("not a certificate")
+    page.get_by_label("Client key", exact=True).fill(key)
+    page.get_by_role("button", name="Create webhook").click()
+    summary = page.get_by_role("alert")
+    expect(summary).to_be_focused()
+    expect(field_error(page, page.get_by_label("Client certificate", exact=True))).to_contain_text("PEM certificate")
+    expect(page.get_by_label("Client key", exact=True)).not_to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("URL", exact=True)).not_to_have_attribute("aria-invalid", "true")
+    # A key that is not the certificate's: by Client key.
+    page.get_by_label("Client certificate", exact=True).fill(cert)
+    page.get_by_label("Client key", exact=True).fill(other_key)
+    page.get_by_role("button", name="Create webhook").click()
+    expect(field_error(page, page.get_by_label("Client key", exact=True))).to_contain_text("does not match client_certificate")
+    expect(page.get_by_label("Client certificate", exact=True)).not_to_have_attribute("aria-invalid", "true")
+    # A certificate without a key, and CA certificates that are not PEM.
+    page.get_by_label("Client key", exact=True).fill("")
+    page.get_by_label("CA certificates", exact=True).fill("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----")
+    page.get_by_role("button", name="Create webhook").click()
+    expect(field_error(page, page.get_by_label("CA certificates", exact=True))).not_to_be_empty()
+    page.get_by_label("CA certificates", exact=True).fill("")
+    page.get_by_role("button", name="Create webhook").click()
+    expect(field_error(page, page.get_by_label("Client key", exact=True))).to_contain_text("is required")
+    _, doc = api("GET", p.path("/webhooks"), p.key)
+    assert doc["result"]["items"] == [], doc
+
+
+@test()
+def endpoint_ed25519_public_key_with_copy(t, rx):
+    p = Project()
+    page = t.page()
+    sign_in_key(page, p)
+    posts = sent_bodies(page, "POST", p.path("/webhooks"))
+    page.get_by_role("button", name="Add webhook").click()
+    page.get_by_label("Name", exact=True).fill("Signed with Ed25519")
+    page.get_by_label("URL", exact=True).fill(rx.url("/ok/ed25519"))
+    scheme = page.get_by_label("Signature scheme", exact=True)
+    expect(scheme.locator("option")).to_have_text(["HMAC-SHA256 (shared secret)", "Ed25519 (public key)"])
+    expect(scheme).to_be_enabled()
+    expect(page.get_by_label("Secret", exact=True)).to_be_visible()
+    scheme.select_option(label="Ed25519 (public key)")
+    expect(page.get_by_label("Secret", exact=True)).to_have_count(0)  # no shared secret: a key pair
+    page.get_by_role("button", name="Create webhook").click()
+    expect(heading(page, "Webhook created")).to_be_visible()
+    assert posts[0]["signature_scheme"] == "ed25519" and "secret" not in posts[0], posts
+    # The public key instead of a secret shown once.
+    expect(page.get_by_label("Signing secret")).to_have_count(0)
+    public = page.get_by_label("Public key", exact=True)
+    expect(public).to_have_value(re.compile(r"^whpk_"))
+    key = public.input_value()
+    page.get_by_role("button", name="Copy", exact=True).click()
+    expect(page.get_by_text("Copied.")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == key
+    page.get_by_role("link", name="Open webhook").click()
+    expect(heading(page, "Signed with Ed25519")).to_be_visible()
+    expect(detail(page, "Signature scheme")).to_have_text("Ed25519 (public key)")
+    expect(page.get_by_label("Public key", exact=True)).to_have_value(key)
+    page.evaluate("navigator.clipboard.writeText('')")
+    page.get_by_role("button", name="Copy", exact=True).click()
+    wait_until("the public key on the clipboard", lambda: page.evaluate("navigator.clipboard.readText()") == key, 5, page=page)
+    _, doc = api("GET", p.path("/webhooks"), p.key)
+    wh = doc["result"]["items"][0]
+    assert wh["signature_scheme"] == "ed25519" and wh["public_key"] == key, wh
+    # The deliveries' v1a signature verifies with that key.
+    api("POST", p.path(f"/webhooks/{wh['id']}/test"), p.key, {}, expect_status=202)
+    r = received(rx, "/ok/ed25519")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    sig = header(r, "webhook-signature")
+    assert sig.startswith("v1a,"), sig
+    signed = f"{header(r, 'webhook-id')}.{header(r, 'webhook-timestamp')}.{r['body']}".encode()
+    Ed25519PublicKey.from_public_bytes(base64.b64decode(key[5:])).verify(base64.b64decode(sig[4:]), signed)
+    # Edit: the scheme is shown, not changeable, and not sent.
+    patches = sent_bodies(page, "PATCH", f"/webhooks/{wh['id']}")
+    page.get_by_role("button", name="Edit", exact=True).click()
+    expect(page.get_by_label("Signature scheme", exact=True)).to_have_value("ed25519")
+    expect(page.get_by_label("Signature scheme", exact=True)).to_be_disabled()
+    page.get_by_label("Name", exact=True).fill("Signed with Ed25519, renamed")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Webhook saved.")).to_be_visible()
+    assert patches == [{"name": "Signed with Ed25519, renamed"}], patches
+    # Rotating makes a new key pair: the new public key is on the page, no secret is shown.
+    page.get_by_role("button", name="Rotate secret").click()
+    dialog = page.get_by_role("dialog", name="Rotate this webhook's secret?")
+    expect(dialog).to_contain_text("new key pair")
+    dialog.get_by_role("button", name="Rotate secret").click()
+    expect(page.get_by_text("Key pair rotated")).to_be_visible()
+    expect(page.get_by_label("Signing secret")).to_have_count(0)
+    expect(page.get_by_label("Public key", exact=True)).not_to_have_value(key)
+    _, doc = api("GET", p.path(f"/webhooks/{wh['id']}"), p.key)
+    expect(page.get_by_label("Public key", exact=True)).to_have_value(doc["result"]["public_key"])
+    expect(page.get_by_text("undefined")).to_have_count(0)
+
+
+@test()
+def endpoint_form_looks_right(t, rx):
+    """The form with OAuth 2.0, TLS and a PEM error, the overview of an ed25519 webhook with auth and
+    TLS, and the created page, at 1280 and 390 px, light and dark."""
+    cert, key, _ = pem_pair("hookline-client")
+    ca, _, _ = pem_pair("Private Root", ca=True)
+    p = Project()
+    p.webhook(name="Everything §17", url=rx.url("/ok/look17"), signature_scheme="ed25519",
+              auth={"type": "oauth2", "token_url": rx.url("/token/look"), "client_id": "hookline-client-with-a-long-id",
+                    "client_secret": "x" * 20, "scope": "hooks:write hooks:read", "audience": "https://api.example.com/hooks"},
+              tls={"client_certificate": cert, "client_key": key, "ca_certificates": ca})
+    for viewport in ("desktop", "mobile"):
+        for scheme in ("light", "dark"):
+            folder = f"{viewport}-{scheme}"
+            page = t.page(viewport, scheme, bypass_csp=True)  # axe is injected as a script tag
+
+            def check(name):
+                page.wait_for_timeout(150)
+                shot(page, folder, name)
+                axe(page, f"{folder}/{name}")
+                no_overflow(page, f"{folder}/{name}")
+
+            sign_in_key(page, p)
+            open_webhook(page, "Everything §17")
+            expect(page.get_by_label("Public key", exact=True)).to_have_value(re.compile("^whpk_"))
+            check("40-endpoint-overview")
+            page.get_by_role("button", name="Edit", exact=True).click()
+            expect(page.get_by_label("Client certificate", exact=True)).not_to_have_value("")
+            check("41-endpoint-edit")
+            nav(page, "Webhooks")
+            page.get_by_role("button", name="Add webhook").click()
+            page.get_by_label("Name", exact=True).fill("New one")
+            page.get_by_label("URL", exact=True).fill(rx.url("/ok/look17b"))
+            page.get_by_label("Authentication", exact=True).select_option(label="OAuth 2.0 client credentials")
+            page.get_by_label("Token URL", exact=True).fill(rx.url("/token/look"))
+            page.get_by_label("Client ID", exact=True).fill("c")
+            page.get_by_label("Client secret", exact=True).fill("s")
+            page.get_by_label("Client certificate", exact=True).fill("-----BEGIN CERTIFICATE-----\nnot base64 at all\n")
+            page.get_by_label("Client key", exact=True).fill(key)
+            page.get_by_role("button", name="Create webhook").click()
+            expect(field_error(page, page.get_by_label("Client certificate", exact=True))).not_to_be_empty()
+            check("42-endpoint-form-errors")
+            page.get_by_label("Client certificate", exact=True).fill("")
+            page.get_by_label("Client key", exact=True).fill("")
+            page.get_by_label("Signature scheme", exact=True).select_option("ed25519")
+            page.get_by_role("button", name="Create webhook").click()
+            expect(page.get_by_label("Public key", exact=True)).to_have_value(re.compile("^whpk_"))
+            check("43-endpoint-created-ed25519")
+            api("DELETE", p.path(f"/webhooks/{page.get_by_role('link', name='Open webhook').get_attribute('href').rsplit('/', 1)[-1]}"),
+                p.key)
 
 
 def tour(t, rx, viewport, scheme):
