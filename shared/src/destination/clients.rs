@@ -99,10 +99,9 @@ impl RoleCache {
             .customize()
             .config_override(
                 aws_sdk_sts::config::Builder::default().timeout_config(
-                    aws_sdk_sts::config::timeout::TimeoutConfig::builder()
-                        .operation_timeout(left)
-                        .connect_timeout(left)
-                        .build(),
+                    // Not the connect timeout: one per call would build a connector per call (see
+                    // `send::with_timeout`); the caller's timeout bounds connecting.
+                    aws_sdk_sts::config::timeout::TimeoutConfig::builder().operation_timeout(left).build(),
                 ),
             )
             .send()
