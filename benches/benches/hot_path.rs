@@ -15,12 +15,14 @@ use hmac::{Hmac, Mac};
 use hookline::clock::Millis;
 use hookline::model::{ContentType, PayloadFormat};
 use hookline::service::deliver::{build_payload, delivery_headers};
-use hookline::signing::{hex_signature, signature_header};
+use hookline::signing::{ed25519_header, hex_signature, signature_header, SignatureScheme};
 use hookline_benches::data::{self, SIZES};
 use sha2::Sha256;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const MSG_ID: &str = "msg_01KAT9YB8M2N4P6Q8R0S2T4V6W";
+/// An Ed25519 key (§17), fixed so that runs compare: the RFC 8032 test 2 seed.
+const ED25519_KEY: &str = "whsk_TM0Imyj/ltqdtsNG7BFOD1uKMZ81q6Yk2oz27U+4pvs=";
 
 fn signing(c: &mut Criterion) {
     let mut g = c.benchmark_group("signing");
@@ -39,6 +41,10 @@ fn signing(c: &mut Criterion) {
         });
         g.bench_with_input(BenchmarkId::new("hex_signature", label), &body, |b, body| {
             b.iter(|| black_box(hex_signature(SECRET, black_box(body))))
+        });
+        // §17's `v1a`: the key pair derived from the stored seed, then the signature.
+        g.bench_with_input(BenchmarkId::new("ed25519_header", label), &body, |b, body| {
+            b.iter(|| black_box(ed25519_header(&[ED25519_KEY], MSG_ID, 1_795_445_102, black_box(body))))
         });
     }
     g.finish();
@@ -67,6 +73,17 @@ fn payloads(c: &mut Criterion) {
             b.iter(|| {
                 let p = build_payload(black_box(event), &wh);
                 black_box(delivery_headers(&wh, &event.event_type, MSG_ID, 1, Millis(1_795_445_102_988), &p))
+            })
+        });
+        let ed = hookline::model::Webhook {
+            signature_scheme: SignatureScheme::Ed25519,
+            secret: ED25519_KEY.into(),
+            ..data::webhook(PayloadFormat::Envelope, ContentType::Json)
+        };
+        g.bench_with_input(BenchmarkId::new("build_and_sign_envelope_json_ed25519", label), &event, |b, event| {
+            b.iter(|| {
+                let p = build_payload(black_box(event), &ed);
+                black_box(delivery_headers(&ed, &event.event_type, MSG_ID, 1, Millis(1_795_445_102_988), &p))
             })
         });
     }

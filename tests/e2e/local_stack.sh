@@ -3,7 +3,8 @@
 # drives it with curl as the README does, checks that a receiver on loopback gets
 # the event signed so that the PyPI standardwebhooks library verifies it, that a
 # failed first attempt is retried on the configured schedule, and that Ctrl-C
-# stops everything the stack started.
+# stops everything the stack started; and an ed25519 webhook's v1a signatures verified with
+# PyPI cryptography through a key rotation.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
@@ -62,6 +63,31 @@ log="$(curl -s "$HL/api/v1/projects/$PID/webhooks/$WH/deliveries" -H "Authorizat
 check "delivery log shows success after 2 attempts" test "$(echo "$log" | json '(d["result"]["items"][0]["status"], d["result"]["items"][0]["attempts"])')" = "('success', 2)"
 event="$(curl -s "$HL/api/v1/projects/$PID/events/$EVT" -H "Authorization: Bearer $KEY")"
 check "activity view shows the event with its payload" test "$(echo "$event" | json 'd["result"]["data"]["submissionId"]')" = "sub_123456"
+
+# An ed25519 webhook (docs/api.md §17): v1a signatures verified with PyPI cryptography and the
+# public key the API shows, then with both keys after a rotation.
+RX2_PORT="$(free_port)"
+ed="$(curl -s -X POST "$HL/api/v1/projects/$PID/webhooks" -H "Authorization: Bearer $KEY" \
+  -H 'Content-Type: application/json' \
+  -d "{\"name\": \"Ed25519\", \"url\": \"http://127.0.0.1:$RX2_PORT/hook\", \"signature_scheme\": \"ed25519\", \"event_types\": [\"key.*\"]}")"
+echo "$ed" | json 'd["result"]["public_key"]' >"$WORK/public_key"
+ED="$(echo "$ed" | json 'd["result"]["id"]')"
+check "ed25519 webhook shows a whpk_ public key and no secret" \
+  test "$(grep -c '^whpk_' "$WORK/public_key")/$(echo "$ed" | json '"secret" in d["result"]')" = "1/False"
+"$VENV/bin/python" tests/e2e/receiver.py "$RX2_PORT" "$WORK/public_key" "$WORK/received_ed.jsonl" &
+RX2_PID=$!
+wait_for_port "$RX2_PORT" "ed25519 receiver"
+curl -s -o /dev/null -X POST "$HL/api/v1/events" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+  -d '{"event_type": "key.created", "data": {"n": 1}}'
+for _ in $(seq 1 120); do [ "$(wc -l <"$WORK/received_ed.jsonl" 2>/dev/null || echo 0)" -ge 2 ] && break; sleep 0.5; done
+rotated="$(curl -s -X POST "$HL/api/v1/projects/$PID/webhooks/$ED/rotate-secret" -H "Authorization: Bearer $KEY")"
+echo "$rotated" | json 'd["result"]["public_key"]' >>"$WORK/public_key"
+curl -s -o /dev/null -X POST "$HL/api/v1/events" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+  -d '{"event_type": "key.rotated", "data": {"n": 2}}'
+for _ in $(seq 1 120); do [ "$(wc -l <"$WORK/received_ed.jsonl" 2>/dev/null || echo 0)" -ge 3 ] && break; sleep 0.5; done
+check "cryptography verified every v1a request, both keys after the rotation" \
+  python3 -c 'import json,sys; rs=[json.loads(l) for l in open(sys.argv[1])]; sys.exit(0 if len(rs)==3 and all(r["verified"] is True for r in rs) and all("x-webhook-signature" not in {k.lower() for k in r["headers"]} for r in rs) else 1)' "$WORK/received_ed.jsonl"
+kill "$RX2_PID" 2>/dev/null || true
 
 # Ctrl-C in a terminal sends SIGINT to the whole foreground process group.
 children="$(pgrep -P "$STACK_PID" | tr '\n' ' ')"

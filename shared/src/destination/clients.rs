@@ -97,13 +97,11 @@ impl RoleCache {
             .external_id(&key.external_id)
             .role_session_name(session)
             .customize()
-            .config_override(
-                aws_sdk_sts::config::Builder::default().timeout_config(
-                    // Not the connect timeout: one per call would build a connector per call (see
-                    // `send::with_timeout`); the caller's timeout bounds connecting.
-                    aws_sdk_sts::config::timeout::TimeoutConfig::builder().operation_timeout(left).build(),
-                ),
-            )
+            .config_override(aws_sdk_sts::config::Builder::default().timeout_config(
+                // Not the connect timeout: one per call would build a connector per call (see
+                // `send::with_timeout`); the caller's timeout bounds connecting.
+                aws_sdk_sts::config::timeout::TimeoutConfig::builder().operation_timeout(left).build(),
+            ))
             .send()
             .await
             .map_err(|e| failure("sts", e, left))?;
