@@ -115,6 +115,27 @@ pub async fn post_events_keyed(
     Ok(requests)
 }
 
+/// Deletes messages just received (at most 10, one `DeleteMessageBatch`).
+pub async fn delete_received(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    got: &[aws_sdk_sqs::types::Message],
+) -> Result<(), BoxError> {
+    let entries = got
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
+                .build()
+                .expect("id and handle set")
+        })
+        .collect::<Vec<_>>();
+    sqs.delete_message_batch().queue_url(url).set_entries(Some(entries)).send().await?;
+    Ok(())
+}
+
 /// Takes every message now visible on the queue (and deletes it), as the event source
 /// mapping would receive it; waits up to `wait` for the first one.
 pub async fn take_messages(sdk: &SdkConfig, url: &str, wait: Duration) -> Result<Vec<Incoming>, BoxError> {
@@ -139,18 +160,7 @@ pub async fn take_messages(sdk: &SdkConfig, url: &str, wait: Duration) -> Result
             }
             continue;
         }
-        let entries = got
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                DeleteMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
-                    .build()
-                    .expect("id and handle set")
-            })
-            .collect::<Vec<_>>();
-        sqs.delete_message_batch().queue_url(url).set_entries(Some(entries)).send().await?;
+        delete_received(&sqs, url, &got).await?;
         out.extend(
             got.into_iter()
                 .map(|m| Incoming { message_id: m.message_id.unwrap_or_default(), body: m.body.unwrap_or_default() }),

@@ -467,6 +467,22 @@ impl Plan {
     }
 }
 
+/// Answers as `plans` say, in order; the last plan repeats once the list is used up.
+fn planned(plans: Vec<Plan>) -> impl Fn(&Received) -> BoxFuture<'static, Plan> + Send + Sync + 'static {
+    let plans = Arc::new(Mutex::new(VecDeque::from(plans)));
+    move |_: &Received| {
+        let plan = {
+            let mut p = plans.lock().unwrap();
+            if p.len() > 1 {
+                p.pop_front().unwrap()
+            } else {
+                p.front().cloned().unwrap_or(Plan::status(200))
+            }
+        };
+        Box::pin(async move { plan })
+    }
+}
+
 /// A real HTTP server on loopback that records requests and answers as planned
 /// (the last plan repeats once the list is used up).
 #[derive(Clone)]
@@ -479,19 +495,7 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start(plans: Vec<Plan>) -> Receiver {
-        let plans = Arc::new(Mutex::new(VecDeque::from(plans)));
-        Receiver::start_with(move |_| {
-            let plan = {
-                let mut p = plans.lock().unwrap();
-                if p.len() > 1 {
-                    p.pop_front().unwrap()
-                } else {
-                    p.front().cloned().unwrap_or(Plan::status(200))
-                }
-            };
-            Box::pin(async move { plan })
-        })
-        .await
+        Receiver::serve(planned(plans), None).await
     }
 
     /// A receiver that records each request, then answers as `respond` decides (it may
@@ -506,19 +510,7 @@ impl Receiver {
     /// The same over HTTPS with `tls` (a server certificate, and maybe a client certificate
     /// requirement): `url` then gives `https://127.0.0.1:<port>`.
     pub async fn start_tls(plans: Vec<Plan>, tls: Arc<rustls::ServerConfig>) -> Receiver {
-        let plans = Arc::new(Mutex::new(VecDeque::from(plans)));
-        let respond = move |_: &Received| {
-            let plan = {
-                let mut p = plans.lock().unwrap();
-                if p.len() > 1 {
-                    p.pop_front().unwrap()
-                } else {
-                    p.front().cloned().unwrap_or(Plan::status(200))
-                }
-            };
-            Box::pin(async move { plan }) as BoxFuture<'static, Plan>
-        };
-        Receiver::serve(respond, Some(tokio_rustls::TlsAcceptor::from(tls))).await
+        Receiver::serve(planned(plans), Some(tokio_rustls::TlsAcceptor::from(tls))).await
     }
 
     async fn serve<F>(respond: F, tls: Option<tokio_rustls::TlsAcceptor>) -> Receiver

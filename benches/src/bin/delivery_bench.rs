@@ -34,7 +34,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
-use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
 use hookline::config::Settings;
 use hookline::destination::parse_destination;
 use hookline::ids::ProjectId;
@@ -179,18 +178,7 @@ async fn take_destination_messages(sdk: &SdkConfig, url: &str) -> Result<Vec<Str
         if got.is_empty() {
             return Ok(ids);
         }
-        let entries = got
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                DeleteMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
-                    .build()
-                    .expect("id and handle set")
-            })
-            .collect::<Vec<_>>();
-        sqs.delete_message_batch().queue_url(url).set_entries(Some(entries)).send().await?;
+        flow::delete_received(&sqs, url, &got).await?;
         ids.extend(got.into_iter().map(|m| {
             m.message_attributes
                 .and_then(|mut a| a.remove("webhook-id"))
