@@ -12,6 +12,10 @@
 #   scripts/bench.sh delivery   only the delivery function  (also: intake, cold, report)
 #   scripts/bench.sh destination  only fan-out 10 to an SQS queue destination beside fan-out 10
 #                               over HTTP (units, STS calls, CPU; builds only the drivers, no report)
+#   scripts/bench.sh process    the release hookline-local as a user runs it: CPU per delivered webhook
+#                               (1 project, 10 webhooks, 200 events = 2000 deliveries), the functions'
+#                               share apart from the SQS poller's, median of 3 (HOOKLINE_PROCESS_RUNS),
+#                               then the functions' instructions per delivered webhook under callgrind
 #   scripts/bench.sh before     the previous code (HOOKLINE_BENCH_BEFORE_REV, default ccef751,
 #                               the parent of the data-path rewrite) built and measured now:
 #                               its delivery stub run (also under callgrind) and its cold starts,
@@ -24,8 +28,8 @@ cd "$HOOKLINE_ROOT"
 
 what="${1:-all}"
 case "$what" in
-  all|hot|delivery|destination|intake|cold|before|report) ;;
-  *) echo "usage: scripts/bench.sh [all|hot|delivery|destination|intake|cold|before|report]" >&2; exit 2 ;;
+  all|hot|delivery|destination|process|intake|cold|before|report) ;;
+  *) echo "usage: scripts/bench.sh [all|hot|delivery|destination|process|intake|cold|before|report]" >&2; exit 2 ;;
 esac
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOOKLINE_ROOT/target-bench}"
 export HOOKLINE_BENCH_OUT="${HOOKLINE_BENCH_OUT:-$CARGO_TARGET_DIR/bench-results}"
@@ -42,9 +46,12 @@ fi
 if [ "$what" = destination ]; then
   log "building the benchmark drivers into $CARGO_TARGET_DIR"
   cargo build --release -q -p hookline-benches --bins
+elif [ "$what" = process ]; then
+  log "building hookline-local and the benchmark drivers into $CARGO_TARGET_DIR"
+  cargo build --release -q -p hookline-local -p hookline-benches --bins
 else
   log "building release binaries (functions and benchmark drivers) into $CARGO_TARGET_DIR"
-  cargo build --release -q -p config-api -p event-intake -p delivery -p test-trigger -p hookline-benches --bins
+  cargo build --release -q -p config-api -p event-intake -p delivery -p test-trigger -p hookline-local -p hookline-benches --bins
 fi
 
 runs() { [ "$what" = all ] || [ "$what" = "$1" ]; }
@@ -89,6 +96,17 @@ if [ "$what" != hot ] && [ "$what" != report ]; then
     log "delivery function: fan-out 10 to an SQS queue destination beside fan-out 10 over HTTP"
     "$bin/delivery_bench" destination | tee "$HOOKLINE_BENCH_OUT/destination.txt"
     exit 0
+  fi
+  if runs process; then
+    fresh_emulators
+    log "hookline-local (release): CPU per delivered webhook, one process and functions/poller apart"
+    "$bin/process_bench" | tee "$HOOKLINE_BENCH_OUT/process.txt"
+    if [ "$callgrind" = 1 ]; then
+      fresh_emulators
+      log "hookline-local (release): the functions' instructions per delivered webhook under callgrind"
+      "$bin/process_bench" callgrind | tee "$HOOKLINE_BENCH_OUT/process_callgrind.txt"
+    fi
+    [ "$what" = process ] && exit 0
   fi
   if runs intake; then
     fresh_emulators

@@ -302,3 +302,28 @@ pub struct ColdStart {
     #[serde(default)]
     pub first_event_calls: BTreeMap<String, u64>,
 }
+
+/// `process_bench`: CPU of the release `hookline-local` per delivered webhook (medians).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ProcessResults {
+    pub deliveries: u64,
+    pub runs: u64,
+    /// Functions and poller in one process, as the README starts the stack.
+    pub one_process: ProcessRun,
+    /// The poller in its own process: the functions' share and the poller's.
+    pub functions_cpu_ms: f64,
+    pub poller_cpu_ms: f64,
+    pub split_wall_s: f64,
+    pub wru: f64,
+    pub rru: f64,
+    pub sqs_requests: f64,
+    pub dynamodb_calls: f64,
+    /// Calls per delivered webhook by operation.
+    pub calls: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct ProcessRun {
+    pub cpu_ms: f64,
+    pub wall_s: f64,
+}

@@ -5,7 +5,9 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use aws_lambda_events::sqs::SqsEvent;
 use bytes::Bytes;
+use hookline::sender::Sender;
 use hookline::App;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::server::conn::http1;
@@ -49,7 +51,44 @@ async fn serve_one(
 }
 
 /// Serves on `listener` until `stop` turns true.
-pub async fn serve(listener: TcpListener, app: Arc<App>, mut stop: watch::Receiver<bool>) {
+pub async fn serve(listener: TcpListener, app: Arc<App>, stop: watch::Receiver<bool>) {
+    accept(listener, stop, move |req| serve_one(app.clone(), req)).await
+}
+
+/// Lambda's Invoke API for the delivery function (`POST …/invocations` with the SQS
+/// event, the batch response back), for a poller in another process.
+pub async fn serve_invoke(listener: TcpListener, app: Arc<App>, sender: Arc<Sender>, stop: watch::Receiver<bool>) {
+    accept(listener, stop, move |req| invoke_one(app.clone(), sender.clone(), req)).await
+}
+
+async fn invoke_one(
+    app: Arc<App>,
+    sender: Arc<Sender>,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let event = match req.into_body().collect().await.map(|b| serde_json::from_slice::<SqsEvent>(&b.to_bytes())) {
+        Ok(Ok(event)) => event,
+        Ok(Err(e)) => return Ok(plain(400, e.to_string())),
+        Err(e) => return Ok(plain(400, e.to_string())),
+    };
+    let response = delivery::handle(&app, &sender, event).await;
+    Ok(match serde_json::to_vec(&response) {
+        Ok(json) => hyper::Response::new(Full::new(Bytes::from(json))),
+        Err(e) => plain(500, e.to_string()),
+    })
+}
+
+fn plain(status: u16, text: String) -> hyper::Response<Full<Bytes>> {
+    let mut response = hyper::Response::new(Full::new(Bytes::from(text)));
+    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_REQUEST);
+    response
+}
+
+async fn accept<F, Fut>(listener: TcpListener, mut stop: watch::Receiver<bool>, handler: F)
+where
+    F: Fn(hyper::Request<hyper::body::Incoming>) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<hyper::Response<Full<Bytes>>, Infallible>> + Send + 'static,
+{
     loop {
         let (stream, _peer): (_, SocketAddr) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -61,9 +100,9 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut stop: watch::Receiv
             },
             _ = stop.changed() => return,
         };
-        let app = app.clone();
+        let handler = handler.clone();
         tokio::spawn(async move {
-            let svc = service_fn(move |req| serve_one(app.clone(), req));
+            let svc = service_fn(handler);
             if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await {
                 tracing::debug!(error = %e, "connection closed");
             }
