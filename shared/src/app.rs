@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
@@ -51,9 +52,18 @@ impl App {
             .operation_timeout(OPERATION_TIMEOUT)
             .build();
         let retries = RetryConfig::standard().with_max_attempts(MAX_SDK_ATTEMPTS);
-        let mut dynamo =
-            aws_sdk_dynamodb::config::Builder::from(sdk).timeout_config(timeouts.clone()).retry_config(retries.clone());
-        let mut sqs = aws_sdk_sqs::config::Builder::from(sdk).timeout_config(timeouts).retry_config(retries);
+        // The attempt timeout already bounds a stalled body (these bodies are small JSON, read
+        // within the attempt); the SDK's throughput monitor on top of it arms timers on every
+        // request and response body, CPU on every call (BENCHMARKS.md, process bench).
+        let stalls = StalledStreamProtectionConfig::disabled();
+        let mut dynamo = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .timeout_config(timeouts.clone())
+            .retry_config(retries.clone())
+            .stalled_stream_protection(stalls.clone());
+        let mut sqs = aws_sdk_sqs::config::Builder::from(sdk)
+            .timeout_config(timeouts)
+            .retry_config(retries)
+            .stalled_stream_protection(stalls);
         if let Some(url) = endpoint {
             dynamo = dynamo.endpoint_url(url);
             sqs = sqs.endpoint_url(url);

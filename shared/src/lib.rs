@@ -28,3 +28,7 @@ pub mod transform;
 
 pub use app::App;
 pub use error::ApiError;
+/// The allocator of every binary (`#[global_allocator]` in each `main.rs`): the SDK's
+/// requests and responses are many small allocations, which glibc's malloc made about a
+/// tenth of the CPU per delivered webhook (BENCHMARKS.md, process bench).
+pub use mimalloc::MiMalloc as Allocator;

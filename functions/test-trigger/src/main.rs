@@ -3,6 +3,9 @@ use std::convert::Infallible;
 use hookline::App;
 use lambda_http::{run, service_fn, Error, Request};
 
+#[global_allocator]
+static ALLOCATOR: hookline::Allocator = hookline::Allocator;
+
 // One thread: the work is I/O-bound, and a Lambda instance handles one event at a time.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

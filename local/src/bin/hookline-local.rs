@@ -15,7 +15,13 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The local stack's default framing: its own origin and every loopback origin.
 const LOCAL_FRAME_ANCESTORS: &str = "'self' http://127.0.0.1:* http://localhost:*";
 
-#[tokio::main]
+#[global_allocator]
+static ALLOCATOR: hookline::Allocator = hookline::Allocator;
+
+// One thread, as each function runs on Lambda (one invocation at a time, current-thread
+// runtimes in functions/*): a multi-thread runtime's wake-ups across threads cost more CPU
+// per delivered webhook than they buy on loopback I/O (BENCHMARKS.md, process bench).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), BoxError> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
@@ -59,15 +65,38 @@ async fn main() -> Result<(), BoxError> {
 
     let sender = Arc::new(Sender::new(&settings));
     let app = Arc::new(App::new(settings, &sdk));
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    let mode = PollerMode::from_env()?;
+    if let PollerMode::Only(url) = mode {
+        // Only the poller, handing batches to the delivery function of another process.
+        println!("Hookline's poller: {} → {url}", queues.delivery_url);
+        let poll = tokio::spawn(poller::run(app, Arc::new(poller::Invoker::http(url)), stop_rx));
+        tokio::signal::ctrl_c().await?;
+        let _ = stop_tx.send(true);
+        let _ = poll.await;
+        return Ok(());
+    }
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let http = tokio::spawn(server::serve(listener, app.clone(), stop_rx.clone()));
+    let invoke = match std::env::var("HOOKLINE_INVOKE_PORT").ok().filter(|p| !p.trim().is_empty()) {
+        Some(p) => {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", p.trim().parse::<u16>()?)).await?;
+            println!("  delivery invoke: http://{}/2015-03-31/functions/delivery/invocations", listener.local_addr()?);
+            Some(tokio::spawn(server::serve_invoke(listener, app.clone(), sender.clone(), stop_rx.clone())))
+        }
+        None => None,
+    };
     let sweep_every = std::env::var("HOOKLINE_SWEEP_INTERVAL")
         .ok()
         .filter(|v| !v.trim().is_empty())
         .map_or(Ok(std::time::Duration::from_secs(60)), |v| hookline::config::parse_duration(&v))?;
     let sweep = tokio::spawn(poller::sweep_every(app.clone(), sweep_every, stop_rx.clone()));
-    let poll = tokio::spawn(poller::run(app.clone(), sender, stop_rx));
+    let poll = match mode {
+        PollerMode::InProcess => {
+            Some(tokio::spawn(poller::run(app.clone(), Arc::new(poller::Invoker::InProcess(sender)), stop_rx)))
+        }
+        _ => None,
+    };
 
     println!("Hookline is running on http://127.0.0.1:{port}");
     println!("  dashboard:       http://127.0.0.1:{port}/dashboard/");
@@ -86,8 +115,34 @@ async fn main() -> Result<(), BoxError> {
 
     tokio::signal::ctrl_c().await?;
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(http, poll, sweep);
+    let _ = tokio::join!(http, sweep);
+    for task in [poll, invoke].into_iter().flatten() {
+        let _ = task.await;
+    }
     Ok(())
+}
+
+/// `HOOKLINE_POLLER`: `in-process` (the default) feeds the delivery queue to the delivery
+/// handler here; `off` leaves the queue to a poller in another process (with
+/// `HOOKLINE_INVOKE_PORT`, which serves the handler through Lambda's Invoke API); a URL
+/// runs only the poller, invoking the handler at that URL. Split this way, the poller's
+/// CPU (which AWS spends outside the function) is measured apart (`scripts/bench.sh process`).
+enum PollerMode {
+    InProcess,
+    Off,
+    Only(String),
+}
+
+impl PollerMode {
+    fn from_env() -> Result<PollerMode, BoxError> {
+        let value = std::env::var("HOOKLINE_POLLER").unwrap_or_default();
+        match value.trim() {
+            "" | "in-process" => Ok(PollerMode::InProcess),
+            "off" => Ok(PollerMode::Off),
+            url if url.starts_with("http://") => Ok(PollerMode::Only(url.to_string())),
+            other => Err(format!("HOOKLINE_POLLER: `{other}` is not in-process, off or an http:// URL").into()),
+        }
+    }
 }
 
 /// `HOOKLINE_VISIBILITY_TIMEOUT`: the delivery queue's visibility timeout in whole seconds

@@ -13,6 +13,6 @@ pub use project::Project;
 #[cfg(test)]
 pub(crate) use webhook::fixture as webhook_fixture;
 pub use webhook::{
-    ContentType, DisabledReason, FailureStep, Generation, PayloadFormat, PreviousSecret, Webhook, MAX_PREVIOUS_SECRETS,
-    SECRET_OVERLAP,
+    ContentType, DisabledReason, FailureStep, Generation, PayloadFormat, PreviousSecret, Webhook, WebhookRoute,
+    MAX_PREVIOUS_SECRETS, SECRET_OVERLAP,
 };

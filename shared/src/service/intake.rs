@@ -21,7 +21,7 @@ use crate::error::{ApiError, RecordError, StoreError};
 use crate::filter::{self, Document};
 use crate::ids::{random_token, EventId, ProjectId, WebhookId, MAX_FAN_OUT};
 use crate::matching::subscribed;
-use crate::model::{After, ContentType, Event, Generation, PayloadFormat, Project, Target, Webhook};
+use crate::model::{After, ContentType, Event, Generation, PayloadFormat, Project, Target, WebhookRoute};
 use crate::queue::{Outgoing, WakeMessage, WakeTarget, GROUP_SIZE};
 use crate::service::{catalogue, deliver};
 use crate::store::{EventRecord, IdempotencyRecord, Reservation, Sequence, StoredEvent};
@@ -75,15 +75,15 @@ pub struct Calls {
 
 /// The webhooks an event of `event_type` may go to: enabled and subscribed. Their filters
 /// are matched by [`targets`] once the event has its id and time.
-pub async fn candidates(app: &App, pid: ProjectId, event_type: &str) -> Result<Vec<Webhook>, StoreError> {
-    let mut all = app.store.all_webhooks(pid).await?;
+pub async fn candidates(app: &App, pid: ProjectId, event_type: &str) -> Result<Vec<WebhookRoute>, StoreError> {
+    let mut all = app.store.webhook_routes(pid).await?;
     all.retain(|w| w.enabled && subscribed(&w.event_types, event_type));
     Ok(all)
 }
 
 /// The deliveries `event` gets among the `candidates` of its type: those whose filter
 /// (docs/api.md §15) matches its envelope. A filtered-out event costs nothing more.
-pub fn targets(candidates: &[Webhook], event: &Event) -> Vec<Target> {
+pub fn targets(candidates: &[WebhookRoute], event: &Event) -> Vec<Target> {
     let eligible = candidates.iter().filter(|w| w.enabled && subscribed(&w.event_types, &event.event_type));
     let filtered = candidates.iter().any(|w| w.filter.is_some());
     // The envelope is read once per event, and only when some webhook filters.
@@ -103,7 +103,7 @@ pub fn targets(candidates: &[Webhook], event: &Event) -> Vec<Target> {
 /// Places each delivery of `event` to an ordered webhook last in its ordering key's
 /// sequence, and notes the delivery it waits for (docs/api.md §15). One write per such
 /// delivery; none for events without a key or webhooks that are not ordered.
-async fn link_ordered(app: &App, webhooks: &[Webhook], event: &mut Event) -> Result<(), StoreError> {
+async fn link_ordered(app: &App, webhooks: &[WebhookRoute], event: &mut Event) -> Result<(), StoreError> {
     let Some(ordering_key) = event.ordering_key.clone() else { return Ok(()) };
     let ordered: std::collections::HashSet<(&WebhookId, &Generation)> =
         webhooks.iter().filter(|w| w.ordered).map(|w| (&w.id, &w.generation)).collect();
@@ -220,7 +220,13 @@ pub async fn record(app: &App, event: &Event) -> Result<Calls, RecordError> {
 }
 
 /// The event of `input`, fanned out to those of `candidates` its filters let through.
-fn new_event(project: &Project, id: EventId, received_at: Millis, input: EventInput, candidates: &[Webhook]) -> Event {
+fn new_event(
+    project: &Project,
+    id: EventId,
+    received_at: Millis,
+    input: EventInput,
+    candidates: &[WebhookRoute],
+) -> Event {
     let mut event = Event {
         id,
         project_id: project.project_id,
@@ -514,7 +520,7 @@ pub async fn ingest_batch(
         release_all(app, pid, &accepted).await;
         return Err(e);
     }
-    let webhooks = match app.store.all_webhooks(pid).await {
+    let webhooks = match app.store.webhook_routes(pid).await {
         Ok(w) => w,
         Err(e) => {
             release_all(app, pid, &accepted).await;

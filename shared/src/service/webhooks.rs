@@ -11,7 +11,7 @@ use crate::endpoint::{check_auth_complete, tls, AuthInput, TlsConfig};
 use crate::error::ApiError;
 use crate::error::FieldError;
 use crate::ids::{EventId, ProjectId, WebhookId};
-use crate::model::{ContentType, Event, Generation, PayloadFormat, Project, Webhook};
+use crate::model::{ContentType, Event, Generation, PayloadFormat, Project, Webhook, WebhookRoute};
 use crate::service::{deliver, intake};
 use crate::signing::{generate_ed25519_key, SignatureScheme};
 use crate::store::{ListError, Page};
@@ -207,7 +207,7 @@ pub async fn preview(app: &App, project: &Project, id: &WebhookId, p: Preview) -
     // Subscriptions and the enabled flag are not the question here: only the filter.
     wh.enabled = true;
     wh.event_types.clear();
-    if intake::targets(std::slice::from_ref(&wh), &event).is_empty() {
+    if intake::targets(&[WebhookRoute::from(&wh)], &event).is_empty() {
         return Ok(Previewed { matches: false, content_type, body: None });
     }
     let payload =

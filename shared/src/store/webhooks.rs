@@ -4,7 +4,7 @@ use super::{from_item, key, keys, n, s, sdk_error, to_item, Cond, Item, ListErro
 use crate::clock::Millis;
 use crate::error::StoreError;
 use crate::ids::{ProjectId, WebhookId};
-use crate::model::{Generation, Webhook};
+use crate::model::{Generation, Webhook, WebhookRoute};
 
 /// A change of a webhook's failure state (docs/api.md §12), written only when the state changes so
 /// that a healthy webhook's deliveries pay nothing for it.
@@ -87,7 +87,21 @@ impl Store {
     /// Every webhook of a project, for fan-out.
     pub async fn all_webhooks(&self, pid: ProjectId) -> Result<Vec<Webhook>, StoreError> {
         let mut out = Vec::new();
-        self.each_webhook_page(pid, false, |items, _| {
+        self.each_webhook_page(pid, Read::Whole, |items, _| {
+            for item in items {
+                out.push(from_item(item)?);
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// What the intake fans an event out by, of every webhook of a project (strongly
+    /// consistent, as `all_webhooks`).
+    pub async fn webhook_routes(&self, pid: ProjectId) -> Result<Vec<WebhookRoute>, StoreError> {
+        let mut out = Vec::new();
+        self.each_webhook_page(pid, Read::Routes, |items, _| {
             for item in items {
                 out.push(from_item(item)?);
             }
@@ -133,7 +147,7 @@ impl Store {
     /// Number of webhooks a project has (bounded by the per-project cap).
     pub async fn count_webhooks(&self, pid: ProjectId) -> Result<usize, StoreError> {
         let mut count = 0usize;
-        self.each_webhook_page(pid, true, |_, n| {
+        self.each_webhook_page(pid, Read::Count, |_, n| {
             count += n;
             Ok(())
         })
@@ -141,12 +155,12 @@ impl Store {
         Ok(count)
     }
 
-    /// Walks every page of a project's webhook range: strongly consistent items for
-    /// fan-out, or (`count_only`) just counts for the cap check.
+    /// Walks every page of a project's webhook range: strongly consistent items, whole or
+    /// their routes, or just counts for the cap check.
     async fn each_webhook_page(
         &self,
         pid: ProjectId,
-        count_only: bool,
+        read: Read,
         mut visit: impl FnMut(Vec<Item>, usize) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let (low, high) = webhook_range();
@@ -163,7 +177,17 @@ impl Store {
                 .expression_attribute_values(":low", s(low.clone()))
                 .expression_attribute_values(":high", s(high.clone()))
                 .set_exclusive_start_key(start);
-            let q = if count_only { q.select(aws_sdk_dynamodb::types::Select::Count) } else { q.consistent_read(true) };
+            let q = match read {
+                Read::Count => q.select(aws_sdk_dynamodb::types::Select::Count),
+                Read::Whole => q.consistent_read(true),
+                Read::Routes => WebhookRoute::ATTRIBUTES
+                    .iter()
+                    .enumerate()
+                    .fold(q.consistent_read(true), |q, (i, a)| q.expression_attribute_names(format!("#a{i}"), *a))
+                    .projection_expression(
+                        (0..WebhookRoute::ATTRIBUTES.len()).map(|i| format!("#a{i}")).collect::<Vec<_>>().join(", "),
+                    ),
+            };
             let page = q.send().await.map_err(sdk_error)?;
             visit(page.items.unwrap_or_default(), page.count as usize)?;
             match page.last_evaluated_key {
@@ -174,6 +198,34 @@ impl Store {
     }
 }
 
+/// How much of each webhook a walk of the range reads.
+#[derive(Clone, Copy)]
+enum Read {
+    Count,
+    Whole,
+    Routes,
+}
+
 fn null() -> aws_sdk_dynamodb::types::AttributeValue {
     aws_sdk_dynamodb::types::AttributeValue::Null(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_route_reads_from_the_projected_attributes_of_a_stored_webhook() {
+        let mut wh = crate::model::webhook_fixture();
+        wh.filter = Some(r#"{"data":{"n":1}}"#.into());
+        wh.ordered = true;
+        wh.event_types = vec!["a.b".into()];
+        let stored = item(&wh).unwrap();
+        // What the query's projection leaves of the item.
+        let projected: Item =
+            stored.into_iter().filter(|(k, _)| WebhookRoute::ATTRIBUTES.contains(&k.as_str())).collect();
+        assert_eq!(projected.len(), WebhookRoute::ATTRIBUTES.len(), "every route attribute is stored under its name");
+        let route: WebhookRoute = from_item(projected).unwrap();
+        assert_eq!(route, WebhookRoute::from(&wh));
+    }
 }
