@@ -66,21 +66,24 @@ async fn invoke_one(
     sender: Arc<Sender>,
     req: hyper::Request<hyper::body::Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let event = match req.into_body().collect().await.map(|b| serde_json::from_slice::<SqsEvent>(&b.to_bytes())) {
-        Ok(Ok(event)) => event,
-        Ok(Err(e)) => return Ok(plain(400, e.to_string())),
-        Err(e) => return Ok(plain(400, e.to_string())),
+    let event = match req.into_body().collect().await {
+        Ok(body) => serde_json::from_slice::<SqsEvent>(&body.to_bytes()).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let event = match event {
+        Ok(event) => event,
+        Err(e) => return Ok(plain(hyper::StatusCode::BAD_REQUEST, e)),
     };
     let response = delivery::handle(&app, &sender, event).await;
     Ok(match serde_json::to_vec(&response) {
         Ok(json) => hyper::Response::new(Full::new(Bytes::from(json))),
-        Err(e) => plain(500, e.to_string()),
+        Err(e) => plain(hyper::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     })
 }
 
-fn plain(status: u16, text: String) -> hyper::Response<Full<Bytes>> {
+fn plain(status: hyper::StatusCode, text: String) -> hyper::Response<Full<Bytes>> {
     let mut response = hyper::Response::new(Full::new(Bytes::from(text)));
-    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_REQUEST);
+    *response.status_mut() = status;
     response
 }
 

@@ -84,24 +84,24 @@ impl Store {
         })
     }
 
-    /// Every webhook of a project, for fan-out.
+    /// Every webhook of a project, whole (strongly consistent).
     pub async fn all_webhooks(&self, pid: ProjectId) -> Result<Vec<Webhook>, StoreError> {
-        let mut out = Vec::new();
-        self.each_webhook_page(pid, Read::Whole, |items, _| {
-            for item in items {
-                out.push(from_item(item)?);
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(out)
+        self.read_webhooks(pid, Read::Whole).await
     }
 
     /// What the intake fans an event out by, of every webhook of a project (strongly
     /// consistent, as `all_webhooks`).
     pub async fn webhook_routes(&self, pid: ProjectId) -> Result<Vec<WebhookRoute>, StoreError> {
+        self.read_webhooks(pid, Read::Routes).await
+    }
+
+    async fn read_webhooks<T: serde::de::DeserializeOwned>(
+        &self,
+        pid: ProjectId,
+        read: Read,
+    ) -> Result<Vec<T>, StoreError> {
         let mut out = Vec::new();
-        self.each_webhook_page(pid, Read::Routes, |items, _| {
+        self.each_webhook_page(pid, read, |items, _| {
             for item in items {
                 out.push(from_item(item)?);
             }
