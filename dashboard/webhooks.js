@@ -172,6 +172,8 @@ function PreviewPanel({ webhookId, filter, transform, error, setError, onStart }
   const [type, setTypeRaw] = useState('webhook.test');
   const [data, setDataRaw] = useState('{}');
   const edited = useRef({ type: false, data: false });
+  // The type as typed now: one chosen before the catalogue came gets its example when it comes.
+  const typeNow = useRef('webhook.test');
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState(null);
   const alive = useAlive();
@@ -185,13 +187,15 @@ function PreviewPanel({ webhookId, filter, transform, error, setError, onStart }
       if (!alive.current) return;
       setCatalogue(c);
       if (c.length && !edited.current.type) {
+        typeNow.current = c[0].name;
         setTypeRaw(c[0].name);
-        if (!edited.current.data) setDataRaw(example(c[0].name, c));
       }
+      if (!edited.current.data) setDataRaw(example(typeNow.current.trim(), c));
     });
   }, []);
   const setType = (v) => {
     edited.current.type = true;
+    typeNow.current = v;
     setTypeRaw(v);
     const t = catalogue.find((x) => x.name === v.trim());
     if (!edited.current.data || (t && t.example !== null && t.example !== undefined)) {
@@ -776,6 +780,8 @@ function SendTest({ webhookId }) {
   const [catalogue, setCatalogue] = useState([]);
   const [payload, setPayloadRaw] = useState(() => samplePayload('webhook.test', []));
   const edited = useRef(false);
+  // The type as typed now: one chosen before the catalogue came gets its example when it comes.
+  const typeNow = useRef('webhook.test');
   const [state, setState] = useState(null);
   const [error, setError] = useState(null);
   const alive = useAlive();
@@ -784,13 +790,14 @@ function SendTest({ webhookId }) {
     eventTypes(session).then((c) => {
       if (!alive.current) return;
       setCatalogue(c);
-      if (!edited.current) setPayloadRaw(samplePayload(type.trim(), c));
+      if (!edited.current) setPayloadRaw(samplePayload(typeNow.current.trim(), c));
     });
   }, []);
   const chosen = catalogue.find((t) => t.name === type.trim());
   // Choosing a type brings its example (or the sample), unless the payload was edited by hand;
   // a catalogue type with an example always brings it.
   const setType = (v) => {
+    typeNow.current = v;
     setTypeRaw(v);
     const t = catalogue.find((x) => x.name === v.trim());
     if (!edited.current || (t && t.example !== null && t.example !== undefined)) {

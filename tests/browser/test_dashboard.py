@@ -1085,6 +1085,34 @@ def send_test_payload_errors_by_the_field(t, rx):
 
 
 @test()
+def a_type_chosen_before_the_catalogue_arrives_gets_its_example(t, rx):
+    # A slow catalogue answer (a loaded deployment) must not undo what the user typed meanwhile.
+    typ = catalogue_type(f"{unique('late')}.signed", example={"email": "late@example.com"})
+    p = Project()
+    p.webhook(name="Late", url=rx.url("/ok/late"))
+    page = t.page()
+    held = []
+    page.route(re.compile(r"/event-types\?"), lambda route: held.append(route))
+
+    def release():
+        wait_until("the catalogue request", lambda: held, 10, page=page)
+        while held:
+            held.pop().continue_()
+
+    sign_in_key(page, p)
+    open_webhook(page, "Late")
+    page.get_by_label("Event type", exact=True).fill(typ)
+    release()
+    expect(page.get_by_label("Payload", exact=True)).to_have_value(re.compile(r'"email": "late@example.com"'))
+    page.reload()
+    page.get_by_role("button", name="Edit", exact=True).click()
+    page.get_by_label("Event type", exact=True).fill(typ)
+    release()
+    expect(page.get_by_label("Data", exact=True)).to_have_value(re.compile(r'"email": "late@example.com"'))
+    expect(page.get_by_label("Event type", exact=True)).to_have_value(typ)
+
+
+@test()
 def logs_mark_tests_and_show_the_payload(t, rx):
     p = Project()
     wh = p.webhook(name="Marked", url=rx.url("/ok/marked"))
