@@ -115,6 +115,23 @@ impl Tally {
         self.calls_by_item.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, v)| v).sum()
     }
 
+    /// One line per operation and item kind: its calls, units and condition failures per
+    /// `per` units of work (`unit`: "delivery", "delivered webhook").
+    pub fn describe_by_item(&self, per: f64, unit: &str) -> String {
+        self.calls_by_item
+            .iter()
+            .map(|(label, calls)| {
+                format!(
+                    "    {label:<40} calls {:>8.4}  WRU {:>7.4}  RRU {:>7.4}  condition failures {:>7.4}   per {unit}\n",
+                    *calls as f64 / per,
+                    self.write_units_by_item.get(label).copied().unwrap_or(0.0) / per,
+                    self.read_units_by_item.get(label).copied().unwrap_or(0.0) / per,
+                    self.condition_failures_by_item.get(label).copied().unwrap_or(0) as f64 / per,
+                )
+            })
+            .collect()
+    }
+
     /// `dynamodb:GetItem ×2, sqs:SendMessageBatch ×1` per `per` units of work.
     pub fn describe_per(&self, per: f64) -> String {
         self.calls.iter().map(|(k, v)| format!("{k} {:.2}", *v as f64 / per)).collect::<Vec<_>>().join(", ")

@@ -29,6 +29,10 @@
 //! HTTP and to the SQS destination, counted, then their batches replayed against the stub
 //! alternately, and writes `destination.json`.
 
+// The functions' allocator, so that what runs in this process (the replayed handler) is as shipped.
+#[global_allocator]
+static ALLOCATOR: hookline::Allocator = hookline::Allocator;
+
 use std::collections::{BTreeMap, HashSet};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -380,15 +384,7 @@ fn print_tally(title: &str, t: &Tally, per: f64) {
         t.batch_get_found,
         t.sqs_messages_sent
     );
-    for (label, calls) in &t.calls_by_item {
-        println!(
-            "    {label:<40} calls {:>8.4}  WRU {:>7.4}  RRU {:>7.4}  condition failures {:>7.4}   per delivery",
-            *calls as f64 / per,
-            t.write_units_by_item.get(label).copied().unwrap_or(0.0) / per,
-            t.read_units_by_item.get(label).copied().unwrap_or(0.0) / per,
-            t.condition_failures_by_item.get(label).copied().unwrap_or(0) as f64 / per,
-        );
-    }
+    print!("{}", t.describe_by_item(per, "delivery"));
 }
 
 fn print_scenario(s: &Scenario) {

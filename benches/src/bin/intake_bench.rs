@@ -12,6 +12,10 @@
 //! Each fan-out gets fresh queues, replaced as they fill (moto's SendMessage slows
 //! down as a queue grows). Run by scripts/bench.sh; figures go to `intake.json`.
 
+// The functions' allocator, so that what runs in this process (the replayed handler) is as shipped.
+#[global_allocator]
+static ALLOCATOR: hookline::Allocator = hookline::Allocator;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 

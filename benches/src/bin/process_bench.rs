@@ -387,6 +387,7 @@ async fn main() -> Result<(), BoxError> {
         result.split_wall_s
     );
     println!("per delivered webhook: {}", result.calls);
+    print!("the last split run by item kind:\n{}", last_split.record.describe_by_item(per, "delivered webhook"));
     results::write("process", &result)?;
     Ok(())
 }
