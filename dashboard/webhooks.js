@@ -172,8 +172,6 @@ function PreviewPanel({ webhookId, filter, transform, error, setError, onStart }
   const [type, setTypeRaw] = useState('webhook.test');
   const [data, setDataRaw] = useState('{}');
   const edited = useRef({ type: false, data: false });
-  // The type as typed now: one chosen before the catalogue came gets its example when it comes.
-  const typeNow = useRef('webhook.test');
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState(null);
   const alive = useAlive();
@@ -183,19 +181,17 @@ function PreviewPanel({ webhookId, filter, transform, error, setError, onStart }
     return t && t.example !== null && t.example !== undefined ? prettyJson(t.example) : '{}';
   };
   useEffect(() => {
-    eventTypes(session).then((c) => {
-      if (!alive.current) return;
-      setCatalogue(c);
-      if (c.length && !edited.current.type) {
-        typeNow.current = c[0].name;
-        setTypeRaw(c[0].name);
-      }
-      if (!edited.current.data) setDataRaw(example(typeNow.current.trim(), c));
-    });
+    eventTypes(session).then((c) => alive.current && setCatalogue(c));
   }, []);
+  // When the catalogue comes: the first type unless one was typed meanwhile, and its example.
+  useEffect(() => {
+    if (!catalogue.length) return;
+    const name = edited.current.type ? type.trim() : catalogue[0].name;
+    if (!edited.current.type) setTypeRaw(name);
+    if (!edited.current.data) setDataRaw(example(name, catalogue));
+  }, [catalogue]);
   const setType = (v) => {
     edited.current.type = true;
-    typeNow.current = v;
     setTypeRaw(v);
     const t = catalogue.find((x) => x.name === v.trim());
     if (!edited.current.data || (t && t.example !== null && t.example !== undefined)) {
@@ -780,24 +776,21 @@ function SendTest({ webhookId }) {
   const [catalogue, setCatalogue] = useState([]);
   const [payload, setPayloadRaw] = useState(() => samplePayload('webhook.test', []));
   const edited = useRef(false);
-  // The type as typed now: one chosen before the catalogue came gets its example when it comes.
-  const typeNow = useRef('webhook.test');
   const [state, setState] = useState(null);
   const [error, setError] = useState(null);
   const alive = useAlive();
   const listId = useId();
   useEffect(() => {
-    eventTypes(session).then((c) => {
-      if (!alive.current) return;
-      setCatalogue(c);
-      if (!edited.current) setPayloadRaw(samplePayload(typeNow.current.trim(), c));
-    });
+    eventTypes(session).then((c) => alive.current && setCatalogue(c));
   }, []);
+  // When the catalogue comes, the type typed by then gets its example (unless the payload was edited).
+  useEffect(() => {
+    if (!edited.current) setPayloadRaw(samplePayload(type.trim(), catalogue));
+  }, [catalogue]);
   const chosen = catalogue.find((t) => t.name === type.trim());
   // Choosing a type brings its example (or the sample), unless the payload was edited by hand;
   // a catalogue type with an example always brings it.
   const setType = (v) => {
-    typeNow.current = v;
     setTypeRaw(v);
     const t = catalogue.find((x) => x.name === v.trim());
     if (!edited.current || (t && t.example !== null && t.example !== undefined)) {
