@@ -167,18 +167,34 @@ export function qs(params) {
 }
 
 let catalogue = null;
+/** Pages of 200 read at most: a long catalogue is read whole, a runaway one is cut. */
+const CATALOGUE_PAGES = 10;
 
-/** The deployment's event-type catalogue (docs/api.md §11); an API without it counts as an empty one. */
-export async function eventTypes(session) {
-  if (catalogue) return catalogue;
-  try {
-    const r = await request(session, 'GET', '/event-types?limit=200');
-    catalogue = (r.items || []).filter((t) => t && typeof t.name === 'string' && !t.archived);
-  } catch (e) {
-    if (e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 403)) catalogue = [];
-    else return [];
+/**
+ * The deployment's event-type catalogue (docs/api.md §11), every page, read once per sign-in and
+ * shared by the pages that ask together; an API without it counts as an empty one.
+ */
+export function eventTypes(session) {
+  if (!catalogue) {
+    catalogue = readCatalogue(session).catch((e) => {
+      if (e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 403)) return [];
+      catalogue = null; // a passing failure: the next page to ask tries again
+      return [];
+    });
   }
   return catalogue;
+}
+
+async function readCatalogue(session) {
+  const all = [];
+  let cursor = null;
+  for (let page = 0; page < CATALOGUE_PAGES; page++) {
+    const r = await request(session, 'GET', `/event-types${qs({ limit: 200, cursor })}`);
+    all.push(...(r.items || []).filter((t) => t && typeof t.name === 'string' && !t.archived));
+    cursor = r.next_cursor;
+    if (!cursor) break;
+  }
+  return all;
 }
 
 export function forgetCatalogue() {

@@ -168,41 +168,11 @@ function errorsAt(error, name) {
  */
 function PreviewPanel({ webhookId, filter, transform, error, setError, onStart }) {
   const { session } = useApp();
-  const [catalogue, setCatalogue] = useState([]);
-  const [type, setTypeRaw] = useState('webhook.test');
-  const [data, setDataRaw] = useState('{}');
-  const edited = useRef({ type: false, data: false });
+  const { catalogue, type, setType, body: data, setBody: setData } = useTypedExample(session, { pickFirst: true, fallback: () => '{}' });
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState(null);
   const alive = useAlive();
   const hid = useId();
-  const example = (name, c) => {
-    const t = c.find((x) => x.name === name);
-    return t && t.example !== null && t.example !== undefined ? prettyJson(t.example) : '{}';
-  };
-  useEffect(() => {
-    eventTypes(session).then((c) => alive.current && setCatalogue(c));
-  }, []);
-  // When the catalogue comes: the first type unless one was typed meanwhile, and its example.
-  useEffect(() => {
-    if (!catalogue.length) return;
-    const name = edited.current.type ? type.trim() : catalogue[0].name;
-    if (!edited.current.type) setTypeRaw(name);
-    if (!edited.current.data) setDataRaw(example(name, catalogue));
-  }, [catalogue]);
-  const setType = (v) => {
-    edited.current.type = true;
-    setTypeRaw(v);
-    const t = catalogue.find((x) => x.name === v.trim());
-    if (!edited.current.data || (t && t.example !== null && t.example !== undefined)) {
-      edited.current.data = false;
-      setDataRaw(example(v.trim(), catalogue));
-    }
-  };
-  const setData = (v) => {
-    edited.current.data = true;
-    setDataRaw(v);
-  };
   const { byField, unmatched } = splitErrors(error, (f) =>
     f === 'filter' || f.startsWith('filter/') || f === 'transform' ? 'form'
       : f === 'data' || f.startsWith('data/') ? 'data' : f === 'event_type' ? 'event_type' : null);
@@ -294,22 +264,30 @@ export function WebhookForm({ id }) {
   const [previewError, setPreviewError] = useState(null);
   const set = (k) => (v) => setF((old) => ({ ...old, [k]: v }));
 
-  // Once both the webhook and the catalogue are known: its types that have a checkbox are ticked,
-  // the others go to the text field.
   useEffect(() => {
-    if (!orig || catalogue === null) return;
-    const offered = new Set([...catalogue.map((t) => t.name), ...wildcards(catalogue.map((t) => t.name))]);
-    const types = orig.event_types || [];
-    setPicked(types.filter((t) => offered.has(t)));
-    setF((old) => ({ ...old, types: types.filter((t) => !offered.has(t)).join(', ') }));
-  }, [orig, catalogue]);
-
-  useEffect(() => {
-    eventTypes(session).then(setCatalogue);
+    // Once both the webhook and the catalogue are known, whichever answers last: its types that
+    // have a checkbox are ticked, the others go to the text field. Done in that answer's callback
+    // (an effect on both would run after the first paint, when the user may have ticked a box).
+    let loaded = null;
+    let types = null;
+    const split = () => {
+      if (!loaded || !types) return;
+      const offered = new Set([...types.map((t) => t.name), ...wildcards(types.map((t) => t.name))]);
+      const subscribed = loaded.event_types || [];
+      setPicked(subscribed.filter((t) => offered.has(t)));
+      setF((old) => ({ ...old, types: subscribed.filter((t) => !offered.has(t)).join(', ') }));
+    };
+    eventTypes(session).then((c) => {
+      types = c;
+      setCatalogue(c);
+      split();
+    });
     if (!editing) return;
     request(session, 'GET', hookPath(session, id))
       .then((wh) => {
+        loaded = wh;
         setOrig(wh);
+        split();
         setF((old) => ({
           ...old,
           name: wh.name, url: wh.url ?? '', enabled: Boolean(wh.enabled), destType: wh.destination ? String(wh.destination.type) : '',
@@ -763,45 +741,63 @@ function Overview({ wh, canWrite, failing }) {
   </div>`;
 }
 
-/** The data a test of `type` sends when nothing else is given (as the API's own sample). */
-function samplePayload(type, catalogue) {
-  const t = catalogue.find((x) => x.name === type);
-  if (t && t.example !== null && t.example !== undefined) return prettyJson(t.example);
-  return prettyJson({ message: 'This is a test event sent by Hookline.', event_type: type || 'webhook.test', sample: true });
+/** The data a test of `type` sends when the catalogue has no example (as the API's own sample). */
+const samplePayload = (type) =>
+  prettyJson({ message: 'This is a test event sent by Hookline.', event_type: type || 'webhook.test', sample: true });
+
+/**
+ * An event type, picked from the catalogue or typed, and a JSON body that follows it (Send test's
+ * Payload, Preview's Data). Choosing a type brings its example (or `fallback(type)`) unless the
+ * body was edited by hand; a catalogue type with an example always brings it. The catalogue may
+ * answer after the user typed: the type typed by then keeps and gets its example unless the body
+ * was edited; with `pickFirst`, an untouched type becomes the catalogue's first.
+ */
+function useTypedExample(session, { pickFirst, fallback }) {
+  const [catalogue, setCatalogue] = useState([]);
+  const [type, setTypeRaw] = useState('webhook.test');
+  const [body, setBodyRaw] = useState(() => fallback('webhook.test'));
+  // What the user did so far (the type typed, or null; whether the body was edited), for the
+  // catalogue's answer: it comes after renders whose state it would otherwise hold stale.
+  const edited = useRef({ type: null, body: false });
+  const alive = useAlive();
+  const example = (name, c) => {
+    const t = c.find((x) => x.name === name);
+    return t && t.example !== null && t.example !== undefined ? prettyJson(t.example) : fallback(name);
+  };
+  useEffect(() => {
+    eventTypes(session).then((c) => {
+      if (!alive.current) return;
+      setCatalogue(c);
+      const typed = edited.current.type;
+      const name = typed !== null ? typed.trim() : pickFirst && c.length ? c[0].name : 'webhook.test';
+      if (typed === null) setTypeRaw(name);
+      if (!edited.current.body) setBodyRaw(example(name, c));
+    });
+  }, []);
+  const setType = (v) => {
+    edited.current.type = v;
+    setTypeRaw(v);
+    const t = catalogue.find((x) => x.name === v.trim());
+    if (!edited.current.body || (t && t.example !== null && t.example !== undefined)) {
+      edited.current.body = false;
+      setBodyRaw(example(v.trim(), catalogue));
+    }
+  };
+  const setBody = (v) => {
+    edited.current.body = true;
+    setBodyRaw(v);
+  };
+  return { catalogue, type, setType, body, setBody };
 }
 
 function SendTest({ webhookId }) {
   const { session } = useApp();
-  const [type, setTypeRaw] = useState('webhook.test');
-  const [catalogue, setCatalogue] = useState([]);
-  const [payload, setPayloadRaw] = useState(() => samplePayload('webhook.test', []));
-  const edited = useRef(false);
+  const { catalogue, type, setType, body: payload, setBody: setPayload } = useTypedExample(session, { fallback: samplePayload });
   const [state, setState] = useState(null);
   const [error, setError] = useState(null);
   const alive = useAlive();
   const listId = useId();
-  useEffect(() => {
-    eventTypes(session).then((c) => alive.current && setCatalogue(c));
-  }, []);
-  // When the catalogue comes, the type typed by then gets its example (unless the payload was edited).
-  useEffect(() => {
-    if (!edited.current) setPayloadRaw(samplePayload(type.trim(), catalogue));
-  }, [catalogue]);
   const chosen = catalogue.find((t) => t.name === type.trim());
-  // Choosing a type brings its example (or the sample), unless the payload was edited by hand;
-  // a catalogue type with an example always brings it.
-  const setType = (v) => {
-    setTypeRaw(v);
-    const t = catalogue.find((x) => x.name === v.trim());
-    if (!edited.current || (t && t.example !== null && t.example !== undefined)) {
-      edited.current = false;
-      setPayloadRaw(samplePayload(v.trim(), catalogue));
-    }
-  };
-  const setPayload = (v) => {
-    edited.current = true;
-    setPayloadRaw(v);
-  };
   const { byField, unmatched } = splitErrors(error, (f) =>
     f === 'data' || f.startsWith('data/') || f.startsWith('data.') ? 'data' : f === 'event_type' ? 'event_type' : null);
   // Schema violations name the failing value (data/responses/email): keep that path with the message.

@@ -1113,6 +1113,33 @@ def a_type_chosen_before_the_catalogue_arrives_gets_its_example(t, rx):
 
 
 @test()
+def a_type_chosen_as_the_catalogue_arrives_keeps_its_example(t, rx):
+    # Typed after the catalogue answer is shown but before the page has painted (a loaded
+    # machine): handling the answer must not put back the example of the type shown before (it
+    # did in CI). Preact runs effects after the next frame or 100 ms; here frames never come and
+    # that wait is 3 s, so the typing lands inside it every time.
+    typ = catalogue_type(f"{unique('race')}.signed", example={"email": "race@example.com"})
+    p = Project()
+    p.webhook(name="Race", url=rx.url("/ok/race"))
+    page = t.page()
+    page.add_init_script("""
+        window.requestAnimationFrame = () => 0;
+        window.cancelAnimationFrame = () => {};
+        const later = window.setTimeout;
+        window.setTimeout = (f, ms, ...rest) => later(f, ms === 100 ? 3000 : ms, ...rest);
+    """)
+    sign_in_key(page, p)
+    held = []
+    page.route(re.compile(r"/event-types\?"), lambda route: held.append(route))
+    open_webhook(page, "Race")
+    wait_until("the catalogue request", lambda: held, 15, page=page)
+    held.pop().continue_()
+    expect(page.locator("datalist option", has_text=f"The {typ} event")).to_be_attached()
+    page.get_by_label("Event type", exact=True).fill(typ)
+    expect(page.get_by_label("Payload", exact=True)).to_have_value(re.compile(r'"email": "race@example.com"'))
+
+
+@test()
 def logs_mark_tests_and_show_the_payload(t, rx):
     p = Project()
     wh = p.webhook(name="Marked", url=rx.url("/ok/marked"))
