@@ -51,6 +51,14 @@ async fn api_keys_are_scoped_to_their_project_and_rotate() {
         .body(Body::Empty)
         .unwrap();
     assert_eq!(s.send(req).await.status, 200);
+    // ... also beside an `Authorization` of another scheme (a proxy's Basic credentials).
+    let req = http::Request::builder()
+        .uri(format!("/api/v1/projects/{pid}"))
+        .header("authorization", "Basic cHJveHk6cGFzcw==")
+        .header("x-api-key", &key)
+        .body(Body::Empty)
+        .unwrap();
+    assert_eq!(s.send(req).await.status, 200);
 
     assert_eq!(s.call("GET", &format!("/api/v1/projects/{pid}"), None, None).await.status, 401);
     assert_eq!(s.call("GET", &format!("/api/v1/projects/{pid}"), Some("hk_wrong"), None).await.status, 401);

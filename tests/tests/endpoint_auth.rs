@@ -382,6 +382,10 @@ async fn ed25519_webhooks_sign_v1a_with_both_keys_after_a_rotation() {
         )
         .await;
     assert_eq!(with_secret.body["errors"][0]["field"], "secret");
+    // `null` is the default scheme: HMAC, with a secret.
+    let default = s.webhook(pid, &key, json!({"name": "n", "url": rx.url("/n"), "signature_scheme": null})).await;
+    assert_eq!(default["signature_scheme"], "hmac");
+    assert!(default["secret"].as_str().is_some_and(|x| x.starts_with("whsec_")), "{default}");
 }
 
 #[tokio::test]

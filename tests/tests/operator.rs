@@ -114,6 +114,22 @@ async fn the_admin_is_not_rate_limited_and_a_key_is() {
 }
 
 #[tokio::test]
+async fn portal_sessions_have_their_own_bucket_so_an_open_portal_never_stops_intake() {
+    let s = Stack::with_settings(Settings { rate_limit_per_minute: 1, rate_limit_burst: 3, ..local_settings() }).await;
+    let (pid, key) = s.project("Acme").await;
+    let portal = s.call("POST", &format!("/api/v1/projects/{pid}/portal-sessions"), admin(), Some(json!({}))).await;
+    let token = portal.result()["token"].as_str().unwrap().to_string();
+    let mut portal_statuses = Vec::new();
+    for _ in 0..5 {
+        portal_statuses
+            .push(s.call("GET", &format!("/api/v1/projects/{pid}/webhooks"), Some(&token), None).await.status);
+    }
+    assert_eq!(portal_statuses, [200, 200, 200, 429, 429], "the portal is limited");
+    let sent = s.event(&key, "a.b", json!({})).await;
+    assert_eq!(sent.status, 202, "the key's bucket is untouched: {:?}", sent.body);
+}
+
+#[tokio::test]
 async fn the_admin_lists_projects_newest_first_in_pages() {
     let s = Stack::start().await;
     let mut made = Vec::new();
@@ -249,6 +265,24 @@ async fn polling_ends_with_code_0_and_words_when_no_http_response_came() {
     assert!(!message.contains("os error"), "in words, not the client's chain: {message}");
     let same = s.get_ok(&key, &format!("/api/v1/projects/{pid}/events/{id}")).await;
     assert_eq!(same["response_code"], 0, "the event route shows it too: {same}");
+}
+
+#[tokio::test]
+async fn polling_ends_when_the_test_is_dropped_before_any_attempt() {
+    let s = Stack::start().await;
+    let rx = Receiver::start(vec![Plan::status(200)]).await;
+    let (pid, key) = s.project("Acme").await;
+    let wh = s.webhook(pid, &key, json!({"name": "w", "url": rx.url("/hook")})).await;
+    let wid = wh["id"].as_str().unwrap();
+    let a = s.call("POST", &format!("/api/v1/projects/{pid}/webhooks/{wid}/test"), Some(&key), Some(json!({}))).await;
+    assert_eq!(a.status, 202, "{:?}", a.body);
+    let id = a.result()["id"].as_str().unwrap().to_string();
+    // Deleted before its delivery is attempted: the delivery is dropped, never sent.
+    assert_eq!(s.call("DELETE", &format!("/api/v1/projects/{pid}/webhooks/{wid}"), Some(&key), None).await.status, 200);
+    let ev = poll_web_hook_event(&s, &key, pid, &id).await;
+    assert_eq!(ev["response_code"], 0, "{ev}");
+    assert_eq!(ev["response_message"], "not sent: webhook deleted", "{ev}");
+    assert_eq!(rx.count(), 0);
 }
 
 #[tokio::test]

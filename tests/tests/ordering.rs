@@ -134,6 +134,12 @@ async fn a_webhook_that_is_not_ordered_ignores_the_key_and_the_key_is_validated(
         )
         .await;
     assert_eq!((ordered.status, ordered.body["errors"][0]["field"].clone()), (400, json!("ordered")));
+    // `null` clears it, as it clears `filter` and `transform`.
+    let path = format!("/api/v1/projects/{pid}/webhooks/{}", wh["id"].as_str().unwrap());
+    for (value, shown) in [(json!(true), true), (json!(null), false)] {
+        let patched = s.call("PATCH", &path, Some(&key), Some(json!({"ordered": value}))).await;
+        assert_eq!((patched.status, patched.result()["ordered"].clone()), (200, json!(shown)), "{:?}", patched.body);
+    }
 }
 
 #[tokio::test]

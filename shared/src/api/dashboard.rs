@@ -104,7 +104,7 @@ pub fn index(cx: &Cx<'_>) -> Asset {
     asset(&cx.app.settings, "index.html").unwrap_or_else(|| Asset {
         content_type: "text/plain",
         body: b"dashboard missing",
-        headers: vec![],
+        headers: security_headers(&cx.app.settings),
         redirect: None,
     })
 }

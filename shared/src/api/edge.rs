@@ -22,6 +22,7 @@ use crate::credentials::{
 use crate::error::{ApiError, FieldError};
 use crate::ids::{DeliveryId, EventId, ProjectId, WebhookId};
 use crate::model::Project;
+use crate::store::keys::RateBucket;
 use crate::store::RateDecision;
 
 /// Who is calling, once authenticated.
@@ -273,11 +274,13 @@ async fn handle(
 
 fn presented_credential(req: &Request) -> Option<&str> {
     let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
-    if let Some(auth) = header("authorization") {
+    // A Bearer token, else `X-API-Key`: an `Authorization` of another scheme (a proxy's Basic
+    // credentials, say) does not hide the key beside it.
+    let bearer = header("authorization").and_then(|auth| {
         let (scheme, token) = auth.trim().split_once(' ')?;
-        return scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty());
-    }
-    header("x-api-key").map(str::trim).filter(|t| !t.is_empty())
+        scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    });
+    bearer.or_else(|| header("x-api-key").map(str::trim)).filter(|t| !t.is_empty())
 }
 
 /// A presented credential, recognised and checked (but not yet held against a route).
@@ -325,9 +328,9 @@ async fn identify(app: &App, token: &str) -> Result<Credential, ApiError> {
     }
 }
 
-async fn spend_rate(app: &App, pid: ProjectId, rate: &mut Option<(RateDecision, u32)>) -> Result<(), ApiError> {
+async fn spend_rate(app: &App, bucket: RateBucket, rate: &mut Option<(RateDecision, u32)>) -> Result<(), ApiError> {
     let s = &app.settings;
-    let d = app.store.rate_acquire(pid, s.rate_limit_per_minute, s.rate_limit_burst, Millis::now()).await?;
+    let d = app.store.rate_acquire(bucket, s.rate_limit_per_minute, s.rate_limit_burst, Millis::now()).await?;
     if !d.allowed {
         return Err(ApiError::RateLimited { retry_after_secs: d.retry_after_secs, limit: s.rate_limit_burst });
     }
@@ -360,16 +363,16 @@ async fn authorize(
         (Access::Admin, _) => Err(forbidden("only the admin token may do this")),
         (Access::AnyCaller, Credential::Admin) => Ok((Caller::Admin, None)),
         (Access::AnyCaller, Credential::Key(p)) => {
-            spend_rate(app, p.project_id, rate).await?;
+            spend_rate(app, RateBucket::ApiKey(p.project_id), rate).await?;
             Ok((Caller::Key(p), None))
         }
         (Access::AnyCaller, Credential::Portal { project, read_only }) => {
             check_read_only(read_only, writes)?;
-            spend_rate(app, project.project_id, rate).await?;
+            spend_rate(app, RateBucket::Portal(project.project_id), rate).await?;
             Ok((Caller::Portal { project_id: project.project_id, read_only }, None))
         }
         (Access::KeyProject, Credential::Key(p)) => {
-            spend_rate(app, p.project_id, rate).await?;
+            spend_rate(app, RateBucket::ApiKey(p.project_id), rate).await?;
             Ok((Caller::Key(p.clone()), Some(p)))
         }
         (Access::KeyProject, _) => Err(forbidden("events are sent with a project API key")),
@@ -383,7 +386,7 @@ async fn authorize(
                     Ok((Caller::Admin, Some(project)))
                 }
                 Credential::Key(p) if p.project_id == pid => {
-                    spend_rate(app, pid, rate).await?;
+                    spend_rate(app, RateBucket::ApiKey(pid), rate).await?;
                     Ok((Caller::Key(p.clone()), Some(p)))
                 }
                 Credential::Key(_) => Err(forbidden("this API key is not valid for this project")),
@@ -395,7 +398,7 @@ async fn authorize(
                 }
                 Credential::Portal { project, read_only } => {
                     check_read_only(read_only, writes)?;
-                    spend_rate(app, pid, rate).await?;
+                    spend_rate(app, RateBucket::Portal(pid), rate).await?;
                     Ok((Caller::Portal { project_id: pid, read_only }, Some(project)))
                 }
             }

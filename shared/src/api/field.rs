@@ -189,6 +189,11 @@ impl Errors {
         }
     }
 
+    /// A field where `null` means its default (`ordered` false, `signature_scheme` hmac).
+    pub fn defaulted<T: Expect + Clone + Default>(&mut self, name: &str, f: &Field<T>) -> Option<T> {
+        self.clearable(name, f).map(|v| v.cloned().unwrap_or_default())
+    }
+
     pub fn into_vec(self) -> Vec<FieldError> {
         self.0
     }

@@ -348,8 +348,8 @@ impl WebhookBody {
         }
         let filter = check_filter(&mut e, &filter);
         let transform = check_transform(&mut e, &transform);
-        let ordered = e.optional("ordered", &ordered).copied();
-        let signature_scheme = e.optional("signature_scheme", &signature_scheme).copied();
+        let ordered = e.defaulted("ordered", &ordered);
+        let signature_scheme = e.defaulted("signature_scheme", &signature_scheme);
         if signature_scheme == Some(SignatureScheme::Ed25519) && secret.is_some() {
             e.add("secret", "does not apply to an ed25519 webhook: it gets a key pair");
         }

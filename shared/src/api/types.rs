@@ -255,6 +255,9 @@ pub struct WebHookEventView {
 impl WebHookEventView {
     pub fn new(e: &Event, first: Option<&Delivery>) -> Self {
         let done = first.and_then(|d| d.last_attempt());
+        // A delivery that ended without any attempt (dropped: its webhook was deleted or
+        // replaced) is finished too: code 0 and why, so polling stops.
+        let ended = first.filter(|d| done.is_none() && d.status != crate::delivery::Status::Pending);
         WebHookEventView {
             id: e.id.clone(),
             client_id: e.client_id,
@@ -264,11 +267,19 @@ impl WebHookEventView {
             event_timestamp: e.received_at.epoch_seconds_f64(),
             // An attempt without an HTTP response is code 0 with its error in words, so a
             // client polling until the code is set always stops (docs/api.md §7).
-            response_code: done.map(|a| a.response_code.unwrap_or(0)),
-            response_message: done.and_then(|a| match a.response_code {
-                Some(_) => a.response_body.clone().or_else(|| a.error.clone()),
-                None => Some(a.error.as_deref().map_or_else(|| "no HTTP response".into(), crate::delivery::readable)),
-            }),
+            response_code: done.map(|a| a.response_code.unwrap_or(0)).or(ended.map(|_| 0)),
+            response_message: match (done, ended) {
+                (Some(a), _) => match a.response_code {
+                    Some(_) => a.response_body.clone().or_else(|| a.error.clone()),
+                    None => {
+                        Some(a.error.as_deref().map_or_else(|| "no HTTP response".into(), crate::delivery::readable))
+                    }
+                },
+                (None, Some(d)) => {
+                    Some(format!("not sent: {}", d.error().as_deref().unwrap_or("ended without an attempt")))
+                }
+                (None, None) => None,
+            },
         }
     }
 }

@@ -43,6 +43,8 @@ pub const RATE_SK: &str = "RATE";
 pub const CLAIM_SK: &str = "CLAIM";
 pub const IDEM_SK: &str = "IDEM";
 pub const WEBHOOK_SK_PREFIX: &str = "WH#";
+/// Beside project 0's pk: its external id (project 0 itself is not stored).
+pub const EXTERNAL_ID_SK: &str = "EXT";
 
 pub fn counter() -> (String, String) {
     ("COUNTER".into(), "PROJECT".into())
@@ -131,8 +133,19 @@ pub fn idempotency(pid: ProjectId, key_hash: &str) -> String {
     format!("IDEM#{pid}#{key_hash}")
 }
 
-pub fn rate(pid: ProjectId) -> String {
-    format!("RATE#{pid}")
+/// Whose requests a rate-limit bucket counts (docs/api.md §2): a project's API key, or its
+/// portal sessions together, so customers' open portals never use up the product's intake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateBucket {
+    ApiKey(ProjectId),
+    Portal(ProjectId),
+}
+
+pub fn rate(bucket: RateBucket) -> String {
+    match bucket {
+        RateBucket::ApiKey(pid) => format!("RATE#{pid}"),
+        RateBucket::Portal(pid) => format!("RATE#{pid}#PORTAL"),
+    }
 }
 
 pub fn event_types() -> String {

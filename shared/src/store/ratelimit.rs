@@ -185,7 +185,7 @@ impl Store {
     /// Spends one request of project `pid`'s budget: `per_minute` sustained, `burst` at once.
     pub async fn rate_acquire(
         &self,
-        pid: ProjectId,
+        bucket: keys::RateBucket,
         per_minute: u32,
         burst: u32,
         now: Millis,
@@ -193,7 +193,7 @@ impl Store {
         let g = Gcra::per_minute(per_minute, burst);
         let now = now.0;
         // Within the burst: the TAT may run ahead of now by the tolerance, plus this turn.
-        match self.take_turn(keys::rate(pid), g, now, Some(now + g.tolerance)).await? {
+        match self.take_turn(keys::rate(bucket), g, now, Some(now + g.tolerance)).await? {
             Taken::Yes(tat) => {
                 Ok(RateDecision { allowed: true, remaining: g.remaining(tat, now), retry_after_secs: 0 })
             }
