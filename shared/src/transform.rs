@@ -4,8 +4,9 @@
 //! A program is compiled once per distinct text and cached for the process. It runs on a
 //! thread of its own: jaq has no way to interrupt a computation, so the delivery waits
 //! at most [`TIME_LIMIT`] for it and a program past its time is left to finish in the
-//! background (at most [`MAX_RUNAWAY`] at once; beyond that, transformations fail
-//! until one ends, so a runaway program cannot take the process's CPU).
+//! background (at most [`MAX_RUNAWAY`] at once; beyond that, transformations are refused
+//! as `Busy` until one ends, so a runaway program cannot take the process's CPU; the
+//! delivery retries them, as it is not their program's fault).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,7 +24,7 @@ pub const MAX_PROGRAM_BYTES: usize = 8 * 1024;
 pub const TIME_LIMIT: Duration = Duration::from_millis(100);
 /// Its output may be this large, as JSON text.
 pub const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
-/// Programs still running past their time limit; more make every run fail at once.
+/// Programs still running past their time limit; more make every run answer `Busy` at once.
 const MAX_RUNAWAY: usize = 4;
 /// Compiled programs kept per process (the cache is emptied when it would grow past this).
 const CACHE_SIZE: usize = 512;

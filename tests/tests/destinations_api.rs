@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use hookline::config::Settings;
-use hookline_tests::{local_settings, Stack};
+use hookline_tests::{local_settings, Stack, ADMIN_TOKEN};
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -228,13 +228,29 @@ async fn destinations_are_validated_and_a_webhook_switches_between_http_and_a_de
         s.call("POST", &path, Some(&key), Some(json!({"name": "neither"}))).await.body["errors"][0]["field"],
         "url"
     );
-    // HTTP → destination → HTTP.
-    let wh = s.webhook(pid, &key, json!({"name": "h", "url": "https://example.com/h"})).await;
+    // HTTP → destination → HTTP. The HTTP settings go with the URL in one PATCH; given with the
+    // destination they are refused.
+    let wh = s
+        .webhook(
+            pid,
+            &key,
+            json!({"name": "h", "url": "https://example.com/h", "headers": {"X-A": "b"},
+                   "authorization": "Bearer x", "content_type": "xml"}),
+        )
+        .await;
     let one = format!("{path}/{}", wh["id"].as_str().unwrap());
+    let mixed = s.call("PATCH", &one, Some(&key), Some(json!({"destination": ok, "headers": {"X-A": "b"}}))).await;
+    assert_eq!((mixed.status, mixed.body["errors"][0]["field"].clone()), (400, json!("headers")));
     let to_dest = s.call("PATCH", &one, Some(&key), Some(json!({"destination": ok}))).await;
     assert_eq!(to_dest.status, 200, "{:?}", to_dest.body);
-    assert!(to_dest.result().get("url").is_none());
-    assert_eq!(to_dest.result()["destination"], ok);
+    let r = to_dest.result();
+    assert!(r.get("url").is_none());
+    assert_eq!(r["destination"], ok);
+    assert_eq!(
+        (r["headers"].clone(), r["authorization_set"].clone(), r["content_type"].clone()),
+        (json!({}), json!(false), json!("json")),
+        "{r}"
+    );
     let bad = s.call("PATCH", &one, Some(&key), Some(json!({"headers": {"X-A": "b"}}))).await;
     assert_eq!((bad.status, bad.body["errors"][0]["field"].clone()), (400, json!("headers")));
     let no_url = s.call("PATCH", &one, Some(&key), Some(json!({"destination": null}))).await;
@@ -245,6 +261,18 @@ async fn destinations_are_validated_and_a_webhook_switches_between_http_and_a_de
         (back.result()["url"].clone(), back.result()["destination"].clone()),
         (json!("https://example.com/again"), Value::Null)
     );
+}
+
+#[tokio::test]
+async fn project_0_has_a_lasting_external_id_and_its_webhooks_take_destinations() {
+    let s = Stack::start().await;
+    let ext = s.get_ok(ADMIN_TOKEN, "/api/v1/projects/0").await["external_id"].as_str().unwrap().to_string();
+    assert!(ext.starts_with("ext_") && ext.len() == 36, "{ext}");
+    assert_eq!(s.get_ok(ADMIN_TOKEN, "/api/v1/projects/0").await["external_id"], ext, "the same every time");
+    let destination = json!({"type": "sqs", "queue_url": "https://sqs.eu-west-1.amazonaws.com/444455556666/ops",
+                             "role_arn": "arn:aws:iam::444455556666:role/hookline-ops"});
+    let wh = s.webhook(0, ADMIN_TOKEN, json!({"name": "ops", "destination": destination})).await;
+    assert_eq!(wh["destination"], destination);
 }
 
 /// A deployment where every AWS call goes through the fault proxy.

@@ -35,6 +35,10 @@ pub enum SendError {
     /// another attempt would fail alike, so the delivery ends at once.
     #[error("transform failed: {0}")]
     Transform(String),
+    /// The transformation could not run now: too many earlier runs, of any webhook, are past
+    /// their time limit and still hold their threads. Not this program's failure: retried.
+    #[error("transform not run: {}", crate::transform::TransformError::Busy)]
+    TransformBusy,
     /// A destination in the customer's AWS account (docs/api.md §16) refused the send, or did
     /// not answer: `<service>: <AWS error code>: <message>`.
     #[error("{0}")]
@@ -123,6 +127,14 @@ mod tests {
         assert_eq!(SendError::Timeout(Duration::from_secs(3)).to_string(), "timeout after 3000 ms");
         assert_eq!(SendError::Connect("refused".into()).to_string(), "connection failed: refused");
         assert_eq!(SendError::Tls("bad certificate".into()).to_string(), "connection failed: bad certificate");
+    }
+
+    #[test]
+    fn a_failing_program_ends_the_delivery_but_a_busy_transform_pool_is_retried() {
+        assert!(outcome(None, Some(SendError::Transform("boom".into()))).is_final());
+        let busy = outcome(None, Some(SendError::TransformBusy));
+        assert!(!busy.is_final() && !busy.succeeded());
+        assert!(SendError::TransformBusy.to_string().starts_with("transform not run: too many earlier"));
     }
 }
 

@@ -65,9 +65,15 @@ pub(super) fn partition_key<'a>(m: &Message<'a>) -> &'a str {
 }
 
 /// A FIFO queue's or topic's message group: the given one, else the event's ordering
-/// key, else the webhook id.
-pub(super) fn group_id<'a>(configured: Option<&'a str>, m: &Message<'a>) -> &'a str {
-    configured.or(m.ordering_key).unwrap_or(m.webhook_id)
+/// key, else the webhook id. An ordering key may hold spaces, which a group id may not: they
+/// become `_`. Keys that then meet share a group, which keeps each one's order.
+pub(super) fn group_id<'a>(configured: Option<&'a str>, m: &Message<'a>) -> std::borrow::Cow<'a, str> {
+    match (configured, m.ordering_key) {
+        (Some(g), _) => g.into(),
+        (None, Some(k)) if k.contains(' ') => k.replace(' ', "_").into(),
+        (None, Some(k)) => k.into(),
+        (None, None) => m.webhook_id.into(),
+    }
 }
 
 /// An SDK error as the contract words it: the AWS error code and message with the HTTP
@@ -110,6 +116,24 @@ macro_rules! with_timeout {
     };
 }
 
+/// The signature headers as `String` message attributes (SQS and SNS have the same shape in
+/// different crates).
+macro_rules! string_attributes {
+    ($krate:ident, $m:expr) => {
+        $m.attributes
+            .iter()
+            .map(|(name, value)| {
+                let value = $krate::types::MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(value)
+                    .build()
+                    .expect("the data type is set");
+                (name.to_string(), value)
+            })
+            .collect()
+    };
+}
+
 pub(super) async fn sqs(
     client: &aws_sdk_sqs::Client,
     queue_url: &str,
@@ -119,16 +143,11 @@ pub(super) async fn sqs(
     left: Duration,
     after: Duration,
 ) -> Result<Sent, AwsFailure> {
-    use aws_sdk_sqs::types::MessageAttributeValue;
-    let mut req = client.send_message().queue_url(queue_url).message_body(body);
-    for (name, value) in m.attributes {
-        let value = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(value)
-            .build()
-            .expect("the data type is set");
-        req = req.message_attributes(*name, value);
-    }
+    let mut req = client
+        .send_message()
+        .queue_url(queue_url)
+        .message_body(body)
+        .set_message_attributes(Some(string_attributes!(aws_sdk_sqs, m)));
     if queue_url.ends_with(".fifo") {
         req = req.message_group_id(group_id(message_group_id, m)).message_deduplication_id(m.delivery_id);
     }
@@ -149,16 +168,11 @@ pub(super) async fn sns(
     left: Duration,
     after: Duration,
 ) -> Result<Sent, AwsFailure> {
-    use aws_sdk_sns::types::MessageAttributeValue;
-    let mut req = client.publish().topic_arn(topic_arn).message(body);
-    for (name, value) in m.attributes {
-        let value = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(value)
-            .build()
-            .expect("the data type is set");
-        req = req.message_attributes(*name, value);
-    }
+    let mut req = client
+        .publish()
+        .topic_arn(topic_arn)
+        .message(body)
+        .set_message_attributes(Some(string_attributes!(aws_sdk_sns, m)));
     if topic_arn.ends_with(".fifo") {
         req = req.message_group_id(group_id(None, m)).message_deduplication_id(m.delivery_id);
     }
@@ -307,6 +321,7 @@ mod tests {
         assert_eq!(group_id(Some("fixed"), &with_key), "fixed");
         assert_eq!(group_id(None, &with_key), "customer-9");
         assert_eq!(group_id(None, &without), "wh_1");
+        assert_eq!(group_id(None, &message(b"", &[], Some("customer 9"))), "customer_9", "no spaces in a group id");
         assert_eq!(partition_key(&with_key), "customer-9");
         assert_eq!(partition_key(&without), "evt_1");
     }

@@ -110,10 +110,10 @@ fn check_role(s: &str, rules: &DestinationRules) -> Result<(), String> {
     Ok(())
 }
 
-/// An SQS `MessageGroupId`: 1 to 128 printable ASCII characters.
+/// An SQS `MessageGroupId`: 1 to 128 ASCII letters, digits and punctuation (no space).
 fn check_group_id(s: &str) -> Result<(), String> {
-    if s.is_empty() || s.len() > 128 || !s.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
-        return Err("must be 1 to 128 printable ASCII characters".into());
+    if s.is_empty() || s.len() > 128 || !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("must be 1 to 128 ASCII letters, digits and punctuation (no spaces)".into());
     }
     Ok(())
 }
@@ -230,7 +230,10 @@ mod tests {
         assert!(got.contains(&("destination/source", "does not apply to type sqs")));
         assert!(got.contains(&("destination/role_arn", "must be a string")));
         assert!(got.iter().any(|(f, m)| *f == "destination/queue_url" && m.contains("not an SQS queue URL")));
-        assert!(got.iter().any(|(f, m)| *f == "destination/message_group_id" && m.contains("printable ASCII")));
+        assert!(got.iter().any(|(f, m)| *f == "destination/message_group_id" && m.contains("no spaces")));
+        let spaced = json!({"type": "sqs", "queue_url": "https://sqs.eu-west-1.amazonaws.com/111122223333/q.fifo",
+                            "role_arn": ROLE, "message_group_id": "a b"});
+        assert_eq!(fields(spaced), vec!["destination/message_group_id"], "SQS group ids have no spaces");
     }
 
     #[test]
@@ -301,7 +304,7 @@ mod tests {
         }
         let good = [
             ("sqs", "message_group_id", json!("x".repeat(128))),
-            ("sqs", "message_group_id", json!("a b~!")),
+            ("sqs", "message_group_id", json!("a-b~!")),
             ("sqs", "message_group_id", json!(null)),
             ("sqs", "queue_url", json!("https://eu-west-1.queue.amazonaws.com/111122223333/q")),
             ("eventbridge", "source", json!("s".repeat(256))),

@@ -34,10 +34,15 @@ pub async fn rotate_key(app: &App, project: &Project) -> Result<(Project, String
     Ok((Project { api_key_hash: hash, ..project.clone() }, api_key))
 }
 
-/// The project as shown: one made before external ids gets its own now.
+/// The project as shown: one made before external ids gets its own now, and so does
+/// project 0 (not stored, so its id is kept apart) the first time it is asked for.
 pub async fn with_external_id(app: &App, project: &Project) -> Result<Project, ApiError> {
-    if !project.external_id.is_empty() || project.project_id.is_operations() {
+    if !project.external_id.is_empty() {
         return Ok(project.clone());
+    }
+    if project.project_id.is_operations() {
+        let external_id = app.store.operations_external_id(&generate_external_id()).await?;
+        return Ok(Project { external_id, ..project.clone() });
     }
     Ok(app.store.set_external_id(project, &generate_external_id()).await?)
 }

@@ -79,7 +79,10 @@ impl WebhookChanges {
             // Chosen by `create` before the changes apply, never changed after.
             signature_scheme: _,
         } = self;
-        // A destination and a URL exclude each other: setting one clears the other.
+        // A destination and a URL exclude each other: setting one clears the other. Setting a
+        // destination also clears the HTTP settings the request does not give (a PATCH switches
+        // in one step); the ones it gives are refused by `check_shape`.
+        let to_destination = url.is_none() && matches!(destination, Some(Some(_)));
         let (url, destination) = match (url, destination) {
             (Some(u), d) => (Some(u), Some(d.flatten())),
             (None, Some(Some(d))) => (Some(String::new()), Some(Some(d))),
@@ -89,11 +92,11 @@ impl WebhookChanges {
             name: name.unwrap_or(wh.name),
             url: url.unwrap_or(wh.url),
             event_types: event_types.unwrap_or(wh.event_types),
-            headers: headers.unwrap_or(wh.headers),
-            authorization: authorization.unwrap_or(wh.authorization),
+            headers: headers.unwrap_or_else(|| http_kept(to_destination, wh.headers)),
+            authorization: authorization.unwrap_or_else(|| http_kept(to_destination, wh.authorization)),
             authorization_enabled: authorization_enabled.unwrap_or(wh.authorization_enabled),
             custom_parameters: custom_parameters.unwrap_or(wh.custom_parameters),
-            content_type: content_type.unwrap_or(wh.content_type),
+            content_type: content_type.unwrap_or_else(|| http_kept(to_destination, wh.content_type)),
             payload_format: payload_format.unwrap_or(wh.payload_format),
             secret: secret.unwrap_or(wh.secret),
             rate_limit: rate_limit.unwrap_or(wh.rate_limit),
@@ -103,11 +106,11 @@ impl WebhookChanges {
             destination: destination.unwrap_or(wh.destination),
             auth: match auth {
                 Some(a) => a.map(|a| a.merge(wh.auth.as_ref())),
-                None => wh.auth,
+                None => http_kept(to_destination, wh.auth),
             },
             tls: match tls {
                 Some(t) => t.map(|t| t.merge(wh.tls.as_ref())),
-                None => wh.tls,
+                None => http_kept(to_destination, wh.tls),
             },
             signature_scheme: wh.signature_scheme,
             // Set by `create` and `patch` when a destination needs it.
@@ -129,6 +132,15 @@ impl WebhookChanges {
             out.set_enabled(v);
         }
         out
+    }
+}
+
+/// An HTTP setting kept, or its default (none) when the webhook switches to a destination.
+fn http_kept<T: Default>(to_destination: bool, kept: T) -> T {
+    if to_destination {
+        T::default()
+    } else {
+        kept
     }
 }
 
@@ -279,7 +291,10 @@ fn check_shape(wh: &Webhook) -> Result<(), ApiError> {
 /// customer's role with it (docs/api.md §16).
 async fn with_external_id(app: &App, mut wh: Webhook) -> Result<Webhook, ApiError> {
     if wh.destination.is_some() && wh.external_id.is_none() {
-        let project = app.store.get_project(wh.project_id).await?.ok_or_else(|| ApiError::not_found("project"))?;
+        let project = match wh.project_id.is_operations() {
+            true => crate::model::Project::operations(),
+            false => app.store.get_project(wh.project_id).await?.ok_or_else(|| ApiError::not_found("project"))?,
+        };
         let project = crate::service::projects::with_external_id(app, &project).await?;
         wh.external_id = Some(project.external_id);
     }

@@ -109,6 +109,21 @@ impl Store {
         Ok(())
     }
 
+    /// Project 0's external id: `candidate` stored the first time, the stored one after
+    /// (a concurrent caller's wins). Project 0 is not stored, so its id has an item of its own.
+    pub async fn operations_external_id(&self, candidate: &str) -> Result<String, StoreError> {
+        let at = || key(keys::project(ProjectId::OPERATIONS), keys::EXTERNAL_ID_SK);
+        let mut item = at();
+        item.insert("external_id".into(), s(candidate));
+        if self.write(super::Write::put(item).when(super::Cond::absent())).await? {
+            return Ok(candidate.to_string());
+        }
+        self.get(at(), Millis::ZERO)
+            .await?
+            .and_then(|i| i.get("external_id").and_then(|v| v.as_s().ok()).cloned())
+            .ok_or_else(|| StoreError::Corrupt("project 0's external id".into()))
+    }
+
     /// Gives a project made before external ids its one, once (a concurrent caller's wins).
     pub async fn set_external_id(&self, project: &Project, external_id: &str) -> Result<Project, StoreError> {
         for (pk, sk) in [
