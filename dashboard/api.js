@@ -176,11 +176,13 @@ const CATALOGUE_PAGES = 10;
  */
 export function eventTypes(session) {
   if (!catalogue) {
-    catalogue = readCatalogue(session).catch((e) => {
+    const reading = readCatalogue(session).catch((e) => {
       if (e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 403)) return [];
-      catalogue = null; // a passing failure: the next page to ask tries again
+      // A passing failure: the next page to ask tries again (unless a new sign-in already did).
+      if (catalogue === reading) catalogue = null;
       return [];
     });
+    catalogue = reading;
   }
   return catalogue;
 }

@@ -351,6 +351,8 @@ export function WebhookForm({ id }) {
       content_type: f.contentType, payload_format: f.payloadFormat,
       headers: hdrs.value, custom_parameters: prms.value,
     };
+    // Until the catalogue is known the subscriptions are not shown (nor split into boxes): keep them.
+    if (catalogue === null) delete body.event_types;
     if (aws) {
       // A destination replaces the URL and takes none of the HTTP settings: JSON, no headers, no Authorization.
       delete body.url;
@@ -453,8 +455,10 @@ export function WebhookForm({ id }) {
           <${TrustPolicy} />`
         : html`<${Field} label="URL" type="url" value=${f.url} onValue=${set('url')} error=${byField.url} spellcheck="false"
             hint="Where deliveries are POSTed; https:// (may contain {VerificationKey})." autocomplete="off" />`}
-      <${EventTypesField} catalogue=${catalogue || []} picked=${picked} setPicked=${setPicked} other=${f.types}
-        setOther=${set('types')} error=${byField.event_types} />
+      ${catalogue === null
+        ? html`<${Loading} what="event types" />`
+        : html`<${EventTypesField} catalogue=${catalogue} picked=${picked} setPicked=${setPicked} other=${f.types}
+            setOther=${set('types')} error=${byField.event_types} />`}
       <${Check} label="Enabled" checked=${f.enabled} onValue=${set('enabled')} error=${byField.enabled} />
       <div class="row">
         <${Select} label="Content type" value=${f.destType ? 'json' : f.contentType} onValue=${set('contentType')}
