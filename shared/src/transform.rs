@@ -67,8 +67,19 @@ pub enum TransformError {
     TooLarge,
     #[error("too many earlier transformations are still running past their time limit")]
     Busy,
+    /// The process could not start the run's thread (out of threads or memory for now).
+    #[error("could not start: {0}")]
+    NotStarted(String),
     #[error("the input is not JSON: {0}")]
     Input(String),
+}
+
+impl TransformError {
+    /// The program did not run for reasons of the process, not its own: another attempt may
+    /// succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, TransformError::Busy | TransformError::NotStarted(_))
+    }
 }
 
 impl Program {
@@ -124,7 +135,7 @@ impl Program {
             }
         });
         if let Err(e) = spawned {
-            return Err(TransformError::Failed(format!("could not start: {e}")));
+            return Err(TransformError::NotStarted(e.to_string()));
         }
         match tokio::time::timeout(TIME_LIMIT, &mut rx).await {
             Ok(Ok(result)) => result,

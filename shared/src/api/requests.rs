@@ -175,9 +175,10 @@ pub struct WebhookBody {
     #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 8192)]
     pub transform: Field<String>,
-    /// One delivery at a time per event `ordering_key`, in acceptance order (§15).
+    /// One delivery at a time per event `ordering_key`, in acceptance order (§15); `null` is
+    /// `false`.
     #[serde(default)]
-    #[schema(value_type = bool)]
+    #[schema(value_type = Option<bool>)]
     pub ordered: Field<bool>,
     /// Deliver to an SQS queue, SNS topic, EventBridge bus or Kinesis stream in the customer's
     /// AWS account instead of `url` (§16): `{"type": "sqs", "queue_url", "role_arn",
@@ -199,9 +200,9 @@ pub struct WebhookBody {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub tls: Field<Value>,
-    /// `hmac` (default) or `ed25519`; on create only.
+    /// `hmac` (default; also `null`) or `ed25519`; on create only.
     #[serde(default)]
-    #[schema(value_type = SignatureScheme)]
+    #[schema(value_type = Option<SignatureScheme>)]
     pub signature_scheme: Field<SignatureScheme>,
     // Read-only fields a client may send back from a GET; they are ignored.
     #[serde(default)]

@@ -35,10 +35,11 @@ pub enum SendError {
     /// another attempt would fail alike, so the delivery ends at once.
     #[error("transform failed: {0}")]
     Transform(String),
-    /// The transformation could not run now: too many earlier runs, of any webhook, are past
-    /// their time limit and still hold their threads. Not this program's failure: retried.
-    #[error("transform not run: {}", crate::transform::TransformError::Busy)]
-    TransformBusy,
+    /// The transformation could not run now (too many earlier runs, of any webhook, still hold
+    /// their threads past their time limit; no thread to start). Not this program's failure:
+    /// retried.
+    #[error("transform not run: {0}")]
+    TransformNotRun(String),
     /// A destination in the customer's AWS account (docs/api.md §16) refused the send, or did
     /// not answer: `<service>: <AWS error code>: <message>`.
     #[error("{0}")]
@@ -50,6 +51,16 @@ pub enum SendError {
     /// sent; retried like a connection failure.
     #[error("oauth2 token: {0}")]
     OAuthToken(String),
+}
+
+impl From<crate::transform::TransformError> for SendError {
+    fn from(e: crate::transform::TransformError) -> SendError {
+        if e.is_transient() {
+            SendError::TransformNotRun(e.to_string())
+        } else {
+            SendError::Transform(e.to_string())
+        }
+    }
 }
 
 /// What one attempt came to, as the lifecycle needs it.
@@ -131,10 +142,16 @@ mod tests {
 
     #[test]
     fn a_failing_program_ends_the_delivery_but_a_busy_transform_pool_is_retried() {
-        assert!(outcome(None, Some(SendError::Transform("boom".into()))).is_final());
-        let busy = outcome(None, Some(SendError::TransformBusy));
-        assert!(!busy.is_final() && !busy.succeeded());
-        assert!(SendError::TransformBusy.to_string().starts_with("transform not run: too many earlier"));
+        use crate::transform::TransformError;
+        let failed = outcome(None, Some(TransformError::TooSlow.into()));
+        assert!(failed.is_final());
+        assert_eq!(failed.log_error().as_deref(), Some("transform failed: ran longer than 100 ms"));
+        for transient in [TransformError::Busy, TransformError::NotStarted("no threads".into())] {
+            let e = SendError::from(transient);
+            assert!(e.to_string().starts_with("transform not run: "), "{e}");
+            let busy = outcome(None, Some(e));
+            assert!(!busy.is_final() && !busy.succeeded());
+        }
     }
 }
 

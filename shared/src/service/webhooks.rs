@@ -222,8 +222,11 @@ pub async fn preview(app: &App, project: &Project, id: &WebhookId, p: Preview) -
     if intake::targets(&[WebhookRoute::from(&wh)], &event).is_empty() {
         return Ok(Previewed { matches: false, content_type, body: None });
     }
-    let payload =
-        deliver::sent_payload(&event, &wh).await.map_err(|e| ApiError::invalid("transform", e.to_string()))?;
+    // A program that could not run now is not the program's fault: 503, try again.
+    let payload = deliver::sent_payload(&event, &wh).await.map_err(|e| match e {
+        crate::delivery::SendError::TransformNotRun(_) => ApiError::Unavailable(e.to_string()),
+        e => ApiError::invalid("transform", e.to_string()),
+    })?;
     Ok(Previewed {
         matches: true,
         content_type: payload.content_type,

@@ -7,6 +7,7 @@
 //! | --- | --- | --- | --- |
 //! | project id counter | `COUNTER` | `PROJECT` | |
 //! | project | `PRJ#{pid}` | `PRJ` | |
+//! | project 0's external id | `PRJ#0` | `EXT` | project 0 itself is not stored |
 //! | API key → project | `KEY#{sha256}` | `KEY` | a copy of the project |
 //! | portal session | `PST#{sha256}` | `PST` | TTL = its expiry |
 //! | webhook | `PRJ#{pid}` | `WH#{wh}` | |
@@ -16,7 +17,7 @@
 //! | first-attempt claim | `CLAIM#{group}` | `CLAIM` | TTL 1 day |
 //! | an ordering key's last delivery | `ORDER#{pid}#{wh}#{generation}` | `{ordering_key}` | TTL retention |
 //! | idempotency record | `IDEM#{pid}#{sha256(key)}` | `IDEM` | TTL 24 h |
-//! | project rate-limit state | `RATE#{pid}` | `RATE` | TTL 1 day |
+//! | project rate-limit state: its API key; its portal tokens | `RATE#{pid}`; `RATE#{pid}#PORTAL` | `RATE` | TTL 1 day |
 //! | event type | `ETYPE` | `{name}` | the deployment's catalogue |
 //! | event type, by age | `ETYPE_NEW` | `{created_at:013}#{name}` | a copy, for the newest-first list |
 //!

@@ -3,8 +3,8 @@
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
 
 use super::{
-    decode_cursor, encode_cursor, from_item, key, keys, n, s, sdk_error, to_item, BadCursor, Item, ListError, Page,
-    Store,
+    attr_s, decode_cursor, encode_cursor, from_item, key, keys, n, s, sdk_error, to_item, BadCursor, Item, ListError,
+    Page, Store,
 };
 use crate::clock::Millis;
 use crate::error::StoreError;
@@ -113,15 +113,21 @@ impl Store {
     /// (a concurrent caller's wins). Project 0 is not stored, so its id has an item of its own.
     pub async fn operations_external_id(&self, candidate: &str) -> Result<String, StoreError> {
         let at = || key(keys::project(ProjectId::OPERATIONS), keys::EXTERNAL_ID_SK);
+        let stored = || async {
+            Ok::<_, StoreError>(
+                self.get(at(), Millis::ZERO).await?.and_then(|i| attr_s(&i, "external_id").map(str::to_owned)),
+            )
+        };
+        // Read first: it is written once per deployment and read on every ask.
+        if let Some(id) = stored().await? {
+            return Ok(id);
+        }
         let mut item = at();
         item.insert("external_id".into(), s(candidate));
         if self.write(super::Write::put(item).when(super::Cond::absent())).await? {
             return Ok(candidate.to_string());
         }
-        self.get(at(), Millis::ZERO)
-            .await?
-            .and_then(|i| i.get("external_id").and_then(|v| v.as_s().ok()).cloned())
-            .ok_or_else(|| StoreError::Corrupt("project 0's external id".into()))
+        stored().await?.ok_or_else(|| StoreError::Corrupt("project 0's external id".into()))
     }
 
     /// Gives a project made before external ids its one, once (a concurrent caller's wins).

@@ -182,7 +182,7 @@ impl Store {
         }
     }
 
-    /// Spends one request of project `pid`'s budget: `per_minute` sustained, `burst` at once.
+    /// Spends one request of `bucket`'s budget: `per_minute` sustained, `burst` at once.
     pub async fn rate_acquire(
         &self,
         bucket: keys::RateBucket,

@@ -127,10 +127,7 @@ pub async fn sent_payload(event: &Event, wh: &Webhook) -> Result<Payload, SendEr
 pub async fn transformed(code: &str, json: &Payload, content_type: ContentType) -> Result<Payload, SendError> {
     let program = transform::cached(code).map_err(SendError::Transform)?;
     let input = std::str::from_utf8(&json.body).map_err(|e| SendError::Transform(e.to_string()))?;
-    let output = program.run(input).await.map_err(|e| match e {
-        transform::TransformError::Busy => SendError::TransformBusy,
-        e => SendError::Transform(e.to_string()),
-    })?;
+    let output = program.run(input).await.map_err(SendError::from)?;
     Ok(payload::render(&output, content_type))
 }
 
