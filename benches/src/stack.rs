@@ -146,6 +146,7 @@ pub async fn create_webhooks_with(
     base: WebhookChanges,
 ) -> Result<Vec<Webhook>, BoxError> {
     let base = &base;
+    let project = &app.store.get_project(pid).await?.ok_or("create webhook: no such project")?;
     stream::iter(0..n)
         .map(|i| async move {
             // A webhook with a destination has no URL (docs/api.md §16).
@@ -156,7 +157,7 @@ pub async fn create_webhooks_with(
                 custom_parameters: Some(BTreeMap::from([("region".to_string(), "eu".to_string())])),
                 ..base.clone()
             };
-            hookline::service::webhooks::create(app, pid, changes)
+            hookline::service::webhooks::create(app, project, changes)
                 .await
                 .map_err(|e| -> BoxError { format!("create webhook: {e}").into() })
         })

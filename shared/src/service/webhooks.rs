@@ -292,20 +292,17 @@ fn check_shape(wh: &Webhook) -> Result<(), ApiError> {
 
 /// The project's external id onto a webhook with a destination: every send assumes the
 /// customer's role with it (docs/api.md §16).
-async fn with_external_id(app: &App, mut wh: Webhook) -> Result<Webhook, ApiError> {
+async fn with_external_id(app: &App, project: &Project, mut wh: Webhook) -> Result<Webhook, ApiError> {
     if wh.destination.is_some() && wh.external_id.is_none() {
-        let project = match wh.project_id.is_operations() {
-            true => crate::model::Project::operations(),
-            false => app.store.get_project(wh.project_id).await?.ok_or_else(|| ApiError::not_found("project"))?,
-        };
-        let project = crate::service::projects::with_external_id(app, &project).await?;
-        wh.external_id = Some(project.external_id);
+        wh.external_id = Some(crate::service::projects::with_external_id(app, project).await?.external_id);
     }
     Ok(wh)
 }
 
-/// Creates a webhook; the answer is the only one that shows its secret.
-pub async fn create(app: &App, pid: ProjectId, changes: WebhookChanges) -> Result<Webhook, ApiError> {
+/// Creates a webhook in `project` (as the caller's credential found it); the answer is the
+/// only one that shows its secret.
+pub async fn create(app: &App, project: &Project, changes: WebhookChanges) -> Result<Webhook, ApiError> {
+    let pid = project.project_id;
     check_room(app, pid).await?;
     let now = Millis::now();
     let mut base = new_webhook(WebhookId::new(now), pid, now);
@@ -315,7 +312,7 @@ pub async fn create(app: &App, pid: ProjectId, changes: WebhookChanges) -> Resul
     }
     let wh = changes.apply(base);
     check_shape(&wh)?;
-    let wh = with_external_id(app, wh).await?;
+    let wh = with_external_id(app, project, wh).await?;
     if !app.store.create_webhook(&wh).await? {
         return Err(ApiError::Conflict("a webhook with this id already exists".into()));
     }
@@ -335,14 +332,14 @@ async fn replace(app: &App, old: &Webhook, mut wh: Webhook) -> Result<Webhook, A
     Ok(wh)
 }
 
-pub async fn patch(app: &App, pid: ProjectId, id: &WebhookId, changes: WebhookChanges) -> Result<Webhook, ApiError> {
-    let old = load(app, pid, id).await?;
+pub async fn patch(app: &App, project: &Project, id: &WebhookId, changes: WebhookChanges) -> Result<Webhook, ApiError> {
+    let old = load(app, project.project_id, id).await?;
     if changes.signature_scheme.is_some_and(|s| s != old.signature_scheme) {
         return Err(ApiError::invalid("signature_scheme", "can only be set on create"));
     }
     let wh = changes.apply(old.clone());
     check_shape(&wh)?;
-    let wh = with_external_id(app, wh).await?;
+    let wh = with_external_id(app, project, wh).await?;
     replace(app, &old, wh).await
 }
 

@@ -49,7 +49,7 @@ impl Endpoint for Create {
     type Output = WebhookWithSecrets;
 
     async fn handle(cx: &Cx<'_>, Json(changes): Self::Body, _: NoQuery) -> Result<Reply<WebhookWithSecrets>, ApiError> {
-        Ok(WebhookWithSecrets::from(&webhooks::create(cx.app, cx.project_id()?, changes).await?).into())
+        Ok(WebhookWithSecrets::from(&webhooks::create(cx.app, cx.project()?, changes).await?).into())
     }
 }
 
@@ -91,7 +91,7 @@ impl Endpoint for Patch {
     type Output = WebhookView;
 
     async fn handle(cx: &Cx<'_>, Json(changes): Self::Body, _: NoQuery) -> Result<Reply<WebhookView>, ApiError> {
-        Ok(WebhookView::from(&webhooks::patch(cx.app, cx.project_id()?, &cx.webhook_id()?, changes).await?).into())
+        Ok(WebhookView::from(&webhooks::patch(cx.app, cx.project()?, &cx.webhook_id()?, changes).await?).into())
     }
 }
 
