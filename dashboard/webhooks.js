@@ -764,9 +764,10 @@ function useTypedExample(session, { pickFirst, fallback }) {
   // catalogue's answer: it comes after renders whose state it would otherwise hold stale.
   const edited = useRef({ type: null, body: false });
   const alive = useAlive();
-  const example = (name, c) => {
+  // The catalogue's example for `name`, as text, or null when it has none.
+  const exampleOf = (name, c) => {
     const t = c.find((x) => x.name === name);
-    return t && t.example !== null && t.example !== undefined ? prettyJson(t.example) : fallback(name);
+    return t && t.example !== null && t.example !== undefined ? prettyJson(t.example) : null;
   };
   useEffect(() => {
     eventTypes(session).then((c) => {
@@ -775,16 +776,16 @@ function useTypedExample(session, { pickFirst, fallback }) {
       const typed = edited.current.type;
       const name = typed !== null ? typed.trim() : pickFirst && c.length ? c[0].name : 'webhook.test';
       if (typed === null) setTypeRaw(name);
-      if (!edited.current.body) setBodyRaw(example(name, c));
+      if (!edited.current.body) setBodyRaw(exampleOf(name, c) ?? fallback(name));
     });
   }, []);
   const setType = (v) => {
     edited.current.type = v;
     setTypeRaw(v);
-    const t = catalogue.find((x) => x.name === v.trim());
-    if (!edited.current.body || (t && t.example !== null && t.example !== undefined)) {
+    const own = exampleOf(v.trim(), catalogue);
+    if (!edited.current.body || own !== null) {
       edited.current.body = false;
-      setBodyRaw(example(v.trim(), catalogue));
+      setBodyRaw(own ?? fallback(v.trim()));
     }
   };
   const setBody = (v) => {

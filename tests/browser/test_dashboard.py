@@ -1084,6 +1084,20 @@ def send_test_payload_errors_by_the_field(t, rx):
     expect(row.get_by_text("Attempt 1")).to_be_visible()
 
 
+def hold_catalogue(page):
+    """Holds the page's catalogue requests; the function returned lets the held ones go on once
+    at least one was made."""
+    held = []
+    page.route(re.compile(r"/event-types\?"), lambda route: held.append(route))
+
+    def release(timeout=10):
+        wait_until("the catalogue request", lambda: held, timeout, page=page)
+        while held:
+            held.pop().continue_()
+
+    return release
+
+
 @test()
 def a_type_chosen_before_the_catalogue_arrives_gets_its_example(t, rx):
     # A slow catalogue answer (a loaded deployment) must not undo what the user typed meanwhile.
@@ -1091,14 +1105,7 @@ def a_type_chosen_before_the_catalogue_arrives_gets_its_example(t, rx):
     p = Project()
     p.webhook(name="Late", url=rx.url("/ok/late"))
     page = t.page()
-    held = []
-    page.route(re.compile(r"/event-types\?"), lambda route: held.append(route))
-
-    def release():
-        wait_until("the catalogue request", lambda: held, 10, page=page)
-        while held:
-            held.pop().continue_()
-
+    release = hold_catalogue(page)
     sign_in_key(page, p)
     open_webhook(page, "Late")
     page.get_by_label("Event type", exact=True).fill(typ)
@@ -1129,11 +1136,9 @@ def a_type_chosen_as_the_catalogue_arrives_keeps_its_example(t, rx):
         window.setTimeout = (f, ms, ...rest) => later(f, ms === 100 ? 3000 : ms, ...rest);
     """)
     sign_in_key(page, p)
-    held = []
-    page.route(re.compile(r"/event-types\?"), lambda route: held.append(route))
+    release = hold_catalogue(page)
     open_webhook(page, "Race")
-    wait_until("the catalogue request", lambda: held, 15, page=page)
-    held.pop().continue_()
+    release(timeout=15)
     expect(page.locator("datalist option", has_text=f"The {typ} event")).to_be_attached()
     page.get_by_label("Event type", exact=True).fill(typ)
     expect(page.get_by_label("Payload", exact=True)).to_have_value(re.compile(r'"email": "race@example.com"'))
